@@ -21,8 +21,17 @@ CONTRACT (shared by the HTTP layer and the durable engine):
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import inspect
+import sys
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Literal
+
+import azure.functions as func
 
 DurableKind = Literal["orchestrator", "activity", "entity"]
 
@@ -83,3 +92,106 @@ class Registry:
 
 
 # load_registry(app_dir) -> Registry lives below; it imports function_app.py once and indexes it.
+
+
+_DURABLE_TRIGGERS: dict[str, tuple[DurableKind, str]] = {
+    # trigger type -> (kind, the trigger attribute that may override the durable name)
+    "orchestrationTrigger": ("orchestrator", "orchestration"),
+    "activityTrigger": ("activity", "activity"),
+    "entityTrigger": ("entity", "entity_name"),
+}
+
+
+def load_registry(app_dir: str | Path) -> Registry:
+    """Import `<app_dir>/function_app.py` once and index every function it declares.
+
+    The app directory goes first on `sys.path` so `function_app.py` can import its sibling modules, exactly
+    as the Functions Python worker arranges it. Any failure becomes an `AppLoadError` whose message is the
+    reason a learner needs to see (missing file, the import error, a setting the app insisted on).
+    """
+    app_path = Path(app_dir).resolve()
+    script = app_path / "function_app.py"
+    if not app_path.is_dir():
+        raise AppLoadError(f"App directory not found: {app_path}")
+    if not script.is_file():
+        raise AppLoadError(f"No function_app.py in {app_path}")
+
+    module = _import_function_app(app_path, script)
+    apps = list({id(v): v for v in vars(module).values() if isinstance(v, func.FunctionRegister)}.values())
+    if not apps:
+        raise AppLoadError(f"{script} defines no func.FunctionApp (or df.DFApp / AgentFunctionApp) object")
+
+    registry = Registry()
+    for app in apps:
+        try:
+            functions = app.get_functions()  # single-shot: a second call raises a duplicate-name error
+        except Exception as error:  # noqa: BLE001 — a broken declaration must surface as a load error
+            raise AppLoadError(f"Indexing functions in {script} failed: {error}") from error
+        for function in functions:
+            _index(registry, function)
+    return registry
+
+
+def _import_function_app(app_path: Path, script: Path) -> ModuleType:
+    sys.path.insert(0, str(app_path))
+    importlib.invalidate_caches()
+    sys.modules.pop("function_app", None)
+    try:
+        spec = importlib.util.spec_from_file_location("function_app", script)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["function_app"] = module
+        spec.loader.exec_module(module)
+    except BaseException as error:  # SystemExit from a settings check is a load error too
+        sys.modules.pop("function_app", None)
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        raise AppLoadError(f"Importing {script} failed: {detail}") from error
+    return module
+
+
+def _index(registry: Registry, function: Any) -> None:
+    trigger = function.get_trigger()
+    name = function.get_function_name()
+    handler = function.get_user_function()
+    trigger_type = getattr(trigger, "type", "") or ""
+
+    if trigger_type == "httpTrigger":
+        http = _http_function(function, trigger, name, handler)
+        registry.http_functions.append(http)
+        methods = ",".join(sorted(http.methods)) or "ALL"
+        registry.all_functions.append(FunctionInfo(name, trigger_type, f"[{methods}] {http.route}"))
+        return
+
+    if trigger_type in _DURABLE_TRIGGERS:
+        kind, name_attr = _DURABLE_TRIGGERS[trigger_type]
+        durable_name = getattr(trigger, name_attr, None) or name
+        durable = DurableFunction(kind, durable_name, name, handler, trigger.name)
+        table = {"orchestrator": registry.orchestrators, "activity": registry.activities,
+                 "entity": registry.entities}[kind]
+        table[durable_name.lower()] = durable
+        if kind == "activity":
+            # `call_activity(fn_object)` sends the Python name, not the declared one (protocol P15).
+            python_name = getattr(getattr(handler, "client_function", handler), "__name__", None)
+            if python_name:
+                table.setdefault(python_name.lower(), durable)
+        registry.all_functions.append(FunctionInfo(name, trigger_type, durable_name))
+        return
+
+    # Other triggers (timers, queues, MCP tools, ...) have no local runtime here; list them so nothing is silent.
+    registry.all_functions.append(FunctionInfo(name, trigger_type or "unknown", "not run by the embedded host"))
+
+
+def _http_function(function: Any, trigger: Any, name: str, handler: Callable[..., Any]) -> HttpFunction:
+    route = getattr(trigger, "route", None) or name
+    methods = frozenset(str(getattr(m, "value", m)).upper() for m in (getattr(trigger, "methods", None) or []))
+    client_param = next((b.name for b in function.get_bindings() if b.type == "durableClient"), None)
+    binding_names = {b.name for b in function.get_bindings()}
+    user_function = getattr(handler, "client_function", handler)  # the user's own signature
+    try:
+        parameters = inspect.signature(user_function).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    extras = tuple(p for p in parameters if p not in binding_names)
+    return HttpFunction(name, route.strip("/"), methods, handler, trigger.name, client_param, extras)

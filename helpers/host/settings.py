@@ -1,0 +1,85 @@
+"""What `func start` reads before it imports the app: `local.settings.json` and `host.json`.
+
+- `local.settings.json` `Values` become environment variables, but a variable that is already set wins —
+  that is how a learner (or the kit's launcher) overrides a setting without editing the file.
+- `host.json` gives the HTTP route prefix (`extensions.http.routePrefix`, default `api`) and the task hub name
+  (`extensions.durableTask.hubName`, which may reference a setting as `%NAME%`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, MutableMapping
+
+DEFAULT_ROUTE_PREFIX = "api"
+DEFAULT_HUB_NAME = "TestHubName"  # what Core Tools uses when host.json names no hub
+
+_SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+
+
+class SettingsError(Exception):
+    """host.json or local.settings.json is unreadable; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    route_prefix: str
+    hub_name: str
+
+
+def load_local_settings(app_dir: Path, environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Copy `Values` from local.settings.json into `environ` (default `os.environ`); return what was applied."""
+    environ = os.environ if environ is None else environ
+    values = _read_json(Path(app_dir) / "local.settings.json").get("Values") or {}
+    if not isinstance(values, dict):
+        raise SettingsError("local.settings.json: 'Values' must be an object")
+    applied: dict[str, str] = {}
+    for key, value in values.items():
+        if key in environ:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value) if value is not None else ""
+        environ[key] = text
+        applied[key] = text
+    return applied
+
+
+def load_host_config(app_dir: Path, environ: MutableMapping[str, str] | None = None) -> HostConfig:
+    """Read host.json (absent is fine) and resolve the settings this host honours."""
+    environ = os.environ if environ is None else environ
+    extensions = _read_json(Path(app_dir) / "host.json").get("extensions") or {}
+    http = extensions.get("http") or {}
+    durable = extensions.get("durableTask") or {}
+
+    prefix = http.get("routePrefix", DEFAULT_ROUTE_PREFIX)
+    prefix = DEFAULT_ROUTE_PREFIX if prefix is None else str(prefix).strip("/")
+
+    hub = durable.get("hubName") or DEFAULT_HUB_NAME
+    hub = substitute_settings(str(hub), environ, source="host.json extensions.durableTask.hubName")
+    return HostConfig(route_prefix=prefix, hub_name=hub)
+
+
+def substitute_settings(text: str, environ: MutableMapping[str, str], *, source: str) -> str:
+    """Replace every `%NAME%` with the setting's value, as the Functions host does for binding expressions."""
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise SettingsError(f"{source} refers to %{name}%, but no setting or environment variable {name} exists")
+        return environ[name]
+
+    return _SETTING_REFERENCE.sub(value_of, text)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"{path.name} is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path.name} must contain a JSON object")
+    return data

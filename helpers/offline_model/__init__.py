@@ -1,0 +1,10 @@
+"""A deterministic, offline, OpenAI-compatible model server — a scripted responder, not an LLM.
+
+It lets Agent Framework agents (and the durable agents built on them) run with no key and no network:
+point `AZURE_OPENAI_ENDPOINT` (or an OpenAI `base_url`) at it. Replies are composed from templates,
+depend on the whole conversation and the system instructions, and always say they come from an
+offline model. Run it with `python -m helpers.offline_model --help`.
+"""
+from .server import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,103 @@
+"""Failure injection: make chosen model calls fail so notebooks can teach retries and error handling.
+
+Rules are checked in this order for each model call (counted from when the rules were last set):
+1. `fail_first`     — the first N calls fail with `fail_status`;
+2. `timeout_every`  — every K-th call stalls for `timeout_seconds`, then answers 504;
+3. `fail_every`     — every K-th call fails with `fail_status`;
+4. `fail_rate`      — each remaining call fails with this probability (seeded, so runs repeat).
+A 429 carries `Retry-After` (seconds) and `retry-after-ms`; the openai client honours both.
+"""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+
+class FaultConfigError(ValueError):
+    """A fault setting is out of range or unknown (HTTP 400 from the admin API)."""
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    fail_rate: float = 0.0
+    fail_status: int = 429
+    fail_first: int = 0
+    fail_every: int = 0
+    timeout_every: int = 0
+    timeout_seconds: float = 10.0
+    retry_after_seconds: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fail_rate <= 1.0:
+            raise FaultConfigError("fail_rate must be between 0 and 1.")
+        if not 400 <= self.fail_status <= 599:
+            raise FaultConfigError("fail_status must be an HTTP error status (400-599), e.g. 429 or 500.")
+        for name in ("fail_first", "fail_every", "timeout_every"):
+            if getattr(self, name) < 0:
+                raise FaultConfigError(f"{name} must be >= 0.")
+        if self.timeout_seconds < 0 or self.retry_after_seconds < 0:
+            raise FaultConfigError("timeout_seconds and retry_after_seconds must be >= 0.")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.fail_rate or self.fail_first or self.fail_every or self.timeout_every)
+
+    @classmethod
+    def from_json(cls, data: Any) -> "FaultConfig":
+        """Settings from a JSON object; omitted keys take their defaults (so `{}` switches faults off)."""
+        if not isinstance(data, dict):
+            raise FaultConfigError("Fault settings must be a JSON object.")
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise FaultConfigError(f"Unknown fault setting(s): {', '.join(unknown)}. Known: {', '.join(known)}.")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            wants_int = known[name] == "int"
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (wants_int and not float(value).is_integer()):
+                raise FaultConfigError(f"{name} must be {'an integer' if wants_int else 'a number'}.")
+            values[name] = int(value) if wants_int else float(value)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: Literal["status", "timeout"]
+    status: int
+    rule: str
+
+
+class FaultInjector:
+    """Decides, call by call, whether to inject a fault; remembers what it injected."""
+
+    def __init__(self, config: FaultConfig | None = None) -> None:
+        self.injected: Counter[str] = Counter()
+        self.configure(config or FaultConfig())
+
+    def configure(self, config: FaultConfig) -> None:
+        self.config = config
+        self.calls_seen = 0
+        self._random = random.Random(config.seed)
+
+    def decide(self) -> Fault | None:
+        self.calls_seen += 1
+        n, c = self.calls_seen, self.config
+        fault: Fault | None = None
+        if n <= c.fail_first:
+            fault = Fault("status", c.fail_status, "fail_first")
+        elif c.timeout_every and n % c.timeout_every == 0:
+            fault = Fault("timeout", 504, "timeout_every")
+        elif c.fail_every and n % c.fail_every == 0:
+            fault = Fault("status", c.fail_status, "fail_every")
+        elif c.fail_rate and self._random.random() < c.fail_rate:
+            fault = Fault("status", c.fail_status, "fail_rate")
+        if fault:
+            self.injected[str(fault.status)] += 1
+            self.injected["total"] += 1
+        return fault
+
+    def describe(self) -> dict[str, Any]:
+        return {**asdict(self.config), "active": self.config.active, "calls_since_configured": self.calls_seen}

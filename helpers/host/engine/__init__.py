@@ -27,3 +27,16 @@ CONTRACT used by the HTTP layer (all methods are coroutines on the server's even
     await engine.list_entities(entity_name=None, fetch_state=False) -> list[dict]   # {entityId:{name,key}, lastOperationTime, state?}
     engine.wait_for_instance(instance_id, timeout) -> awaitable   # optional helper for tests
 """
+from .engine import DurableEngine, Instance
+from .errors import EngineError, InstanceExists, NotFound, NotRunning, StoreError, UnknownFunction
+
+__all__ = [
+    "DurableEngine",
+    "EngineError",
+    "Instance",
+    "InstanceExists",
+    "NotFound",
+    "NotRunning",
+    "StoreError",
+    "UnknownFunction",
+]

@@ -1,0 +1,71 @@
+"""The orchestrator's action list: flattening it, and naming actions for the non-determinism check.
+
+The SDK returns a cumulative, possibly nested list of actions. Every action except WaitForExternalEvent
+consumes one sequence id, in depth-first order, and the SDK matches completions by those ids — so the engine
+must walk the list exactly this way to predict them (see durable-protocol.md §5.2).
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ActionType(IntEnum):
+    CallActivity = 0
+    CallActivityWithRetry = 1
+    CallSubOrchestrator = 2
+    CallSubOrchestratorWithRetry = 3
+    ContinueAsNew = 4
+    CreateTimer = 5
+    WaitForExternalEvent = 6
+    CallEntity = 7
+    CallHttp = 8
+    SignalEntity = 9
+    ScheduledSignalEntity = 10
+    WhenAny = 11
+    WhenAll = 12
+
+
+_COMPOUND = (ActionType.WhenAny, ActionType.WhenAll)
+
+
+def flatten(actions: list[Any]) -> list[dict[str, Any]]:
+    """Id-consuming actions in the order the SDK numbered them."""
+    flat: list[dict[str, Any]] = []
+
+    def walk(items: list[Any]) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+                continue
+            kind = item.get("actionType")
+            if kind in _COMPOUND:
+                walk(item.get("compoundActions") or [])
+            elif kind != ActionType.WaitForExternalEvent:
+                flat.append(item)
+
+    walk(actions)
+    return flat
+
+
+def signature(action: dict[str, Any]) -> list[Any]:
+    """What must stay the same on replay: the kind of history event the action produced, and its target."""
+    kind = ActionType(action["actionType"])
+    if kind in (ActionType.CallActivity, ActionType.CallActivityWithRetry, ActionType.CallHttp):
+        return ["TaskScheduled", action.get("functionName") or "BuiltIn::HttpActivity"]
+    if kind in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
+        return ["SubOrchestrationInstanceCreated", action.get("functionName")]
+    if kind is ActionType.CreateTimer:
+        return ["TimerCreated", ""]
+    if kind in (ActionType.CallEntity, ActionType.SignalEntity, ActionType.ScheduledSignalEntity):
+        return ["EventSent", f"{action.get('instanceId')}:{action.get('operation')}"]
+    return [kind.name, ""]
+
+
+def describe(action: dict[str, Any]) -> str:
+    """A readable name for a replayed action in a non-determinism message."""
+    kind = ActionType(action["actionType"])
+    target = action.get("functionName") or action.get("instanceId") or ""
+    if action.get("operation"):
+        target = f"{target} operation '{action['operation']}'"
+    return f"{kind.name} '{target}'" if target else kind.name

@@ -1,0 +1,175 @@
+"""Durable entities: one persisted operation queue per entity id, operations strictly one at a time.
+
+Each entity id gets its own driver task, so a slow operation (an agent waiting for its model) holds up only
+that entity; other entities, orchestrations and the HTTP server carry on. An operation leaves the queue in
+the same transaction that stores the new state and, for `call_entity`, queues the response event for the
+calling orchestration — so after a crash an operation is either done (and not run again) or still queued.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any, Callable
+
+from ..registry import Registry
+from ..user_code import UserCodeRunner
+from .errors import UnknownFunction
+from .history import EventType, event, iso, utcnow
+from .store import Store
+
+# (caller instance id, caller execution id, EventRaised event) -> None
+ResponseSink = Callable[[str, str, dict[str, Any]], None]
+
+
+def entity_id(name: str, key: str) -> str:
+    """The scheduler id of an entity: `@<lower-case name>@<key>` (EntityId.get_scheduler_id)."""
+    return f"@{name.lower()}@{key}"
+
+
+def split_entity_id(eid: str) -> tuple[str, str]:
+    _, name, key = eid.split("@", 2)
+    return name, key
+
+
+def unknown_entity_message(name: str) -> str:
+    return f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+
+
+class Entities:
+    """Queues, runs and persists entity operations."""
+
+    def __init__(self, store: Store, registry: Registry, runner: UserCodeRunner, logger: logging.Logger,
+                 respond: ResponseSink) -> None:
+        self._store = store
+        self._registry = registry
+        self._runner = runner
+        self._log = logger
+        self._respond = respond
+        self._queues: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._busy: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self.stopping = False
+
+    # -- queueing ----------------------------------------------------------------------------------------
+    def enqueue(self, eid: str, operation: str, input_json: str | None, *, signal: bool,
+                caller: str | None = None, caller_execution: str | None = None, request_id: str | None = None) -> None:
+        """Persist an operation for `eid` and make sure its driver runs. Raises UnknownFunction."""
+        name, _ = split_entity_id(eid)
+        if self._registry.entity(name) is None:
+            raise UnknownFunction(unknown_entity_message(name))
+        op = {"op": operation, "input": "null" if input_json is None else input_json, "signal": signal,
+              "caller": caller, "callerExecution": caller_execution, "id": request_id}
+        row = self._store.write("INSERT INTO entity_ops(entity_id, payload) VALUES (?, ?)", (eid, json.dumps(op)))
+        self._queues.setdefault(eid, []).append((row.lastrowid, op))
+        self._kick(eid)
+
+    def resume(self) -> None:
+        """Reload every queued operation from the file (after a restart) and run them."""
+        for row_id, eid, payload in self._store.read("SELECT id, entity_id, payload FROM entity_ops ORDER BY id"):
+            self._queues.setdefault(eid, []).append((row_id, json.loads(payload)))
+        for eid in list(self._queues):
+            self._kick(eid)
+
+    def _kick(self, eid: str) -> None:
+        if eid in self._busy or self.stopping:
+            return
+        self._busy.add(eid)
+        task = asyncio.get_running_loop().create_task(self._drive(eid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drive(self, eid: str) -> None:
+        try:
+            queue = self._queues.get(eid)
+            while queue and not self.stopping:
+                row_id, op = queue[0]
+                await self._run_one(eid, row_id, op)
+                queue.pop(0)
+            if not queue:
+                self._queues.pop(eid, None)
+        except Exception:  # a bug here must not kill the engine; the op stays queued for the next start
+            self._log.exception("%s: entity driver stopped unexpectedly", eid)
+        finally:
+            self._busy.discard(eid)
+
+    # -- running one operation --------------------------------------------------------------------------
+    async def _run_one(self, eid: str, row_id: int, op: dict[str, Any]) -> None:
+        name, key = split_entity_id(eid)
+        fn = self._registry.entity(name)
+        exists, state = self.read_raw(eid)
+        label = fn.name if fn else name
+        self._log.info("%s: Function '%s (Entity)' operation '%s' started.", eid, label, op["op"])
+        started = time.perf_counter()
+        new_exists, new_state = exists, state
+        if fn is None:
+            is_error, result = True, json.dumps(unknown_entity_message(name))
+        else:
+            request = {"self": {"name": name, "key": key}, "exists": exists, "state": state,
+                       "batch": [{"name": op["op"], "input": json.dumps(op["input"]), "isSignal": op["signal"]}]}
+            try:
+                raw = await self._runner.call(fn.handler, json.dumps(request))
+                response = json.loads(raw)
+                outcome = (response.get("results") or [{}])[0]
+                is_error = bool(outcome.get("isError"))
+                result = outcome.get("result")
+                new_exists = bool(response.get("entityExists"))
+                new_state = response.get("entityState") if new_exists else None
+            except Exception as exc:  # the SDK wrapper itself failed: report it as the op's error
+                is_error, result = True, json.dumps(f"{type(exc).__name__}: {exc}")
+        if self.stopping and self._store_closed():
+            return
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._log.info("%s: Function '%s (Entity)' operation '%s' %s. Duration: %.0f ms.", eid, label, op["op"],
+                       "failed" if is_error else "completed", elapsed_ms)
+        self._persist(eid, name, key, new_exists, new_state)
+        self._store.write("DELETE FROM entity_ops WHERE id = ?", (row_id,))
+        if not op["signal"] and op.get("caller"):
+            payload: dict[str, Any] = {"result": result if result is not None else "null"}
+            if is_error:
+                payload["exceptionType"] = "Exception"
+            response_event = event(EventType.EventRaised, iso(utcnow()), Name=op["id"], Input=json.dumps(payload))
+            self._respond(op["caller"], op.get("callerExecution") or "", response_event)
+
+    def _store_closed(self) -> bool:
+        try:
+            self._store.conn
+        except Exception:
+            return True
+        return False
+
+    def _persist(self, eid: str, name: str, key: str, exists: bool, state: str | None) -> None:
+        now = iso(utcnow())
+        self._store.write(
+            "INSERT INTO entities(entity_id, name, key, state, exists_, last_op) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(entity_id) DO UPDATE SET state = excluded.state, exists_ = excluded.exists_, "
+            "last_op = excluded.last_op",
+            (eid, name, key, state, int(exists), now),
+        )
+
+    # -- reading -----------------------------------------------------------------------------------------
+    def read_raw(self, eid: str) -> tuple[bool, str | None]:
+        rows = self._store.read("SELECT exists_, state FROM entities WHERE entity_id = ?", (eid,))
+        if not rows or not rows[0][0]:
+            return False, None
+        return True, rows[0][1]
+
+    def list(self, name: str | None, fetch_state: bool) -> list[dict[str, Any]]:
+        sql = "SELECT name, key, state, last_op FROM entities WHERE exists_ = 1"
+        params: tuple = ()
+        if name:
+            sql += " AND name = ?"
+            params = (name.lower(),)
+        out = []
+        for ename, key, state, last_op in self._store.read(sql + " ORDER BY name, key", params):
+            item: dict[str, Any] = {"entityId": {"name": ename, "key": key}, "lastOperationTime": last_op}
+            if fetch_state:
+                item["state"] = json.loads(state) if state is not None else None
+            out.append(item)
+        return out
+
+    async def drain(self, timeout: float) -> None:
+        self.stopping = True
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)

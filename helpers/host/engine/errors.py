@@ -1,0 +1,26 @@
+"""Exceptions the engine raises to its callers; the HTTP layer maps each one to a status code."""
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class of every error the durable engine reports to a caller."""
+
+
+class UnknownFunction(EngineError):
+    """The named orchestrator or entity is not declared in function_app.py (HTTP 400)."""
+
+
+class InstanceExists(EngineError):
+    """An orchestration with this instance id is still running (HTTP 409)."""
+
+
+class NotFound(EngineError):
+    """No orchestration instance with this id (HTTP 404)."""
+
+
+class NotRunning(EngineError):
+    """The instance already finished, so it cannot take this request (HTTP 410)."""
+
+
+class StoreError(EngineError):
+    """The state file is not ours, is corrupted or has an unknown schema; it was left untouched."""

@@ -1,0 +1,137 @@
+"""History events in the shape the durable SDK replays, and their public (Durable HTTP API) rendering.
+
+Stored events are the DTFx objects as Newtonsoft serialises them (PascalCase keys, integer `EventType`),
+because that is what the SDK's orchestrator handle reads. `public_history()` converts them the way the
+Durable extension's `GetDurableOrchestrationStatusAsync` does for `showHistory=true`.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from enum import IntEnum
+from typing import Any
+
+
+class EventType(IntEnum):
+    ExecutionStarted = 0
+    ExecutionCompleted = 1
+    ExecutionFailed = 2
+    ExecutionTerminated = 3
+    TaskScheduled = 4
+    TaskCompleted = 5
+    TaskFailed = 6
+    SubOrchestrationInstanceCreated = 7
+    SubOrchestrationInstanceCompleted = 8
+    SubOrchestrationInstanceFailed = 9
+    TimerCreated = 10
+    TimerFired = 11
+    OrchestratorStarted = 12
+    OrchestratorCompleted = 13
+    EventSent = 14
+    EventRaised = 15
+    ContinueAsNew = 16
+    GenericEvent = 17
+    HistoryState = 18
+    ExecutionSuspended = 19
+    ExecutionResumed = 20
+
+
+ISO_PRECISE = "%Y-%m-%dT%H:%M:%S.%fZ"
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    """The timestamp format of history events and stored times (sortable as text)."""
+    return dt.astimezone(timezone.utc).strftime(ISO_PRECISE)
+
+
+def iso_seconds(stored: str) -> str:
+    """`createdTime` / `lastUpdatedTime` as the Durable HTTP API prints them: `yyyy-MM-ddTHH:mm:ssZ`."""
+    return parse_iso(stored).strftime(ISO_SECONDS)
+
+
+def parse_iso(text: str) -> datetime:
+    text = text.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def event(kind: EventType, timestamp: str, event_id: int = -1, **fields: Any) -> dict[str, Any]:
+    return {"EventType": int(kind), "EventId": event_id, "IsPlayed": False, "Timestamp": timestamp, **fields}
+
+
+def _parse_jt(value: Any) -> Any:
+    """ParseToJToken: JSON text becomes its value; anything else stays a raw string."""
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip()
+    if not stripped:
+        return ""
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return value
+
+
+def public_history(events: list[dict[str, Any]], *, show_output: bool, show_input: bool) -> list[dict[str, Any]]:
+    """Render stored events like the Durable extension's showHistory output.
+
+    Orchestrator episode markers are dropped, scheduling events are folded into their completion events
+    (which gain `FunctionName` and `ScheduledTime`), `EventType` becomes its name, and results appear only
+    with showHistoryOutput.
+    """
+    scheduled: dict[tuple[str, int], dict[str, Any]] = {}
+    drop: set[int] = set()
+    out: list[dict[str, Any]] = []
+    for index, source in enumerate(events):
+        item = dict(source)
+        kind = EventType(item["EventType"])
+        item["EventType"] = kind.name
+        if kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated):
+            scheduled[(kind.name, item["EventId"])] = {"index": index, **item}
+            item.pop("Version", None)
+        elif kind in (EventType.TaskCompleted, EventType.TaskFailed,
+                      EventType.SubOrchestrationInstanceCompleted, EventType.SubOrchestrationInstanceFailed):
+            prefix = "TaskScheduled" if kind in (EventType.TaskCompleted, EventType.TaskFailed) \
+                else "SubOrchestrationInstanceCreated"
+            origin = scheduled.get((prefix, item.get("TaskScheduledId")))
+            if origin is not None:
+                item["ScheduledTime"] = origin["Timestamp"]
+                item["FunctionName"] = origin.get("Name")
+                if show_input:
+                    item["Input"] = origin.get("Input")
+                drop.add(origin["index"])
+            item.pop("TaskScheduledId", None)
+            completed = kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted)
+            if completed:
+                if show_output:
+                    item["Result"] = _parse_jt(item.get("Result"))
+                else:
+                    item.pop("Result", None)
+        elif kind is EventType.ExecutionStarted:
+            item["FunctionName"] = item.pop("Name", None)
+            for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags"):
+                item.pop(key, None)
+        elif kind is EventType.ExecutionCompleted:
+            if show_output:
+                item["Result"] = _parse_jt(item.get("Result"))
+            else:
+                item.pop("Result", None)
+        elif kind is EventType.TimerFired:
+            item.pop("TimerId", None)
+        elif kind in (EventType.OrchestratorStarted, EventType.OrchestratorCompleted):
+            drop.add(index)
+        if not show_input:
+            item.pop("Input", None)
+        item.pop("EventId", None)
+        item.pop("IsPlayed", None)
+        out.append(item)
+    return [item for index, item in enumerate(out) if index not in drop]

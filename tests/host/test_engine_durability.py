@@ -1,0 +1,157 @@
+"""The SQLite file: crash recovery (an engine abandoned mid-run, a new one on the same file) and refusal of
+files that are not ours."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+
+import pytest
+
+try:
+    from .test_engine_support import *  # noqa: F401,F403
+    from .test_engine_support import CALLS, GATE, REGISTRY
+except ImportError:
+    from test_engine_support import *  # noqa: F401,F403
+    from test_engine_support import CALLS, GATE, REGISTRY
+
+from helpers.host.engine import DurableEngine, StoreError
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+
+
+def crash(engine: DurableEngine) -> None:
+    """Abandon an engine the way kill -9 would: no more work, uncommitted writes are rolled back."""
+    engine._stopping = True
+    engine.entities.stopping = True
+    for inst in engine._active.values():
+        for handle in inst.timers.values():
+            handle.cancel()
+    engine.store._conn.close()  # an open transaction is discarded, exactly as after a crash
+    engine.store._conn = None
+
+
+async def new_engine(db_path, runner) -> DurableEngine:
+    eng = DurableEngine(REGISTRY, db_path, runner, "TestHub", logging.getLogger("helpers.host.durable"))
+    await eng.start()
+    return eng
+
+
+async def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_resume_after_crash_does_not_rerun_completed_work(db_path, runner):
+    CALLS.clear()
+    GATE.clear()
+    first = await new_engine(db_path, runner)
+    iid = await first.start_orchestration("gated_chain")
+    await wait_for(lambda: CALLS.get("gated") == 1)  # 'hello before' finished, 'gated' is in flight
+    await asyncio.sleep(0.05)
+    crash(first)
+    second = await new_engine(db_path, runner)
+    try:
+        await wait_for(lambda: CALLS.get("gated") == 2)  # the in-flight activity runs again
+        GATE.set()
+        status = await second.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert status["output"] == ["Hello before", "gated crash", "Hello after"]
+        assert CALLS["hello"] == 2  # 'before' was not run again
+    finally:
+        GATE.set()
+        await second.stop(timeout=2)
+
+
+async def test_timers_and_entity_queues_survive_a_crash(db_path, runner):
+    first = await new_engine(db_path, runner)
+    iid = await first.start_orchestration("approval", None, "0.4")
+    for _ in range(6):
+        await first.signal_entity("Counter", "durable", "add", "1")
+    crash(first)
+    second = await new_engine(db_path, runner)
+    try:
+        status = await second.wait_for_instance(iid, 10)
+        assert status["output"] == "timeout"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            exists, state = await second.read_entity("Counter", "durable")
+            if exists and json.loads(state) == 6:
+                break
+            await asyncio.sleep(0.02)
+        assert json.loads(state) == 6
+    finally:
+        await second.stop(timeout=2)
+
+
+async def test_finished_instances_and_entities_are_readable_after_restart(db_path, runner):
+    first = await new_engine(db_path, runner)
+    iid = await first.start_orchestration("chain", "kept", json.dumps({"name": "Di"}))
+    await first.wait_for_instance(iid, 10)
+    await first.stop()
+    second = await new_engine(db_path, runner)
+    try:
+        status = await second.get_status("kept", show_history=True)
+        assert status["output"] == ["Hello Di", "Hello Hello Di"]
+        assert status["historyEvents"][-1]["OrchestrationStatus"] == "Completed"
+    finally:
+        await second.stop()
+
+
+def digest(path) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+async def test_refuses_a_file_that_is_not_sqlite(tmp_path, runner):
+    path = tmp_path / "notes.db"
+    path.write_text("just some text, not a database\n" * 20)
+    before = digest(path)
+    with pytest.raises(StoreError, match="not an SQLite database"):
+        await DurableEngine(REGISTRY, str(path), runner).start()
+    assert digest(path) == before
+
+
+async def test_refuses_another_applications_database(tmp_path, runner):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("INSERT INTO customers(name) VALUES ('Ann')")
+    conn.commit()
+    conn.close()
+    before = digest(path)
+    with pytest.raises(StoreError, match="another application"):
+        await DurableEngine(REGISTRY, str(path), runner).start()
+    assert digest(path) == before
+    assert list((tmp_path).iterdir()) == [path]
+
+
+async def test_refuses_an_unknown_schema_version(db_path, runner):
+    eng = await new_engine(db_path, runner)
+    await eng.stop()
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        await DurableEngine(REGISTRY, db_path, runner).start()
+
+
+async def test_refuses_a_corrupted_file(db_path, runner):
+    eng = await new_engine(db_path, runner)
+    for i in range(30):
+        await eng.start_orchestration("approval", f"i{i}", "30")
+    await eng.stop()
+    raw = bytearray(open(db_path, "rb").read())
+    for offset in range(4096 + 100, len(raw), 997):  # scribble over pages after the header page
+        raw[offset:offset + 8] = b"\xde\xad\xbe\xef\xde\xad\xbe\xef"
+    open(db_path, "wb").write(bytes(raw))
+    before = digest(db_path)
+    with pytest.raises(StoreError):
+        await DurableEngine(REGISTRY, db_path, runner).start()
+    assert digest(db_path) == before

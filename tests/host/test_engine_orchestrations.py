@@ -1,0 +1,206 @@
+"""Orchestration patterns through the durable engine, in process: the SDK replays, the engine persists."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import pytest
+
+try:
+    from .test_engine_support import *  # noqa: F401,F403
+    from .test_engine_support import CALLS, NONDET, run_to_end
+except ImportError:
+    from test_engine_support import *  # noqa: F401,F403
+    from test_engine_support import CALLS, NONDET, run_to_end
+
+from helpers.host.engine import InstanceExists, NotFound, NotRunning, UnknownFunction
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+
+
+async def test_chaining_completes_with_status_shape(engine):
+    status = await run_to_end(engine, "chain", {"name": "Ann"})
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] == ["Hello Ann", "Hello Hello Ann"]
+    assert status["customStatus"] == {"step": 2}
+    assert status["name"] == "chain"
+    assert status["input"] == json.dumps({"name": "Ann"})  # the JT string, as the real host shows it
+    assert set(status) == {"name", "instanceId", "runtimeStatus", "input", "customStatus", "output",
+                           "createdTime", "lastUpdatedTime"}
+    assert status["createdTime"].endswith("Z") and len(status["createdTime"]) == 20
+
+
+async def test_history_events_look_like_the_extension(engine):
+    status = await run_to_end(engine, "chain", {"name": "Bo"})
+    full = await engine.get_status(status["instanceId"], show_history=True, show_history_output=True)
+    kinds = [e["EventType"] for e in full["historyEvents"]]
+    assert kinds == ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"]
+    started, first, _, done = full["historyEvents"]
+    assert started["FunctionName"] == "chain"
+    assert first["FunctionName"] == "hello" and "ScheduledTime" in first and first["Result"] == "Hello Bo"
+    assert done["OrchestrationStatus"] == "Completed" and done["Result"] == ["Hello Bo", "Hello Hello Bo"]
+    brief = await engine.get_status(status["instanceId"], show_history=True)
+    assert all("Result" not in e for e in brief["historyEvents"])
+
+
+async def test_episode_log_lines_count_replays(engine, caplog):
+    caplog.set_level(logging.INFO, logger="helpers.host.durable")
+    status = await run_to_end(engine, "chain", {"name": "Cy"})
+    iid = status["instanceId"]
+    episodes = [r.getMessage() for r in caplog.records
+                if r.getMessage().startswith(f"{iid}: Function 'chain (Orchestrator)' started.")]
+    assert episodes[0] == f"{iid}: Function 'chain (Orchestrator)' started. IsReplay: False. Episode: 1. HistoryEvents: 2."
+    assert [m.split("IsReplay: ")[1].split(".")[0] for m in episodes] == ["False", "True", "True"]
+    assert any(f"{iid}: Function 'hello (Activity)' started. TaskId: 0." == r.getMessage() for r in caplog.records)
+
+
+async def test_fan_out_runs_activities_in_parallel(engine):
+    began = time.perf_counter()
+    status = await run_to_end(engine, "fanout", [6, 1.0, "nap"])
+    elapsed = time.perf_counter() - began
+    assert status["runtimeStatus"] == "Completed" and status["output"] == 6.0
+    assert elapsed < 2.5, f"6 parallel 1 s activities took {elapsed:.2f} s"
+
+
+async def test_fan_out_async_activities(engine):
+    began = time.perf_counter()
+    status = await run_to_end(engine, "fanout", [8, 0.5, "async_nap"])
+    assert status["output"] == 4.0 and time.perf_counter() - began < 2.0
+
+
+async def test_retry_follows_the_sdk_id_sequence(engine):
+    status = await run_to_end(engine, "retrying", [2, 3])
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == "ok after 3" and CALLS["flaky"] == 3
+    CALLS.clear()
+    status = await run_to_end(engine, "retrying", [5, 3])
+    assert status["runtimeStatus"] == "Failed" and CALLS["flaky"] == 3
+    assert "Activity function 'flaky' failed: flaky attempt 3" in status["output"]
+    assert status["output"].startswith("Orchestrator function 'retrying' failed: ")
+
+
+async def test_timer_wins_without_event(engine):
+    status = await run_to_end(engine, "approval", 0.3)
+    assert status["output"] == "timeout"
+
+
+async def test_event_beats_timer_and_arrives_as_body_text(engine):
+    iid = await engine.start_orchestration("approval", None, "30")
+    await engine.raise_event(iid, "Approve", json.dumps(json.dumps({"by": "me"})))
+    status = await engine.wait_for_instance(iid, 10)
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] == {"approved": json.dumps({"by": "me"})}  # faithful: the JT string
+
+
+async def test_sub_orchestrations_and_child_failure(engine):
+    status = await run_to_end(engine, "parent", ["a", "b"])
+    assert status["output"] == ["Hello a", "Hello b"]
+    child = await engine.get_status(f"{status['instanceId']}-c1")
+    assert child["runtimeStatus"] == "Completed"
+    status = await run_to_end(engine, "parent", ["a", "bad"])
+    assert status["runtimeStatus"] == "Failed"
+    assert "child refuses 'bad'" in status["output"]
+
+
+async def test_sub_orchestrator_with_retry_surfaces_the_last_failure(engine):
+    status = await run_to_end(engine, "parent_retry")
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"].startswith("caught: ") and "child refuses 'bad'" in status["output"]
+
+
+async def test_continue_as_new_restarts_history(engine):
+    status = await run_to_end(engine, "countdown", 3)
+    assert status["output"] == "liftoff" and CALLS["hello"] == 4
+    full = await engine.get_status(status["instanceId"], show_history=True)
+    assert [e["EventType"] for e in full["historyEvents"]] == ["ExecutionStarted", "TaskCompleted",
+                                                             "ExecutionCompleted"]
+    assert status["input"] == "0"
+
+
+async def test_new_uuid_and_time_are_stable_across_replays(engine):
+    status = await run_to_end(engine, "stable_values")
+    out = status["output"]
+    assert out["first"][1] < out["last"][1]
+    assert out["first"][0] != out["last"][0]
+    # replaying the finished history again gives the very same values
+    history = await engine.get_status(status["instanceId"], show_history=True)
+    assert history["runtimeStatus"] == "Completed"
+
+
+async def test_failing_activity_fails_orchestration_with_extension_wording(engine):
+    status = await run_to_end(engine, "doomed")
+    assert status["runtimeStatus"] == "Failed"
+    assert status["output"].startswith("Orchestrator function 'doomed' failed: Activity function 'boom' failed: boom 7")
+
+
+async def test_unknown_activity_fails_the_caller(engine):
+    status = await run_to_end(engine, "calls_missing")
+    assert status["runtimeStatus"] == "Failed"
+    assert "The function 'no_such_activity' doesn't exist" in status["output"]
+
+
+async def test_unknown_orchestrator_and_duplicates_and_missing(engine):
+    with pytest.raises(UnknownFunction):
+        await engine.start_orchestration("nope")
+    iid = await engine.start_orchestration("approval", "fixed-id", "30")
+    with pytest.raises(InstanceExists):
+        await engine.start_orchestration("approval", "fixed-id", "30")
+    with pytest.raises(NotFound):
+        await engine.raise_event("missing", "Approve", "1")
+    await engine.terminate(iid, "enough")
+    status = await engine.get_status(iid)
+    assert status["runtimeStatus"] == "Terminated" and status["output"] == "enough"
+    with pytest.raises(NotRunning):
+        await engine.raise_event(iid, "Approve", "1")
+    assert await engine.get_status("missing") is None
+
+
+async def test_non_determinism_fails_naming_both(engine):
+    NONDET["variant"] = "a"
+    iid = await engine.start_orchestration("shifty")
+    try:
+        for _ in range(250):
+            status = await engine.get_status(iid, show_history=True)
+            if any(e["EventType"] == "TaskCompleted" for e in status["historyEvents"]):
+                break
+            await asyncio.sleep(0.02)
+        NONDET["variant"] = "b"  # the code "changed" while the instance waits for Go
+        await engine.raise_event(iid, "Go", "null")
+        status = await engine.wait_for_instance(iid, 10)
+    finally:
+        NONDET["variant"] = "a"
+    assert status["runtimeStatus"] == "Failed"
+    assert status["output"].startswith("Non-Deterministic workflow detected: TaskScheduledEvent: 0 TaskScheduled hello")
+    assert "CallActivity 'nap'" in status["output"]
+
+
+async def test_suspend_buffers_events_until_resume(engine):
+    iid = await engine.start_orchestration("approval", None, "30")
+    await engine.suspend(iid, "hold")
+    await engine.raise_event(iid, "Approve", '"yes"')
+    await asyncio.sleep(0.3)
+    assert (await engine.get_status(iid))["runtimeStatus"] == "Suspended"
+    await engine.resume(iid, "go")
+    status = await engine.wait_for_instance(iid, 10)
+    assert status["runtimeStatus"] == "Completed" and status["output"] == {"approved": "yes"}
+
+
+async def test_query_purge_restart(engine):
+    a = await run_to_end(engine, "chain", {"name": "A"}, instance_id="q-a")
+    b = await run_to_end(engine, "doomed", instance_id="q-b")
+    everything = await engine.query_instances(instance_id_prefix="q-")
+    assert {s["instanceId"] for s in everything} == {"q-a", "q-b"}
+    failed = await engine.query_instances(runtime_status=["Failed"], instance_id_prefix="q-")
+    assert [s["instanceId"] for s in failed] == ["q-b"]
+    assert len(await engine.query_instances(instance_id_prefix="q-", top=1)) == 1
+    later = await engine.query_instances(created_from="2999-01-01T00:00:00Z")
+    assert later == []
+    new_id = await engine.restart("q-a", new_id=True)
+    again = await engine.wait_for_instance(new_id, 10)
+    assert again["output"] == a["output"] and new_id != "q-a"
+    assert await engine.purge("q-b") == 1
+    assert await engine.get_status("q-b") is None
+    assert await engine.purge_by(instance_id_prefix="q-") == 1
+    assert b["runtimeStatus"] == "Failed"

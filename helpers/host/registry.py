@@ -133,7 +133,8 @@ def load_registry(app_dir: str | Path) -> Registry:
 
 
 def _import_function_app(app_path: Path, script: Path) -> ModuleType:
-    sys.path.insert(0, str(app_path))
+    if str(app_path) not in sys.path:
+        sys.path.insert(0, str(app_path))
     importlib.invalidate_caches()
     sys.modules.pop("function_app", None)
     try:

@@ -1,0 +1,145 @@
+"""`python -m helpers.host [APP_DIR] [--port 7071] [--state-db PATH] [--host 127.0.0.1]` — run a Functions app locally.
+
+Start-up happens in a fixed order so that a broken app never leaves a half-started server behind:
+settings → import and index function_app.py → open the durable store → bind the port → print the functions.
+Any failure before binding exits with status 1 and the reason on stderr.
+
+SIGTERM / Ctrl-C: uvicorn stops accepting connections, waits up to --graceful-seconds for in-flight requests,
+then the app's lifespan closes the durable engine and its store. As usual for servers, the process then ends
+by the signal it received (exit status -15 / 130 as seen by the parent).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from .app import create_app
+from .engine import DurableEngine
+from .registry import AppLoadError, load_registry
+from .routing import RouteTemplateError
+from .runtime import DEFAULT_MAX_BODY_BYTES, HostRuntime
+from .settings import SettingsError, load_host_config, load_local_settings
+from .user_code import UserCodeRunner
+
+LOG_FORMAT = "[%(asctime)s] %(levelname)s %(name)s: %(message)s"
+
+
+class StartupError(Exception):
+    """The host cannot start; the message is printed on stderr as the reason."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m helpers.host", description=__doc__.splitlines()[0])
+    parser.add_argument("app_dir", nargs="?", default="functions_app", help="folder with function_app.py")
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
+    parser.add_argument("--state-db", type=Path, default=None,
+                        help="SQLite file with all durable state (default: .state/<app folder name>.sqlite3)")
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
+                        help="largest request body accepted, larger ones get 413 (default: 8 MiB)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--graceful-seconds", type=float, default=5.0,
+                        help="on SIGTERM/Ctrl-C, how long in-flight requests may take to finish")
+    return parser.parse_args(argv)
+
+
+def load_host(args: argparse.Namespace, logger: logging.Logger) -> HostRuntime:
+    """Everything that can fail because of the app, done before any socket is opened."""
+    app_dir = Path(args.app_dir).resolve()
+    if not app_dir.is_dir():
+        raise StartupError(f"App directory not found: {app_dir}")
+    try:
+        load_local_settings(app_dir)
+        config = load_host_config(app_dir)
+        registry = load_registry(app_dir)
+    except (SettingsError, AppLoadError) as error:
+        raise StartupError(str(error)) from error
+    if args.max_body_bytes <= 0:
+        raise StartupError("--max-body-bytes must be positive")
+
+    # Outside the app folder, so deploying the app never ships local state.
+    state_db = args.state_db or Path(".state") / f"{app_dir.name}.sqlite3"
+    try:
+        state_db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StartupError(f"Cannot create the folder for --state-db {state_db}: {error}") from error
+    runner = UserCodeRunner()
+    engine = DurableEngine(registry, str(state_db), runner, config.hub_name, logging.getLogger("host.durable"))
+    try:
+        return HostRuntime(app_dir, registry, config, runner, engine, logger, max_body_bytes=args.max_body_bytes)
+    except RouteTemplateError as error:
+        runner.shutdown(wait=False)
+        raise StartupError(f"Bad route in function_app.py: {error}") from error
+
+
+def print_functions(host: HostRuntime, origin: str) -> None:
+    """The listing `func start` prints, so people know which URLs to call."""
+    lines = ["", "Functions:", ""]
+    http = {f.function_name: f for f in host.registry.http_functions}
+    for info in host.registry.all_functions:
+        if info.name in http:
+            function = http[info.name]
+            methods = ",".join(sorted(function.methods)) or "GET,POST,PUT,DELETE,PATCH,HEAD,OPTIONS"
+            lines.append(f"  {info.name}: [{methods}] {host.public_url(origin, function)}")
+        else:
+            lines.append(f"  {info.name}: {info.trigger}")
+    lines.append("")
+    print("\n".join(lines), flush=True)
+
+
+async def serve(host: HostRuntime, args: argparse.Namespace) -> int:
+    if host.engine is not None:
+        try:
+            await host.engine.start()
+        except Exception as error:  # noqa: BLE001 — report why the store could not be opened, then exit
+            raise StartupError(f"Durable engine failed to start: {type(error).__name__}: {error}") from error
+    config = uvicorn.Config(
+        create_app(host),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+        lifespan="on",
+        timeout_graceful_shutdown=args.graceful_seconds,
+        log_config=None,  # keep our logging set-up
+    )
+    server = uvicorn.Server(config)
+    announce = asyncio.create_task(_announce_when_started(server, host, args))
+    try:
+        await server.serve()
+    finally:
+        announce.cancel()
+        await host.close()  # normally already done by the app's lifespan; idempotent
+    return 0 if server.started else 1
+
+
+async def _announce_when_started(server: uvicorn.Server, host: HostRuntime, args: argparse.Namespace) -> None:
+    while not server.started:
+        await asyncio.sleep(0.02)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print_functions(host, f"http://{shown_host}:{args.port}")
+    host.logger.info("Host started (pid %s); press Ctrl-C to stop", os.getpid())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    logger = logging.getLogger("host")
+    try:
+        host = load_host(args, logger)
+        return asyncio.run(serve(host, args))
+    except StartupError as error:
+        print(f"Host failed to start: {error}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The Starlette application of the embedded host: admin endpoints, the durable API and the app's HTTP triggers.
+
+URL space (as under `func start`):
+  /admin/host/status                     readiness: {"state": "Running", ...}
+  /admin/functions                       the function index (name, trigger, route/url) for listings
+  /runtime/webhooks/durabletask/...      the Durable Functions HTTP API (durable_api.py)
+  /<routePrefix>/<route>                 the app's HTTP-triggered functions
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+import uuid
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from . import durable_api
+from .durable_urls import WEBHOOK_PATH
+from .errors import HttpError, error_response, read_body
+from .http_functions import build_http_request, invoke_http_function, to_response
+from .runtime import HostRuntime, host_of
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]
+
+
+async def host_status(request: Request) -> Response:
+    host = host_of(request)
+    return JSONResponse(
+        {
+            "state": "Running",
+            "functionCount": len(host.registry.all_functions),
+            "routePrefix": host.config.route_prefix,
+            "taskHub": host.config.hub_name,
+            "durableEngine": host.engine is not None,
+        }
+    )
+
+
+async def list_functions(request: Request) -> Response:
+    host = host_of(request)
+    origin = str(request.base_url).rstrip("/")
+    http = {f.function_name: f for f in host.registry.http_functions}
+    rows = []
+    for info in host.registry.all_functions:
+        row: dict[str, object] = {"name": info.name, "trigger": info.trigger}
+        if info.name in http:
+            function = http[info.name]
+            row.update(
+                route=function.route,
+                methods=sorted(function.methods) or ["*"],
+                url=host.public_url(origin, function),
+            )
+        else:
+            row["detail"] = info.detail
+        rows.append(row)
+    return JSONResponse(rows)
+
+
+async def http_trigger(request: Request) -> Response:
+    """Find the HTTP function for the path and method, call it, and never let its failure escape as a crash."""
+    host = host_of(request)
+    relative = _strip_prefix(request.url.path, host.config.route_prefix)
+    match = host.router.match(request.method, relative) if relative is not None else None
+    if match is None:
+        raise HttpError(404, f"No function handles {request.method} {request.url.path}")
+    if match.target is None:
+        allowed = ", ".join(sorted(match.allowed_methods))
+        return JSONResponse(
+            {"error": f"{request.method} is not allowed for {request.url.path}; use {allowed}"},
+            status_code=405,
+            headers={"Allow": allowed},
+        )
+
+    function = match.target
+    body = await read_body(request, host.max_body_bytes)
+    http_request = build_http_request(
+        request.method, _original_url(request), request.headers, request.query_params, match.route_params, body
+    )
+    invocation_id = uuid.uuid4()
+    host.logger.info("Executing 'Functions.%s' (Id=%s)", function.function_name, invocation_id)
+    started = time.perf_counter()
+    try:
+        result = await invoke_http_function(
+            function,
+            http_request,
+            runner=host.runner,
+            durable_urls=host.urls_for(request),
+            function_directory=str(host.app_dir),
+        )
+        response = to_response(result)
+    except (Exception, SystemExit) as error:  # noqa: BLE001 — user code failed: answer 500 and keep serving
+        elapsed = (time.perf_counter() - started) * 1000
+        host.logger.error(
+            "Executed 'Functions.%s' (Failed, Id=%s, Duration=%.0fms)\n%s",
+            function.function_name, invocation_id, elapsed, traceback.format_exc().rstrip(),
+        )
+        return error_response(
+            500,
+            f"Exception while executing function: Functions.{function.function_name}",
+            exception=f"{type(error).__name__}: {error}",
+            invocationId=str(invocation_id),
+        )
+    elapsed = (time.perf_counter() - started) * 1000
+    host.logger.info(
+        "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%.0fms)", function.function_name, invocation_id, elapsed
+    )
+    return response
+
+
+def _original_url(request: Request) -> str:
+    """The URL as the client sent it: Starlette's `request.url` would show the percent-decoded path."""
+    raw_path = request.scope.get("raw_path")
+    if not raw_path:
+        return str(request.url)
+    query = request.scope.get("query_string", b"")
+    origin = str(request.base_url).rstrip("/")
+    return origin + raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+
+
+def _strip_prefix(path: str, prefix: str) -> str | None:
+    """The path below the route prefix (case-insensitive), or None when it is outside it."""
+    if not prefix:
+        return path.lstrip("/")
+    head = f"/{prefix}".lower()
+    lowered = path.lower()
+    if lowered == head or lowered == head + "/":
+        return ""
+    if lowered.startswith(head + "/"):
+        return path[len(head) + 1 :]
+    return None
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HttpError)
+    return error_response(error.status, error.message, **error.extra)
+
+
+async def _starlette_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    message = "Not found" if error.status_code == 404 else error.detail
+    return error_response(error.status_code, f"{message}: {request.method} {request.url.path}")
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    host_of(request).logger.error("Unhandled error for %s %s\n%s", request.method, request.url.path,
+                                  "".join(traceback.format_exception(error)).rstrip())
+    return error_response(500, f"Internal host error: {type(error).__name__}: {error}")
+
+
+def create_app(host: HostRuntime) -> Starlette:
+    routes = [
+        Route("/admin/host/status", host_status, methods=["GET"]),
+        Route("/admin/functions", list_functions, methods=["GET"]),
+        Mount(WEBHOOK_PATH, routes=durable_api.ROUTES),
+        # Every method reaches the dispatcher; the function's own method list decides (405 otherwise).
+        Route("/{path:path}", http_trigger, methods=ALL_METHODS),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Start-up work (import, store) happened before the port was bound; here only the orderly end:
+        # uvicorn runs this after in-flight requests finished (or the graceful timeout passed).
+        yield
+        await host.close()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            HttpError: _http_error,
+            HTTPException: _starlette_error,
+            Exception: _unexpected_error,
+        },
+    )
+    app.state.host = host
+    return app

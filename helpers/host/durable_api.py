@@ -1,0 +1,289 @@
+"""The Durable Functions HTTP API under `/runtime/webhooks/durabletask/`.
+
+One set of routes serves both audiences: the SDK's `DurableOrchestrationClient` (its `rpcBaseUrl` points
+here) and people or notebooks using the public URLs (`statusQueryGetUri`, ...). Status codes follow the
+Durable extension's HttpApiHandler, because the SDK client decides success by status code alone:
+202 = accepted / still running, 200 = finished, 404 = unknown instance, 410 = instance already finished.
+Every body is JSON (or empty): the SDK parses all of them with `response.json(content_type=None)`.
+
+Payload decoding (protocol §8): the SDK client sends `json.dumps(json.dumps(value))`, curl users send plain
+JSON. A body that decodes to a string holding valid JSON is taken as that JSON text; anything else is
+re-encoded, so both `"{\\"n\\": 1}"` and `{"n": 1}` start an orchestration with input `{"n": 1}`.
+Raised events are stored **as the body text**, exactly like the real extension: an event posted by the SDK's
+`raise_event(id, name, {"ok": True})` therefore reaches `wait_for_external_event` as the JSON *string*
+`'{"ok": true}'`, while `curl -d '{"ok": true}'` delivers the object. Code that works here works on Azure.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import HttpError, read_body
+from .runtime import host_of
+
+from .engine import InstanceExists, NotFound, NotRunning, UnknownFunction
+
+RUNNING_STATES = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _engine_errors(endpoint: Endpoint) -> Endpoint:
+    """Translate the engine's 'not found' / 'not running' into the status codes the SDK expects."""
+
+    @functools.wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except NotFound as error:
+            return JSONResponse({"error": str(error) or "No such instance"}, status_code=404)
+        except NotRunning as error:
+            return JSONResponse({"error": str(error) or "The instance is no longer running"}, status_code=410)
+
+    return wrapper
+
+
+# ------------------------------------------------------------------------------------------------ decoding
+
+
+def decode_payload(body: bytes) -> str | None:
+    """The JSON text of the value a client posted (see the module docstring), None for an empty body."""
+    if not body.strip():
+        return None
+    parsed = _parse_json(body)
+    if isinstance(parsed, str):
+        try:
+            json.loads(parsed)
+            return parsed
+        except ValueError:
+            pass
+    return json.dumps(parsed)
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise HttpError(400, f"Request body is not valid JSON: {error}") from None
+
+
+def _flag(request: Request, name: str, default: bool = False) -> bool:
+    value = _query(request, name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise HttpError(400, f"Query parameter {name} must be true or false, not {value!r}")
+
+
+def _query(request: Request, name: str) -> str | None:
+    """Query parameters are case-insensitive in the real API (`showHistory` = `showhistory`)."""
+    lowered = name.lower()
+    for key, value in request.query_params.multi_items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _time(request: Request, name: str) -> datetime | None:
+    value = _query(request, name)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HttpError(400, f"Query parameter {name} is not an ISO 8601 time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _filters(request: Request) -> dict[str, Any]:
+    statuses = _query(request, "runtimeStatus")
+    return {
+        "runtime_status": [s.strip() for s in statuses.split(",") if s.strip()] if statuses else None,
+        "created_from": _time(request, "createdTimeFrom"),
+        "created_to": _time(request, "createdTimeTo"),
+        "instance_id_prefix": _query(request, "instanceIdPrefix") or None,
+    }
+
+
+# ------------------------------------------------------------------------------------------- orchestrations
+
+
+async def start_orchestration(request: Request) -> Response:
+    host = host_of(request)
+    engine = host.require_engine()
+    name = request.path_params["name"]
+    input_json = decode_payload(await read_body(request, host.max_body_bytes))
+    try:
+        instance_id = await engine.start_orchestration(
+            name, instance_id=request.path_params.get("instance_id"), input_json=input_json
+        )
+    except UnknownFunction as error:
+        # The SDK client raises `ExceptionMessage`; the engine's text follows the extension's wording.
+        known = ", ".join(sorted({f.name for f in host.registry.orchestrators.values()})) or "none"
+        message = f"{error} Orchestrators in this app: {known}."
+        return JSONResponse(
+            {"Message": "One or more of the arguments submitted is incorrect", "ExceptionMessage": message},
+            status_code=400,
+        )
+    except InstanceExists as error:
+        return JSONResponse({"error": str(error) or "An instance with this id is already running"}, 409)
+    return check_status_response(request, instance_id)
+
+
+def check_status_response(request: Request, instance_id: str) -> Response:
+    """202 + management URLs + Location, as `create_check_status_response` and the real start API answer."""
+    urls = host_of(request).urls_for(request).management_urls(instance_id)
+    return JSONResponse(urls, status_code=202, headers={"Location": urls["statusQueryGetUri"], "Retry-After": "10"})
+
+
+@_engine_errors
+async def get_instance(request: Request) -> Response:
+    host = host_of(request)
+    instance_id = request.path_params["instance_id"]
+    status = await host.require_engine().get_status(
+        instance_id,
+        show_history=_flag(request, "showHistory"),
+        show_history_output=_flag(request, "showHistoryOutput"),
+        show_input=_flag(request, "showInput", default=True),
+    )
+    if status is None:
+        return JSONResponse({"error": f"No instance with id '{instance_id}' found"}, status_code=404)
+    if status.get("runtimeStatus") in RUNNING_STATES:
+        location = host.urls_for(request).management_urls(instance_id)["statusQueryGetUri"]
+        return JSONResponse(status, status_code=202, headers={"Location": location, "Retry-After": "5"})
+    return JSONResponse(status, status_code=200)
+
+
+async def list_instances(request: Request) -> Response:
+    engine = host_of(request).require_engine()
+    top = _query(request, "top")
+    if top is not None and not top.isdigit():
+        raise HttpError(400, f"Query parameter top must be a positive integer, not {top!r}")
+    instances = await engine.query_instances(
+        **_filters(request), top=int(top) if top else None, show_input=_flag(request, "showInput", default=True)
+    )
+    return JSONResponse(instances, status_code=200)
+
+
+@_engine_errors
+async def raise_event(request: Request) -> Response:
+    host = host_of(request)
+    body = await read_body(request, host.max_body_bytes)
+    if body.strip():
+        _parse_json(body)  # reject malformed JSON with 400; store the text itself (module docstring)
+    event_json = body.decode("utf-8") if body.strip() else "null"
+    await host.require_engine().raise_event(request.path_params["instance_id"], request.path_params["event"], event_json)
+    return Response(status_code=202)
+
+
+@_engine_errors
+async def terminate(request: Request) -> Response:
+    engine = host_of(request).require_engine()
+    await engine.terminate(request.path_params["instance_id"], _query(request, "reason") or "")
+    return Response(status_code=202)
+
+
+@_engine_errors
+async def suspend(request: Request) -> Response:
+    engine = host_of(request).require_engine()
+    await engine.suspend(request.path_params["instance_id"], _query(request, "reason") or "")
+    return Response(status_code=202)
+
+
+@_engine_errors
+async def resume(request: Request) -> Response:
+    engine = host_of(request).require_engine()
+    await engine.resume(request.path_params["instance_id"], _query(request, "reason") or "")
+    return Response(status_code=202)
+
+
+@_engine_errors
+async def restart(request: Request) -> Response:
+    engine = host_of(request).require_engine()
+    new_id = await engine.restart(
+        request.path_params["instance_id"], _flag(request, "restartWithNewInstanceId", default=True)
+    )
+    return check_status_response(request, new_id)
+
+
+async def rewind(request: Request) -> Response:
+    raise HttpError(501, "Rewind is not supported by the embedded host; restart the instance instead")
+
+
+@_engine_errors
+async def purge_instance(request: Request) -> Response:
+    deleted = await host_of(request).require_engine().purge(request.path_params["instance_id"])
+    if not deleted:
+        return JSONResponse({"instancesDeleted": 0}, status_code=404)
+    return JSONResponse({"instancesDeleted": deleted}, status_code=200)
+
+
+async def purge_instances(request: Request) -> Response:
+    filters = _filters(request)
+    deleted = await host_of(request).require_engine().purge_by(**filters)
+    return JSONResponse({"instancesDeleted": deleted}, status_code=200 if deleted else 404)
+
+
+# ------------------------------------------------------------------------------------------------- entities
+
+
+async def signal_entity(request: Request) -> Response:
+    host = host_of(request)
+    name, key = request.path_params["name"], request.path_params["key"]
+    operation = _query(request, "op")
+    if not operation:
+        raise HttpError(400, "Signalling an entity needs the operation name in the 'op' query parameter")
+    input_json = decode_payload(await read_body(request, host.max_body_bytes)) or "null"
+    try:
+        await host.require_engine().signal_entity(name, key, operation, input_json)
+    except UnknownFunction as error:
+        return JSONResponse({"error": str(error) or f"No entity function named '{name}'"}, status_code=404)
+    return Response(status_code=202)
+
+
+async def read_entity(request: Request) -> Response:
+    name, key = request.path_params["name"], request.path_params["key"]
+    exists, state_json = await host_of(request).require_engine().read_entity(name, key)
+    if not exists:
+        return JSONResponse({"error": f"Entity @{name.lower()}@{key} does not exist"}, status_code=404)
+    # The body is the state value itself (protocol P17): the SDK and agent code read it as the state.
+    return Response(state_json if state_json is not None else "null", media_type="application/json")
+
+
+async def list_entities(request: Request) -> Response:
+    entities = await host_of(request).require_engine().list_entities(
+        entity_name=request.path_params.get("name"), fetch_state=_flag(request, "fetchState")
+    )
+    return JSONResponse(entities, status_code=200)
+
+
+ROUTES = [
+    Route("/orchestrators/{name}", start_orchestration, methods=["POST"]),
+    Route("/orchestrators/{name}/{instance_id}", start_orchestration, methods=["POST"]),
+    Route("/instances", list_instances, methods=["GET"]),
+    Route("/instances/", list_instances, methods=["GET"]),
+    Route("/instances", purge_instances, methods=["DELETE"]),
+    Route("/instances/", purge_instances, methods=["DELETE"]),
+    Route("/instances/{instance_id}", get_instance, methods=["GET"]),
+    Route("/instances/{instance_id}", purge_instance, methods=["DELETE"]),
+    Route("/instances/{instance_id}/raiseEvent/{event}", raise_event, methods=["POST"]),
+    Route("/instances/{instance_id}/terminate", terminate, methods=["POST"]),
+    Route("/instances/{instance_id}/suspend", suspend, methods=["POST"]),
+    Route("/instances/{instance_id}/resume", resume, methods=["POST"]),
+    Route("/instances/{instance_id}/restart", restart, methods=["POST"]),
+    Route("/instances/{instance_id}/rewind", rewind, methods=["POST"]),
+    Route("/entities", list_entities, methods=["GET"]),
+    Route("/entities/", list_entities, methods=["GET"]),
+    Route("/entities/{name}", list_entities, methods=["GET"]),
+    Route("/entities/{name}/{key}", read_entity, methods=["GET"]),
+    Route("/entities/{name}/{key}", signal_entity, methods=["POST"]),
+]

@@ -1,0 +1,227 @@
+"""Run the kit's services (the embedded Functions host, the offline model) as child processes.
+
+Used by tests, notebooks and benchmarks alike:
+
+    with start_host("functions_app") as host:          # waits until GET /admin/host/status says Running
+        httpx.post(f"{host.url}/api/singleagent/run", ...)
+    # leaving the block stops it (SIGTERM, then SIGKILL if it does not exit in time)
+
+Every service writes stdout and stderr to one log file (`service.log_text()`), so a failure can be explained
+with the host's own words. Services still running when Python exits are stopped by an `atexit` hook, so a
+crashed test or an interrupted notebook leaves nothing behind.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_START_TIMEOUT = 30.0
+DEFAULT_STOP_TIMEOUT = 10.0
+LOG_TAIL_CHARS = 4000
+
+
+class ServiceError(RuntimeError):
+    """A service did not come up (exited or never became ready); the message ends with its log tail."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Service:
+    """A running child process with a base URL and a log file."""
+
+    def __init__(self, name: str, process: subprocess.Popen[bytes], url: str, log_path: Path,
+                 scratch_dir: Path | None) -> None:
+        self.name = name
+        self.process = process
+        self.url = url
+        self.log_path = log_path
+        _live_services.add(self)
+        if scratch_dir is not None:  # temp files we created (log, state db); removed at interpreter exit
+            _scratch_dirs.append(scratch_dir)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
+        return self.log_text()[-chars:]
+
+    def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> int | None:
+        """Ask politely (SIGTERM: finish in-flight work, close the store); SIGKILL after `timeout` seconds."""
+        if self.running:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        _live_services.discard(self)
+        return self.process.returncode
+
+    def kill(self) -> int | None:
+        """SIGKILL: no clean-up at all — what crash-recovery tests need."""
+        if self.running:
+            self.process.kill()
+            self.process.wait(timeout=DEFAULT_STOP_TIMEOUT)
+        _live_services.discard(self)
+        return self.process.returncode
+
+    def __enter__(self) -> "Service":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else f"exited({self.process.returncode})"
+        return f"<Service {self.name} pid={self.pid} {self.url} {state}>"
+
+
+def start_host(
+    app_dir: str | os.PathLike[str],
+    *,
+    port: int | None = None,
+    state_db: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    extra_args: Iterable[str] = (),
+    timeout: float = DEFAULT_START_TIMEOUT,
+) -> Service:
+    """Start `python -m helpers.host APP_DIR` and wait until it reports `Running`.
+
+    Without `state_db` the host gets a fresh SQLite file in a temp folder, so runs never share state by
+    accident; pass a path to keep state across restarts (crash-recovery tests, notebooks).
+    """
+    port = port or free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="kit-host-"))
+    state = Path(state_db) if state_db is not None else scratch / "state.sqlite3"
+    args = [str(Path(app_dir)), "--port", str(port), "--state-db", str(state), *extra_args]
+    return _start("host", ["-m", "helpers.host", *args], port, "/admin/host/status", env, log_path, scratch, timeout)
+
+
+def start_offline_model(
+    port: int | None = None,
+    latency_ms: int = 0,
+    extra_args: Iterable[str] = (),
+    *,
+    env: Mapping[str, str] | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_START_TIMEOUT,
+) -> Service:
+    """Start `python -m helpers.offline_model` and wait until `GET /v1/models` answers."""
+    port = port or free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="kit-model-"))
+    args = ["--port", str(port), "--latency-ms", str(latency_ms), *extra_args]
+    return _start("offline_model", ["-m", "helpers.offline_model", *args], port, "/v1/models", env, log_path,
+                  scratch, timeout)
+
+
+def _start(
+    name: str,
+    python_args: list[str],
+    port: int,
+    ready_path: str,
+    env: Mapping[str, str] | None,
+    log_path: str | os.PathLike[str] | None,
+    scratch: Path,
+    timeout: float,
+) -> Service:
+    log = Path(log_path) if log_path is not None else scratch / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    child_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+    with open(log, "ab") as log_file:  # the child keeps its own descriptor; ours can close at once
+        process = subprocess.Popen(
+            [sys.executable, *python_args],
+            cwd=REPO_ROOT,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C meant for the notebook/test runner does not hit the service
+        )
+    service = Service(name, process, f"http://127.0.0.1:{port}", log, scratch)
+    try:
+        _wait_ready(service, ready_path, timeout)
+    except BaseException:
+        service.stop(timeout=3)
+        raise
+    return service
+
+
+def _wait_ready(service: Service, ready_path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while True:
+            if not service.running:
+                raise ServiceError(
+                    f"{service.name} exited with code {service.process.returncode} before it was ready. "
+                    f"Log tail:\n{service.log_tail()}"
+                )
+            try:
+                response = client.get(service.url + ready_path)
+                if response.status_code == 200 and _ready_body(response):
+                    return
+            except httpx.HTTPError:
+                pass  # not listening yet
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"{service.name} was not ready at {service.url}{ready_path} within {timeout:.0f}s. "
+                    f"Log tail:\n{service.log_tail()}"
+                )
+            time.sleep(0.05)
+
+
+def _ready_body(response: httpx.Response) -> bool:
+    if not response.url.path.startswith("/admin/host/status"):
+        return True
+    try:
+        return response.json().get("state") == "Running"
+    except ValueError:
+        return False
+
+
+_live_services: set[Service] = set()
+_scratch_dirs: list[Path] = []
+
+
+def _cleanup() -> None:
+    for service in list(_live_services):
+        try:
+            service.stop(timeout=3)
+        except Exception:  # noqa: BLE001 — best effort at interpreter exit
+            pass
+    for directory in _scratch_dirs:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+atexit.register(_cleanup)

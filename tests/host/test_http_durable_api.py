@@ -1,0 +1,211 @@
+"""The Durable Functions HTTP API of the embedded host, end to end over real HTTP.
+
+Covers both callers: the SDK client inside the app's own functions (its rpcBaseUrl points back at the host)
+and people/notebooks using the public URLs. Status codes are the contract the SDK depends on:
+202 running/accepted, 200 finished, 404 unknown, 410 already finished, 400 bad input.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from helpers.processes import Service, start_host
+
+APP = Path(__file__).parent / "apps" / "http_durable"
+API = "/runtime/webhooks/durabletask"
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    state = tmp_path_factory.mktemp("http-durable") / "state.sqlite3"
+    with start_host(APP, state_db=state) as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def client(host: Service) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=host.url, timeout=15, trust_env=False) as client:
+        yield client
+
+
+def wait_until_finished(client: httpx.Client, status_url: str, timeout: float = 15) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(status_url)
+        if response.status_code == 200:
+            return response.json()
+        assert response.status_code == 202, response.text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {response.json()['runtimeStatus']} after {timeout}s")
+        time.sleep(0.05)
+
+
+def start(client: httpx.Client, name: str, body: Any = None, instance_id: str | None = None) -> str:
+    path = f"{API}/orchestrators/{name}" + (f"/{instance_id}" if instance_id else "")
+    response = client.post(path, json=body) if body is not None else client.post(path)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def test_chain_started_by_the_sdk_client_inside_a_function(client: httpx.Client, host: Service) -> None:
+    response = client.post("/api/orchestrators/chain", json={"name": "Ann"})
+    assert response.status_code == 202
+    payload = response.json()
+    status_url = payload["statusQueryGetUri"]
+    assert status_url.startswith(f"{host.url}{API}/instances/{payload['id']}")  # the origin we called
+    assert response.headers["location"] == status_url
+
+    status = wait_until_finished(client, status_url)
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] == ["Hello Ann", "Hello Hello Ann"]
+    assert status["input"] == '{"name": "Ann"}'  # the JSON text, as the real extension shows it
+    # The same status through the app's own route (SDK get_status -> our API -> back to the app).
+    assert client.get(f"/api/status/{payload['id']}").json() == {
+        "runtimeStatus": "Completed", "output": ["Hello Ann", "Hello Hello Ann"]}
+
+
+def test_status_options_history_and_input(client: httpx.Client) -> None:
+    instance_id = start(client, "chain", {"name": "Bo"})
+    wait_until_finished(client, f"{API}/instances/{instance_id}")
+    with_history = client.get(f"{API}/instances/{instance_id}", params={"showHistory": "true"}).json()
+    event_types = [event["EventType"] for event in with_history["historyEvents"]]
+    assert event_types.count("TaskCompleted") == 2 and "ExecutionStarted" in event_types
+    without_input = client.get(f"{API}/instances/{instance_id}", params={"showInput": "false"}).json()
+    assert without_input.get("input") in (None, "")
+    assert client.get(f"{API}/instances/{instance_id}", params={"showHistory": "maybe"}).status_code == 400
+
+
+def test_fan_out_fan_in(client: httpx.Client) -> None:
+    instance_id = start(client, "fan_out", 5)
+    status = wait_until_finished(client, f"{API}/instances/{instance_id}")
+    assert status["output"] == [f"Hello n{i}" for i in range(5)]
+
+
+def test_running_instance_answers_202_and_takes_an_event_once(client: httpx.Client) -> None:
+    instance_id = start(client, "approval", instance_id=f"approval-{uuid.uuid4().hex[:8]}")
+    running = client.get(f"{API}/instances/{instance_id}")
+    assert running.status_code == 202
+    assert running.json()["runtimeStatus"] in ("Pending", "Running")
+    assert running.headers["location"].endswith(f"/instances/{instance_id}?taskHub=TestHubName&connection=Storage")
+
+    assert client.post(f"{API}/instances/{instance_id}/raiseEvent/Approve", content=b"{oops").status_code == 400
+    response = client.post(f"{API}/instances/{instance_id}/raiseEvent/Approve", json={"ok": True})
+    assert response.status_code == 202
+    status = wait_until_finished(client, f"{API}/instances/{instance_id}")
+    assert status["output"] == {"decision": {"ok": True}}
+
+    late = client.post(f"{API}/instances/{instance_id}/raiseEvent/Approve", json={"ok": False})
+    assert late.status_code == 410
+    assert client.post(f"{API}/instances/no-such-id/raiseEvent/Approve", json=1).status_code == 404
+
+
+def test_terminate_suspend_resume(client: httpx.Client) -> None:
+    instance_id = start(client, "approval")
+    assert client.post(f"{API}/instances/{instance_id}/suspend", params={"reason": "wait"}).status_code == 202
+    deadline = time.monotonic() + 10
+    while client.get(f"{API}/instances/{instance_id}").json()["runtimeStatus"] != "Suspended":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert client.post(f"{API}/instances/{instance_id}/resume").status_code == 202
+    assert client.post(f"{API}/instances/{instance_id}/terminate", params={"reason": "enough"}).status_code == 202
+    status = wait_until_finished(client, f"{API}/instances/{instance_id}")
+    assert status["runtimeStatus"] == "Terminated"
+    assert client.post(f"{API}/instances/{instance_id}/terminate").status_code == 410
+    assert client.post(f"{API}/instances/no-such-id/terminate").status_code == 404
+
+
+def test_unknown_things(client: httpx.Client) -> None:
+    missing = client.get(f"{API}/instances/no-such-id")
+    assert missing.status_code == 404 and "error" in missing.json()
+
+    unknown = client.post(f"{API}/orchestrators/no_such_orchestrator", json={"x": 1})
+    assert unknown.status_code == 400
+    assert "no_such_orchestrator" in unknown.json()["ExceptionMessage"] and "Message" in unknown.json()
+
+    # Through the SDK client the same 400 becomes an exception in the function -> 500 with the reason.
+    failed = client.post("/api/orchestrators/no_such_orchestrator", json={})
+    assert failed.status_code == 500
+    assert "doesn't exist" in failed.json()["exception"]
+
+    assert client.post(f"{API}/orchestrators/chain", content=b"{not json").status_code == 400
+
+
+def test_list_restart_and_purge(client: httpx.Client) -> None:
+    prefix = f"lp-{uuid.uuid4().hex[:6]}"
+    first = start(client, "chain", {"name": "Cy"}, instance_id=f"{prefix}-1")
+    wait_until_finished(client, f"{API}/instances/{first}")
+
+    restarted = client.post(f"{API}/instances/{first}/restart")
+    assert restarted.status_code == 202
+    second = restarted.json()["id"]
+    assert second != first
+    assert wait_until_finished(client, f"{API}/instances/{second}")["output"] == ["Hello Cy", "Hello Hello Cy"]
+
+    listed = client.get(f"{API}/instances/", params={"instanceIdPrefix": prefix, "runtimeStatus": "Completed"})
+    assert listed.status_code == 200
+    assert [row["instanceId"] for row in listed.json()] == [first]
+
+    purged = client.delete(f"{API}/instances/{first}")
+    assert purged.status_code == 200 and purged.json() == {"instancesDeleted": 1}
+    assert client.get(f"{API}/instances/{first}").status_code == 404
+    assert client.delete(f"{API}/instances/{first}").status_code == 404
+
+
+def test_entities_via_orchestration_public_api_and_sdk(client: httpx.Client) -> None:
+    key = f"k{uuid.uuid4().hex[:6]}"
+    instance_id = start(client, "count_to", key)
+    assert wait_until_finished(client, f"{API}/instances/{instance_id}")["output"] == 3
+
+    state = client.get(f"{API}/entities/Counter/{key}")
+    assert state.status_code == 200 and state.json() == 3
+
+    # curl style (plain JSON) and SDK style (JSON text inside a JSON string) both deliver the number.
+    assert client.post(f"{API}/entities/counter/{key}", params={"op": "add"}, json=5).status_code == 202
+    assert client.post(f"{API}/entities/Counter/{key}", params={"op": "add"}, json="2").status_code == 202
+    deadline = time.monotonic() + 10
+    while client.get(f"/api/counter/{key}").json() != {"exists": True, "state": 10}:
+        assert time.monotonic() < deadline, client.get(f"/api/counter/{key}").text
+        time.sleep(0.05)
+
+    listed = client.get(f"{API}/entities/Counter", params={"fetchState": "true"}).json()
+    mine = [row for row in listed if row["entityId"]["key"] == key]
+    assert mine and mine[0]["entityId"]["name"] == "counter" and mine[0]["state"] == 10
+
+    assert client.get(f"{API}/entities/Counter/never-used").status_code == 404
+    assert client.post(f"{API}/entities/NoSuchEntity/x", params={"op": "add"}).status_code == 404
+    assert client.post(f"{API}/entities/Counter/{key}").status_code == 400  # no op
+
+
+def test_agent_http_route_keeps_the_session(client: httpx.Client) -> None:
+    session = f"s-{uuid.uuid4().hex[:6]}"
+    first = client.post("/api/agents/Echo/run", json={"message": "hello", "session_id": session})
+    assert first.status_code == 200, first.text
+    assert first.json()["response"] == "echo(1): hello"
+    second = client.post("/api/agents/Echo/run", json={"message": "again", "session_id": session})
+    assert second.json()["response"] == "echo(3): again"  # the entity kept the conversation
+
+    text = client.post("/api/agents/Echo/run", content=b"plain words", headers={"content-type": "text/plain"})
+    assert text.status_code == 200 and text.text == "echo(1): plain words"
+    assert text.headers["x-ms-session-id"]
+
+    state = client.get(f"{API}/entities/dafx-Echo/{session}").json()
+    assert len(state["data"]["conversationHistory"]) == 4
+    assert client.get("/api/health").json()["agents"][0]["name"] == "Echo"
+
+
+def test_agent_inside_an_orchestration(client: httpx.Client) -> None:
+    instance_id = start(client, "ask_agent")
+    status = wait_until_finished(client, f"{API}/instances/{instance_id}")
+    assert status["output"] == ["echo(1): first", "echo(3): second"]
+
+
+def test_oversized_bodies_are_refused_by_the_durable_api(client: httpx.Client) -> None:
+    too_big = b"[" + b"1," * (4 * 1024 * 1024) + b"1]"  # a little over the default 8 MiB limit
+    response = client.post(f"{API}/orchestrators/chain", content=too_big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert client.get(f"{API}/instances/no-such-id").status_code == 404  # still serving

@@ -122,6 +122,8 @@ def test_terminate_suspend_resume(client: httpx.Client) -> None:
 def test_unknown_things(client: httpx.Client) -> None:
     missing = client.get(f"{API}/instances/no-such-id")
     assert missing.status_code == 404 and "error" in missing.json()
+    # The SDK client turns that 404 into a falsy status object, whatever JSON reason the body carries.
+    assert client.get("/api/status/no-such-id").status_code == 404
 
     unknown = client.post(f"{API}/orchestrators/no_such_orchestrator", json={"x": 1})
     assert unknown.status_code == 400

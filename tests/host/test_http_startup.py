@@ -1,6 +1,7 @@
 """Start-up: host.json and local.settings.json are honoured; a broken app stops the host with a reason."""
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
 import subprocess
@@ -86,8 +87,6 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path: Path) -> None:
     host = start_host(APPS / "http_basic", state_db=tmp_path / "s.sqlite3")
     try:
         with httpx.Client(base_url=host.url, trust_env=False, timeout=10) as client:
-            import concurrent.futures
-
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 pending = pool.submit(client.get, "/api/slow", params={"seconds": "1.0"})
                 deadline = time.monotonic() + 5

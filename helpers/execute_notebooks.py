@@ -1,0 +1,81 @@
+"""Re-execute notebooks in place and save their outputs: `python -m helpers.execute_notebooks notebooks [NAME...]`.
+
+The stored outputs are what nbval later compares a fresh run against, so they must come from a real run of
+the current code — never from hand edits. The kernel is the Python running this command (the same choice as
+`pytest --nbval-current-env`), its working directory is the notebook's folder, and no per-cell timing metadata
+is written, so a re-run changes a notebook file only where an output really changed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
+
+CELL_TIMEOUT_SECONDS = 180
+
+
+def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> float:
+    """Run every cell of `path` top to bottom and write the outputs back. Returns the seconds it took."""
+    notebook = nbformat.read(path, as_version=4)
+    kernel = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME, kernel_spec_manager=NbvalKernelspecManager())
+    client = NotebookClient(
+        notebook,
+        km=kernel,
+        timeout=timeout,
+        record_timing=False,
+        coalesce_streams=True,
+        allow_errors=False,  # a cell meant to fail is tagged `raises-exception` (NBVAL_RAISES_EXCEPTION)
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    started = time.monotonic()
+    try:
+        client.execute()
+    finally:
+        nbformat.write(notebook, path)  # keep what ran, so a failure can be read in the notebook itself
+        if kernel.has_kernel:  # nbclient shuts down only kernels it created itself
+            kernel.shutdown_kernel(now=False)
+    return time.monotonic() - started
+
+
+def notebooks_in(folder: Path, names: list[str]) -> list[Path]:
+    """All notebooks in `folder`, or those named (a file name, or a unique prefix such as `03`)."""
+    if not names:
+        return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    chosen = []
+    for name in names:
+        matches = sorted(folder.glob(name if name.endswith(".ipynb") else f"{name}*.ipynb"))
+        if len(matches) != 1:
+            found = ", ".join(p.name for p in matches) or "none"
+            raise SystemExit(f"{name!r} must name exactly one notebook in {folder} (found: {found})")
+        chosen.append(matches[0])
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="folder holding the notebooks (e.g. notebooks)")
+    parser.add_argument("names", nargs="*", help="only these notebooks (file names or unique prefixes, e.g. 03)")
+    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT_SECONDS, help="seconds per cell")
+    args = parser.parse_args(argv)
+    failures = 0
+    for path in notebooks_in(args.folder, args.names):
+        print(f"executing {path} ...", flush=True)
+        try:
+            seconds = execute(path, timeout=args.timeout)
+        except CellExecutionError as error:
+            failures += 1
+            print(f"FAILED {path}:\n{error}", file=sys.stderr, flush=True)
+            continue
+        print(f"ok {path} ({seconds:.1f}s)", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

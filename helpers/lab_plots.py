@@ -1,0 +1,125 @@
+"""Model-call timelines: when each model call started and ended, drawn and measured.
+
+The offline model records every call it serves (`GET /stats`, `recent` calls with start and end times).
+Drawing them as horizontal bars makes concurrency visible: calls that ran at the same time overlap, calls
+that ran one after another sit end to end. `overlap_summary` puts a number on it — the wall-clock span of
+a group of calls divided by the sum of their durations is ≈ 1 for a chain and ≈ 1/n for n parallel calls —
+so a notebook can print a ratio or a boolean instead of raw seconds (which differ on every run).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+_START_KEYS = ("start", "started", "started_at", "start_time", "startedAt")
+_END_KEYS = ("end", "ended", "ended_at", "finished_at", "end_time", "endedAt", "finishedAt")
+_LABEL_KEYS = ("label", "agent", "persona", "name")
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One model call, times in seconds (any common origin)."""
+
+    label: str
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    raise ValueError(f"Not a time: {value!r}")
+
+
+def _first(record: dict[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        if record.get(key) is not None:
+            return record[key]
+    return None
+
+
+def as_calls(records: Iterable[dict[str, Any] | ModelCall], label: str | None = None) -> list[ModelCall]:
+    """Normalise call records (from the offline model's `/stats`) into `ModelCall`s, ordered by start."""
+    calls = []
+    for number, record in enumerate(records):
+        if isinstance(record, ModelCall):
+            calls.append(record)
+            continue
+        start, end = _first(record, _START_KEYS), _first(record, _END_KEYS)
+        if start is None or end is None:
+            raise ValueError(f"A model call record needs start and end times; got keys {sorted(record)}")
+        name = label or _first(record, _LABEL_KEYS) or f"call {number + 1}"
+        calls.append(ModelCall(str(name), _seconds(start), _seconds(end)))
+    return sorted(calls, key=lambda call: call.start)
+
+
+@dataclass(frozen=True)
+class OverlapSummary:
+    """How a group of calls used the clock."""
+
+    calls: int
+    span: float  # first start to last end, seconds
+    total: float  # sum of the durations, seconds
+    overlapped: bool  # did any two calls run at the same time?
+
+    @property
+    def span_over_total(self) -> float:
+        """≈ 1.0 when the calls ran one after another, ≈ 1/n when n calls ran side by side."""
+        return self.span / self.total if self.total else 1.0
+
+
+def overlap_summary(calls: Iterable[dict[str, Any] | ModelCall]) -> OverlapSummary:
+    items = as_calls(calls)
+    if not items:
+        raise ValueError("No model calls to summarise")
+    span = max(c.end for c in items) - min(c.start for c in items)
+    total = sum(c.duration for c in items)
+    overlapped = any(b.start < a.end for a, b in zip(items, items[1:]))
+    return OverlapSummary(len(items), span, total, overlapped)
+
+
+def timeline_plot(groups: dict[str, Iterable[dict[str, Any] | ModelCall]] | Iterable[dict[str, Any] | ModelCall],
+                  *, title: str = "Model calls over time", ax: Any = None) -> Any:
+    """Draw one horizontal bar per model call; returns the matplotlib Figure.
+
+    `groups` is either a list of calls or `{"group name": calls, ...}` (e.g. one group per orchestration);
+    each group's times are shifted so the group starts at 0, which puts a chain and a fan-out side by side
+    on one time axis.
+    """
+    import matplotlib.pyplot as plt  # imported here: only notebooks that plot pay for matplotlib
+
+    if not isinstance(groups, dict):
+        groups = {"": groups}
+    rows: list[tuple[str, ModelCall, int]] = []
+    for group_number, (group, records) in enumerate(groups.items()):
+        calls = as_calls(records)
+        origin = min((c.start for c in calls), default=0.0)
+        for number, call in enumerate(calls, start=1):
+            name = f"{group}: {number}. {call.label}" if group else f"{number}. {call.label}"
+            rows.append((name, ModelCall(call.label, call.start - origin, call.end - origin), group_number))
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(rows), 2) + 1.2))
+        # Shown once, as the cell's result. Left open, Jupyter's inline backend would also draw it when the
+        # cell ends, and the figure would appear twice.
+        plt.close(fig)
+    else:
+        fig = ax.figure
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for y, (name, call, group_number) in enumerate(rows):
+        ax.barh(y, call.duration, left=call.start, color=colours[group_number % len(colours)], edgecolor="black")
+    ax.set_yticks(range(len(rows)), [name for name, _, _ in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the group's first model call")
+    ax.set_title(title)
+    ax.grid(axis="x", linestyle=":")
+    fig.tight_layout()
+    return fig

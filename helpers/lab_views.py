@@ -1,0 +1,384 @@
+"""Readable views of what Durable Functions stores: history events, agent conversations, replay episodes.
+
+Everything here is a pure function of JSON the public Durable Functions HTTP API returns (or of host log
+lines), so it works the same against the embedded host and a real `func start`. The views are `Table`s:
+a list of row dicts with fixed columns that prints as plain text and renders as HTML in JupyterLab. Columns
+never hold raw timestamps, so a notebook's stored output stays comparable from run to run.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+EXCERPT_CHARS = 60
+
+
+# ------------------------------------------------------------------------------------------------- Table
+
+
+@dataclass
+class Table(Sequence[dict[str, Any]]):
+    """Rows with fixed columns: index it like a list, print it, or let Jupyter render it as HTML."""
+
+    columns: tuple[str, ...]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    title: str = ""
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        return self.rows[index]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+    def column(self, name: str) -> list[Any]:
+        """All values of one column, e.g. `history.column("event")`."""
+        if name not in self.columns:
+            raise KeyError(f"No column {name!r}; the columns are {', '.join(self.columns)}")
+        return [row.get(name) for row in self.rows]
+
+    def where(self, **equals: Any) -> "Table":
+        """The rows whose columns equal the given values, e.g. `history.where(event="TaskCompleted")`."""
+        kept = [row for row in self.rows if all(row.get(key) == value for key, value in equals.items())]
+        return Table(self.columns, kept, self.title)
+
+    def select(self, *columns: str) -> "Table":
+        """The same rows with only some columns, e.g. to leave out a column whose order varies run to run."""
+        unknown = [c for c in columns if c not in self.columns]
+        if unknown:
+            raise KeyError(f"No column {unknown[0]!r}; the columns are {', '.join(self.columns)}")
+        return Table(tuple(columns), [{c: row.get(c) for c in columns} for row in self.rows], self.title)
+
+    def __repr__(self) -> str:
+        cells = [[_cell(row.get(column)) for column in self.columns] for row in self.rows]
+        widths = [max([len(column)] + [len(line[i]) for line in cells]) for i, column in enumerate(self.columns)]
+
+        def line(values: Sequence[str]) -> str:
+            return "  ".join(value.ljust(width) for value, width in zip(values, widths)).rstrip()
+
+        lines = [self.title] if self.title else []
+        lines.append(line(self.columns))
+        lines.append(line(["-" * width for width in widths]))
+        lines.extend(line(values) for values in cells)
+        if not self.rows:
+            lines.append("(no rows)")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(
+                f"<td style='text-align:left'>{html.escape(_cell(row.get(c)))}</td>" for c in self.columns
+            ) + "</tr>"
+            for row in self.rows
+        )
+        caption = f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>" if self.title else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value)
+
+
+def excerpt(text: Any, limit: int = EXCERPT_CHARS) -> str:
+    """One line, at most `limit` characters, with an ellipsis when cut."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        text = json.dumps(text, ensure_ascii=False, sort_keys=True)
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# ------------------------------------------------------------------------------------------- JSON helpers
+
+
+def decode_nested(value: Any, depth: int = 5) -> Any:
+    """Undo JSON-in-a-string layers.
+
+    Durable Functions stores results as JSON text, and an entity's reply to an orchestrator is JSON text
+    inside JSON (`{"result": "<json>"}`), so a value may be wrapped two or three times.
+    """
+    for _ in range(depth):
+        if not isinstance(value, str):
+            break
+        stripped = value.strip()
+        if not stripped or stripped[0] not in "{[\"":
+            break
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            break
+    if isinstance(value, dict):
+        return {key: decode_nested(item, depth) for key, item in value.items()}
+    if isinstance(value, list):
+        return [decode_nested(item, depth) for item in value]
+    return value
+
+
+def agent_text(value: Any) -> str | None:
+    """The text of an agent response (`AgentResponse.to_dict()`), or None when `value` is not one."""
+    value = decode_nested(value)
+    if isinstance(value, dict) and "result" in value and len(value) <= 2:
+        value = value["result"]
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):
+        texts = [
+            content.get("text", "")
+            for message in value["messages"] if isinstance(message, dict)
+            for content in message.get("contents") or [] if isinstance(content, dict)
+            if content.get("type", content.get("$type")) == "text"
+        ]
+        return " ".join(t for t in texts if t)
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- history
+
+HISTORY_COLUMNS = ("#", "event", "name", "task id", "detail")
+
+# EventType numbers of the Durable Task framework, for hosts that answer with numbers instead of names.
+_EVENT_NAMES = (
+    "ExecutionStarted", "ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated", "TaskScheduled",
+    "TaskCompleted", "TaskFailed", "SubOrchestrationInstanceCreated", "SubOrchestrationInstanceCompleted",
+    "SubOrchestrationInstanceFailed", "TimerCreated", "TimerFired", "OrchestratorStarted",
+    "OrchestratorCompleted", "EventSent", "EventRaised", "ContinueAsNew", "GenericEvent", "HistoryState",
+    "ExecutionSuspended", "ExecutionResumed",
+)
+
+_ENTITY_ID = re.compile(r"^@(?P<name>[^@]+)@(?P<key>.+)$")
+
+
+def event_type(event: dict[str, Any]) -> str:
+    kind = event.get("EventType", event.get("eventType"))
+    if isinstance(kind, int) and 0 <= kind < len(_EVENT_NAMES):
+        return _EVENT_NAMES[kind]
+    return str(kind)
+
+
+def history_rows(events: Iterable[dict[str, Any]], *, timestamps: bool = False) -> Table:
+    """One row per history event: its type, the function or entity it concerns, its task id, a detail.
+
+    `detail` is a short excerpt of what the event carries (an activity result, the agent's answer inside
+    an entity response, the orchestration output). `timestamps=True` adds the raw `Timestamp` column.
+    """
+    columns = HISTORY_COLUMNS + (("timestamp",) if timestamps else ())
+    rows = []
+    for number, event in enumerate(events):
+        kind = event_type(event)
+        row: dict[str, Any] = {
+            "#": number,
+            "event": kind,
+            "name": _event_name(kind, event),
+            "task id": _task_id(event),
+            "detail": _event_detail(kind, event),
+        }
+        if timestamps:
+            row["timestamp"] = event.get("Timestamp")
+        rows.append(row)
+    return Table(columns, rows)
+
+
+def _event_name(kind: str, event: dict[str, Any]) -> str:
+    if kind == "EventSent":
+        target = entity_id(event.get("InstanceId"))
+        operation = _entity_operation(event)
+        return f"{target[0]}.{operation}" if target else operation
+    if kind == "EventRaised":
+        name = event.get("Name") or ""
+        # An entity's reply to call_entity is an EventRaised named after the request GUID.
+        return "entity response" if _looks_like_guid(name) else name
+    return event.get("FunctionName") or event.get("Name") or ""
+
+
+def _task_id(event: dict[str, Any]) -> int | None:
+    for key in ("TaskScheduledId", "TimerId"):
+        if isinstance(event.get(key), int):
+            return event[key]
+    event_id = event.get("EventId")
+    if isinstance(event_id, int) and event_id >= 0:
+        return event_id
+    return None
+
+
+def _event_detail(kind: str, event: dict[str, Any]) -> str:
+    if kind == "EventSent":
+        target = entity_id(event.get("InstanceId"))
+        return f"session {target[1]}" if target else excerpt(event.get("InstanceId"))
+    if kind == "EventRaised":
+        value = event.get("Input")
+        text = agent_text(value)
+        return excerpt(text if text is not None else decode_nested(value))
+    if kind in ("TaskFailed", "SubOrchestrationInstanceFailed", "ExecutionFailed"):
+        return excerpt(event.get("Reason") or event.get("Details"))
+    if kind == "ExecutionCompleted":
+        status = event.get("OrchestrationStatus") or ""
+        result = event.get("Result")
+        return f"{status}: {excerpt(decode_nested(result))}" if result is not None else status
+    if kind == "ExecutionStarted":
+        value = event.get("Input")
+        return f"input: {excerpt(decode_nested(value))}" if value not in (None, "") else ""
+    if "Result" in event:
+        result = event.get("Result")
+        text = agent_text(result)
+        return excerpt(text if text is not None else decode_nested(result))
+    return ""
+
+
+def _entity_operation(event: dict[str, Any]) -> str:
+    """The operation an EventSent asks an entity to run.
+
+    The event's own `Name` is the generic "op"; the operation name sits in the request (`Input`), which the
+    Durable HTTP API includes with showInput=true.
+    """
+    request = decode_nested(event.get("Input"))
+    if isinstance(request, dict) and isinstance(request.get("op"), str):
+        return request["op"]
+    return event.get("Name") or ""
+
+
+def _looks_like_guid(text: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", text))
+
+
+def entity_id(text: Any) -> tuple[str, str] | None:
+    """Split a scheduler entity id `@dafx-writeragent@<key>` into (name, key)."""
+    if not isinstance(text, str):
+        return None
+    match = _ENTITY_ID.match(text)
+    return (match["name"], match["key"]) if match else None
+
+
+def entity_calls(events: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+    """The entity operations an orchestration sent, in order: `{"entity", "key", "operation"}`.
+
+    For agents this is where the session shows: every call on one session targets the same entity key.
+    """
+    calls = []
+    for event in events:
+        if event_type(event) != "EventSent":
+            continue
+        target = entity_id(event.get("InstanceId"))
+        if target:
+            calls.append({"entity": target[0], "key": target[1], "operation": _entity_operation(event)})
+    return calls
+
+
+# ------------------------------------------------------------------------------------------ conversation
+
+CONVERSATION_COLUMNS = ("#", "entry", "role", "text")
+
+
+def conversation_rows(state: Any) -> Table:
+    """Turn an agent entity's state (`DurableAgentState`) into one row per message.
+
+    The state holds `data.conversationHistory`: alternating `request` entries (what the caller sent) and
+    `response` entries (what the model answered), each with `messages` whose `contents` carry the text.
+    Error contents (a failed model call) show as `error: <message>`.
+    """
+    state = decode_nested(state)
+    if not isinstance(state, dict):
+        raise ValueError(f"Not an agent entity state: {excerpt(state)}")
+    data = state.get("data", state)
+    history = data.get("conversationHistory") if isinstance(data, dict) else None
+    if not isinstance(history, list):
+        raise ValueError(
+            "The entity state has no data.conversationHistory; is this an Agent Framework agent entity? "
+            f"Got keys: {', '.join(state)}"
+        )
+    rows = []
+    for entry in history:
+        if not isinstance(entry, dict):
+            continue
+        for message in entry.get("messages") or []:
+            rows.append({
+                "#": len(rows),
+                "entry": entry.get("$type", ""),
+                "role": message.get("role", ""),
+                "text": _message_text(message),
+            })
+    return Table(CONVERSATION_COLUMNS, rows)
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    parts = []
+    for content in message.get("contents") or []:
+        kind = content.get("$type", content.get("type"))
+        if kind == "text":
+            parts.append(content.get("text", ""))
+        elif kind == "error":
+            parts.append(f"error: {content.get('message', '')}")
+        elif kind:
+            parts.append(f"[{kind}]")
+    return " ".join(part for part in parts if part)
+
+
+# ------------------------------------------------------------------------------------------ replay log
+
+# The line the host writes at the start of every orchestrator episode (the real Functions host logs the same
+# prefix, followed by other fields, so only the leading part is matched).
+_EPISODE_LINE = re.compile(
+    r"(?P<instance>[^\s:]+): Function '(?P<name>[^']+?) \(Orchestrator\)' started\. IsReplay: (?P<replay>True|False)\."
+    r"(?: Episode: (?P<episode>\d+)\.)?(?: HistoryEvents: (?P<events>\d+)\.)?"
+)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One run of an orchestrator function: the first is new work, every later one replays history first."""
+
+    instance_id: str
+    orchestrator: str
+    number: int
+    is_replay: bool
+    history_events: int | None
+
+
+def episodes(log_lines: Iterable[str], instance_id: str | None = None) -> list[Episode]:
+    """Every orchestrator episode line in a host log, optionally for one instance."""
+    found: list[Episode] = []
+    counters: dict[str, int] = {}
+    for line in log_lines:
+        match = _EPISODE_LINE.search(line)
+        if not match or (instance_id and match["instance"] != instance_id):
+            continue
+        counters[match["instance"]] = counters.get(match["instance"], 0) + 1
+        found.append(Episode(
+            instance_id=match["instance"],
+            orchestrator=match["name"],
+            number=int(match["episode"]) if match["episode"] else counters[match["instance"]],
+            is_replay=match["replay"] == "True",
+            history_events=int(match["events"]) if match["events"] else None,
+        ))
+    return found
+
+
+def replay_counts(log_lines: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Per instance: how many orchestrator episodes ran and how many of them were replays."""
+    counts: dict[str, dict[str, int]] = {}
+    for episode in episodes(log_lines):
+        entry = counts.setdefault(episode.instance_id, {"episodes": 0, "replays": 0})
+        entry["episodes"] += 1
+        entry["replays"] += int(episode.is_replay)
+    return counts
+
+
+def episode_table(log_lines: Iterable[str], instance_id: str) -> Table:
+    rows = [
+        {"episode": e.number, "replay": e.is_replay, "history events in": e.history_events}
+        for e in episodes(log_lines, instance_id)
+    ]
+    return Table(("episode", "replay", "history events in"), rows)

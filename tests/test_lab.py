@@ -1,0 +1,262 @@
+"""The notebook toolbox: views of history / entity state / host logs, timelines, poll, environment report.
+
+The pure parts run on recorded-shape JSON; `test_session_end_to_end` starts the real offline model and the
+embedded host once and checks what the notebooks rely on.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helpers import lab, lab_env
+from helpers.lab_plots import as_calls, overlap_summary, timeline_plot
+from helpers.lab_views import (
+    Table,
+    agent_text,
+    conversation_rows,
+    decode_nested,
+    entity_calls,
+    episode_table,
+    episodes,
+    excerpt,
+    history_rows,
+    replay_counts,
+)
+
+KEY = "0b85f528-23c3-5571-a144-e29dd6522db7"
+AGENT_REPLY = {"type": "agent_response", "messages": [
+    {"type": "message", "role": "assistant", "contents": [{"type": "text", "text": "Learning never ends."}]}]}
+
+# Shaped like the Durable HTTP API's showHistory=true&showHistoryOutput=true&showInput=true answer.
+HISTORY = [
+    {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00.000000Z", "FunctionName": "chain",
+     "Input": None},
+    {"EventType": "EventSent", "Timestamp": "2026-01-01T00:00:00.1Z", "InstanceId": f"@dafx-writeragent@{KEY}",
+     "Name": "op", "Input": json.dumps({"op": "run", "id": "9a2f0000-0000-0000-0000-000000000000"})},
+    {"EventType": "EventRaised", "Timestamp": "2026-01-01T00:00:01Z", "Name": "9a2f0000-0000-0000-0000-000000000000",
+     "Input": json.dumps({"result": json.dumps(AGENT_REPLY)})},
+    {"EventType": 5, "EventId": -1, "TaskScheduledId": 2, "FunctionName": "notify", "Result": "\"sent\""},
+    {"EventType": "ExecutionCompleted", "OrchestrationStatus": "Completed", "Result": "Learning never ends."},
+]
+
+STATE = {"schemaVersion": "1.1.0", "data": {"conversationHistory": [
+    {"$type": "request", "messages": [{"role": "user", "contents": [{"$type": "text", "text": "Write."}]}]},
+    {"$type": "response", "messages": [{"role": "assistant", "contents": [{"$type": "text", "text": "Done."}]}]},
+    {"$type": "request", "messages": [{"role": "user", "contents": [{"$type": "text", "text": "Better."}]}]},
+    {"$type": "response", "messages": [{"role": "assistant",
+                                        "contents": [{"$type": "error", "message": "HTTP 500"}]}]},
+]}}
+
+LOG = [
+    "info: abc123: Function 'chain (Orchestrator)' started. IsReplay: False. Episode: 1. HistoryEvents: 2.",
+    "info: abc123: Function 'run (Entity)' started.",
+    "info: abc123: Function 'chain (Orchestrator)' started. IsReplay: True. Episode: 2. HistoryEvents: 6.",
+    "info: other9: Function 'fan (Orchestrator)' started. IsReplay: False. Episode: 1. HistoryEvents: 2.",
+    # the real Functions host writes more fields after IsReplay and no episode number
+    "abc123: Function 'chain (Orchestrator)' started. IsReplay: True. Input: (null). State: Started.",
+]
+
+
+def test_table_prints_and_renders_fixed_columns() -> None:
+    table = Table(("a", "b"), [{"a": 1, "b": "x<y"}, {"a": 22}], title="t")
+    assert len(table) == 2 and table[0]["a"] == 1 and table.column("a") == [1, 22]
+    assert repr(table).splitlines() == ["t", "a   b", "--  ---", "1   x<y", "22"]
+    assert "x&lt;y" in table._repr_html_()
+    assert table.where(a=22).rows == [{"a": 22}]
+    assert table.select("b").columns == ("b",) and table.select("b")[1] == {"b": None}
+    with pytest.raises(KeyError, match="columns are a, b"):
+        table.column("c")
+
+
+def test_excerpt_flattens_and_cuts() -> None:
+    assert excerpt("a\n  b") == "a b"
+    assert excerpt("x" * 100, 10) == "x" * 9 + "…"
+    assert excerpt({"k": 1}) == '{"k": 1}'
+
+
+def test_decode_nested_undoes_json_in_json() -> None:
+    wrapped = json.dumps(json.dumps({"result": json.dumps([1, "two"])}))
+    assert decode_nested(wrapped) == {"result": [1, "two"]}
+    assert decode_nested("plain text") == "plain text"
+    assert agent_text(json.dumps({"result": json.dumps(AGENT_REPLY)})) == "Learning never ends."
+    assert agent_text({"something": "else"}) is None
+
+
+def test_history_rows_name_entity_calls_and_results() -> None:
+    table = history_rows(HISTORY)
+    assert table.columns == ("#", "event", "name", "task id", "detail")
+    assert table.column("event") == ["ExecutionStarted", "EventSent", "EventRaised", "TaskCompleted",
+                                     "ExecutionCompleted"]
+    assert table[1]["name"] == "dafx-writeragent.run" and table[1]["detail"] == f"session {KEY}"
+    assert table[2]["name"] == "entity response" and table[2]["detail"] == "Learning never ends."
+    assert table[3]["task id"] == 2 and table[3]["detail"] == "sent"
+    assert table[4]["detail"] == "Completed: Learning never ends."
+    assert "timestamp" not in table.columns
+    assert history_rows(HISTORY, timestamps=True)[0]["timestamp"] == "2026-01-01T00:00:00.000000Z"
+
+
+def test_entity_calls_read_the_session_key() -> None:
+    assert entity_calls(HISTORY) == [{"entity": "dafx-writeragent", "key": KEY, "operation": "run"}]
+
+
+def test_conversation_rows_one_row_per_message() -> None:
+    table = conversation_rows(json.dumps(STATE))
+    assert [(r["entry"], r["role"]) for r in table] == [
+        ("request", "user"), ("response", "assistant"), ("request", "user"), ("response", "assistant")]
+    assert table[1]["text"] == "Done." and table[3]["text"] == "error: HTTP 500"
+    with pytest.raises(ValueError, match="conversationHistory"):
+        conversation_rows({"count": 3})
+
+
+def test_episodes_and_replay_counts_from_log_lines() -> None:
+    found = episodes(LOG, "abc123")
+    assert [(e.number, e.is_replay, e.history_events) for e in found] == [(1, False, 2), (2, True, 6), (3, True, None)]
+    assert replay_counts(LOG) == {"abc123": {"episodes": 3, "replays": 2}, "other9": {"episodes": 1, "replays": 0}}
+    assert episode_table(LOG, "other9").rows == [{"episode": 1, "replay": False, "history events in": 2}]
+
+
+def test_overlap_summary_tells_chain_from_fan_out() -> None:
+    chain = [{"start": 0.0, "end": 1.0}, {"start": 1.1, "end": 2.1}]
+    fan_out = [{"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:01+00:00"},
+               {"start": "2026-01-01T00:00:00.05+00:00", "end": "2026-01-01T00:00:01.05+00:00"}]
+    sequential, parallel = overlap_summary(chain), overlap_summary(fan_out)
+    assert not sequential.overlapped and sequential.span_over_total > 1.0
+    assert parallel.overlapped and parallel.span_over_total == pytest.approx(0.525)
+    with pytest.raises(ValueError, match="start and end"):
+        as_calls([{"start": 1}])
+
+
+def test_timeline_plot_draws_one_bar_per_call() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = timeline_plot({"chain": [{"start": 5, "end": 6, "agent": "Writer"}, {"start": 6, "end": 7}],
+                         "fan-out": [{"start": 9, "end": 10}, {"start": 9.1, "end": 10}]})
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["chain: 1. Writer", "chain: 2. call 2",
+                                                            "fan-out: 1. call 1", "fan-out: 2. call 2"]
+    assert min(p.get_x() for p in ax.patches) == 0.0  # each group is shifted to start at 0
+
+
+def _status_transport(statuses: list[tuple[int, dict]]) -> httpx.MockTransport:
+    answers = iter(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        code, body = next(answers)
+        return httpx.Response(code, json=body)
+
+    return httpx.MockTransport(handler)
+
+
+def test_poll_waits_for_a_final_status_and_draws_a_stable_bar() -> None:
+    client = httpx.Client(transport=_status_transport([
+        (202, {"runtimeStatus": "Pending"}), (202, {"runtimeStatus": "Running"}),
+        (200, {"runtimeStatus": "Completed", "output": "ok"})]))
+    err = io.StringIO()
+    with redirect_stderr(err):
+        status = lab.poll("http://test/status", client=client, interval=0.01, desc="chain")
+    assert status["output"] == "ok"
+    final_line = re.sub(r"^.*\r", "", err.getvalue().rstrip("\n"), flags=re.S)  # what a terminal shows at the end
+    assert final_line.startswith("chain: Completed 100%|") and final_line.endswith("| [00:00]")
+
+
+def test_poll_reports_failures_and_timeouts_clearly() -> None:
+    failed = httpx.Client(transport=_status_transport([(500, {"runtimeStatus": "Failed", "output": "boom"})]))
+    with redirect_stderr(io.StringIO()), pytest.raises(lab.LabError, match="ended Failed, expected Completed: boom"):
+        lab.poll("http://test/s", client=failed, interval=0.01)
+    stuck = httpx.Client(transport=_status_transport([(202, {"runtimeStatus": "Running"})] * 100))
+    with redirect_stderr(io.StringIO()), pytest.raises(lab.LabError, match="still Running after 0s"):
+        lab.poll("http://test/s", client=stuck, interval=0.01, timeout=0.05)
+    missing = httpx.Client(transport=_status_transport([(404, {})]))
+    with redirect_stderr(io.StringIO()), pytest.raises(lab.LabError, match="404"):
+        lab.poll("http://test/s", client=missing)
+
+
+def test_masking_never_shows_a_secret() -> None:
+    shown = lab_env.masked_environment(["AZURE_OPENAI_API_KEY", "OPENAI_MODEL", "X_TOKEN"],
+                                       {"AZURE_OPENAI_API_KEY": "sk-1234567890abcdef", "OPENAI_MODEL": "m",
+                                        "X_TOKEN": "short"})
+    assert shown == {"AZURE_OPENAI_API_KEY": "****ef", "OPENAI_MODEL": "m", "X_TOKEN": "****"}
+    assert lab_env._endpoint_only("https://user:pw@example.com:8443/path?key=s") == "https://example.com:8443"
+
+
+def test_environment_report_says_what_start_will_use(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "model_client.py").write_text(
+        (lab_env.DEFAULT_APP_DIR / "model_client.py").read_text(encoding="utf-8"), encoding="utf-8")
+    (app / "local.settings.json").write_text(json.dumps({"Values": {
+        "AZURE_OPENAI_ENDPOINT": "https://my.openai.azure.com/", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "gpt",
+        "AZURE_OPENAI_API_KEY": "secret-value-123456"}}), encoding="utf-8")
+    for name in lab_env.MODEL_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    report = lab_env.describe_environment(app_dir=app)
+    text = repr(report)
+    assert report.model.mode == "offline" and report.real_backend.configured
+    assert "secret-value" not in text and "****56" in text
+    assert "Azure OpenAI at https://my.openai.azure.com" in text
+    monkeypatch.setenv("LAB_MODEL", "nonsense")
+    with pytest.raises(ValueError, match="model must be one of offline, env"):
+        lab_env.describe_environment(app_dir=app)
+
+
+def test_start_refuses_env_model_when_none_is_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "function_app.py").write_text("", encoding="utf-8")
+    (app / "model_client.py").write_text(
+        (lab_env.DEFAULT_APP_DIR / "model_client.py").read_text(encoding="utf-8"), encoding="utf-8")
+    for name in lab_env.MODEL_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(lab.LabError, match="none is configured: No chat model is configured"):
+        lab.start(model="env", app_dir=app)
+    with pytest.raises(lab.LabError, match="No function_app.py"):
+        lab.start(app_dir=tmp_path)
+    with pytest.raises(lab.LabError, match="No lab session is running"):
+        lab.current()
+
+
+@pytest.mark.timeout(120)
+def test_session_end_to_end() -> None:
+    """One real session: chaining run, history, entity conversation, replay log, model timings, restart."""
+    session = lab.start(latency_ms=100)
+    try:
+        assert lab.current() is session
+        started = httpx.post(f"{session.base_url}/api/singleagent/run", timeout=30).json()
+        instance_id = started["instanceId"]
+        with redirect_stderr(io.StringIO()):
+            status = lab.poll(started["statusQueryGetUri"], timeout=60)
+        assert status["runtimeStatus"] == "Completed" and status["output"]
+
+        calls = lab.entity_calls_of(instance_id)
+        assert len(calls) == 2 and calls[0]["key"] == calls[1]["key"]
+        assert calls[0]["entity"] == "dafx-writeragent"
+
+        table = lab.history_table(instance_id)
+        assert table.column("event")[0] == "ExecutionStarted" and table.column("event")[-1] == "ExecutionCompleted"
+
+        sessions = lab.find_agent_sessions("WriterAgent")
+        assert sessions == [calls[0]["key"]]
+        conversation = lab.entity_conversation("WriterAgent", sessions[0])
+        assert conversation.column("role") == ["user", "assistant", "user", "assistant"]
+        assert conversation[3]["text"] == status["output"]
+
+        counts = lab.replay_counts(session.host_log(instance_id))
+        assert counts[instance_id]["episodes"] == 3 and counts[instance_id]["replays"] == 2
+
+        model_calls = session.model_calls()
+        assert len(model_calls) == 2 and not overlap_summary(model_calls).overlapped
+
+        session.restart_host()
+        assert lab.entity_conversation("WriterAgent", sessions[0]).rows == conversation.rows  # state kept
+    finally:
+        session.stop()
+    assert not session.host_running
+    assert not session.work_dir.exists()

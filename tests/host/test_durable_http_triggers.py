@@ -8,16 +8,26 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import DurableApi
+from tests.host.http_apps import app_copy
 
 pytestmark = pytest.mark.timeout(60)
 
 HUB_FROM_ENV = "ShopHubFromEnvironment"
 
 
+# local.settings.json is git-ignored (real ones hold secrets), so the test writes the app's copy at run time.
+LOCAL_SETTINGS = {
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+    "SHOP_GREETING": "Howdy",
+    "SHOP_HUB_NAME": "HubFromLocalSettings",
+}
+
+
 @pytest.fixture(scope="module")
-def host(start_module_host):
+def host(start_module_host, tmp_path_factory):
+    app_dir = app_copy("durable_http", tmp_path_factory.mktemp("apps"), settings=LOCAL_SETTINGS)
     # SHOP_HUB_NAME is also in local.settings.json: a variable already in the environment must win.
-    return start_module_host("durable_http", env={"SHOP_HUB_NAME": HUB_FROM_ENV})
+    return start_module_host(app_dir, env={"SHOP_HUB_NAME": HUB_FROM_ENV})
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,83 @@
+"""Fixtures for the fault tests: the offline model plus `functions_app/` on the embedded host, started once per
+module, with fault rules and counters reset by each test through the model's admin API."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bench.load_faults import FUNCTIONS_APP, offline_model_env
+
+FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+
+
+@dataclass
+class AppWithModel:
+    host: Any
+    model: Any
+    http: httpx.Client
+    model_http: httpx.Client
+
+    def set_faults(self, **rules: Any) -> None:
+        response = self.model_http.post("/admin/faults", json=rules)
+        assert response.status_code == 200, response.text
+        assert self.model_http.post("/stats/reset").status_code == 200
+
+    def stats(self) -> dict[str, Any]:
+        return self.model_http.get("/stats").json()
+
+    def run_multi(self, prompt: str, timeout: float = 30.0) -> tuple[dict[str, Any], float]:
+        started = time.monotonic()
+        response = self.http.post("/api/multiagent/run", content=prompt.encode(),
+                                  headers={"Content-Type": "text/plain"})
+        assert response.status_code == 202, response.text
+        return self.wait(response.json()["statusQueryGetUri"], timeout), time.monotonic() - started
+
+    def run_single(self, timeout: float = 30.0) -> tuple[dict[str, Any], float]:
+        started = time.monotonic()
+        response = self.http.post("/api/singleagent/run")
+        assert response.status_code == 202, response.text
+        return self.wait(response.json()["statusQueryGetUri"], timeout), time.monotonic() - started
+
+    def wait(self, status_url: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            response = self.http.get(status_url)
+            assert response.status_code == 200, response.text
+            last = response.json()
+            if last["runtimeStatus"] in FINISHED:
+                return last
+            time.sleep(0.05)
+        raise AssertionError(f"{status_url} still unfinished after {timeout}s (it must never hang): {last!r}")
+
+
+def start_app_with_model(workdir: Path, env_extra: dict[str, str] | None = None,
+                         model_args: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    from helpers import processes
+
+    model = processes.start_offline_model(log_path=workdir / "model.log", extra_args=model_args)
+    try:
+        host = processes.start_host(FUNCTIONS_APP, state_db=workdir / "state.db", log_path=workdir / "host.log",
+                                    env={**offline_model_env(model.url), **(env_extra or {})})
+    except BaseException:
+        model.stop()
+        raise
+    return host, model
+
+
+@pytest.fixture(scope="module")
+def app_with_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppWithModel]:
+    host, model = start_app_with_model(tmp_path_factory.mktemp("app-with-model"))
+    try:
+        with httpx.Client(base_url=host.url, timeout=30.0, trust_env=False) as http, \
+                httpx.Client(base_url=model.url, timeout=10.0, trust_env=False) as model_http:
+            yield AppWithModel(host, model, http, model_http)
+    finally:
+        host.stop()
+        model.stop()

@@ -1,0 +1,163 @@
+"""Notebook 06: check that `functions_app/` is ready for Azure, and write the commands that deploy it.
+
+Nothing here contacts Azure. The checks read the app's own files (host.json, requirements.txt, the settings
+template); `AzurePlan` turns a handful of names into the exact `az` / `func` command lines, so a learner can
+read them, copy them, or run them from a terminal where `az login` was done. `run_chaining` is the client
+code the notebook uses against the local host and, unchanged, against the app's Azure URL.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .lab_env import DEFAULT_APP_DIR, KIT_ROOT, pinned_versions
+
+DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
+# Built-in Azure roles the app's managed identity needs (names as `az role assignment create --role` takes them).
+DTS_ROLE = "Durable Task Data Contributor"
+OPENAI_ROLE = "Cognitive Services OpenAI User"
+STORAGE_ROLE = "Storage Blob Data Owner"  # Flex Consumption reads its deployment package with the identity
+
+
+def host_json_checks(app_dir: Path = DEFAULT_APP_DIR) -> dict[str, bool]:
+    """What host.json must say for the Durable Task Scheduler backend, one named check each."""
+    host = json.loads((Path(app_dir) / "host.json").read_text(encoding="utf-8"))
+    durable = (host.get("extensions") or {}).get("durableTask") or {}
+    provider = durable.get("storageProvider") or {}
+    bundle = host.get("extensionBundle") or {}
+    return {
+        "version is 2.0": host.get("version") == "2.0",
+        "extension bundle 4.x": bundle.get("id") == "Microsoft.Azure.Functions.ExtensionBundle"
+        and str(bundle.get("version", "")).startswith("[4."),
+        "storage provider is azureManaged (Durable Task Scheduler)": provider.get("type") == "azureManaged",
+        f"connection from setting {DTS_CONNECTION_SETTING}": provider.get("connectionStringName") == DTS_CONNECTION_SETTING,
+        "task hub from setting TASKHUB_NAME": durable.get("hubName") == "%TASKHUB_NAME%",
+    }
+
+
+def requirement_pins(app_dir: Path = DEFAULT_APP_DIR) -> dict[str, str]:
+    """`name -> version` for every `name==version` line of the app's requirements.txt."""
+    return pinned_versions(Path(app_dir) / "requirements.txt")
+
+
+def requirements_match_kit(app_dir: Path = DEFAULT_APP_DIR) -> dict[str, bool]:
+    """For each package the app pins: is it the version the kit (and this tutorial) was tested with?"""
+    kit = pinned_versions(KIT_ROOT / "requirements.txt")
+    return {name: kit.get(name) == version for name, version in requirement_pins(app_dir).items()}
+
+
+def template_settings(app_dir: Path = DEFAULT_APP_DIR) -> dict[str, str]:
+    """The `Values` of local.settings.json.template: every setting the app reads, with local defaults."""
+    template = json.loads((Path(app_dir) / "local.settings.json.template").read_text(encoding="utf-8"))
+    return dict(template.get("Values") or {})
+
+
+@dataclass(frozen=True)
+class AzurePlan:
+    """The names of everything the deployment creates. Function app, storage and scheduler names must be unique
+    in Azure; change them before you run the commands."""
+
+    resource_group: str = "rg-durable-agents"
+    location: str = "eastus2"
+    function_app: str = "func-durable-agents-demo"
+    storage_account: str = "stdurableagentsdemo"
+    identity: str = "id-durable-agents"
+    scheduler: str = "dts-durable-agents"
+    task_hub: str = "default"
+    openai_account: str = "aoai-durable-agents-demo"
+    deployment: str = "gpt-4o-mini"
+    model_version: str = "2024-07-18"
+    python_version: str = "3.11"
+
+    @property
+    def openai_endpoint(self) -> str:
+        return f"https://{self.openai_account}.openai.azure.com/"
+
+    @property
+    def app_url(self) -> str:
+        return f"https://{self.function_app}.azurewebsites.net"
+
+    def app_settings(self, *, scheduler_endpoint: str = "$DTS_ENDPOINT",
+                     identity_client_id: str = "$IDENTITY_CLIENT_ID") -> dict[str, str]:
+        """The app settings Azure needs: the same names as local.settings.json, values for the cloud.
+
+        No API key: the app signs in to Azure OpenAI and to the scheduler with its managed identity
+        (AZURE_CLIENT_ID tells azure-identity which user-assigned identity to use).
+        """
+        return {
+            DTS_CONNECTION_SETTING: f"Endpoint={scheduler_endpoint};TaskHub={self.task_hub};"
+                                    f"Authentication=ManagedIdentity;ClientID={identity_client_id}",
+            "TASKHUB_NAME": self.task_hub,
+            "AZURE_OPENAI_ENDPOINT": self.openai_endpoint,
+            "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": self.deployment,
+            "AZURE_CLIENT_ID": identity_client_id,
+        }
+
+    def commands(self) -> list[tuple[str, str]]:
+        """(what it does, command line) in the order to run them, from an `az login` shell at the kit's root."""
+        p = self
+        rg = f"--resource-group {p.resource_group}"
+        # Double quotes, not shlex.quote: the shell must still expand $DTS_ENDPOINT and $IDENTITY_CLIENT_ID.
+        settings = " ".join(f'"{name}={value}"' for name, value in self.app_settings().items())
+        return [
+            ("resource group", f"az group create --name {p.resource_group} --location {p.location}"),
+            ("CLI extension for the scheduler", "az extension add --upgrade --name durabletask"),
+            ("user-assigned managed identity", f"az identity create --name {p.identity} {rg}"),
+            ("remember its ids", f"IDENTITY_CLIENT_ID=$(az identity show --name {p.identity} {rg} --query clientId -o tsv); "
+                                 f"IDENTITY_PRINCIPAL_ID=$(az identity show --name {p.identity} {rg} --query principalId -o tsv)"),
+            ("Durable Task Scheduler", f"az durabletask scheduler create --name {p.scheduler} {rg} "
+                                       f"--location {p.location} --ip-allowlist '[\"0.0.0.0/0\"]' --sku-name consumption"),
+            ("task hub", f"az durabletask taskhub create --name {p.task_hub} --scheduler-name {p.scheduler} {rg}"),
+            ("scheduler endpoint", f"DTS_ENDPOINT=$(az durabletask scheduler show --name {p.scheduler} {rg} "
+                                   "--query properties.endpoint -o tsv)"),
+            ("Azure OpenAI account", f"az cognitiveservices account create --name {p.openai_account} {rg} "
+                                     f"--location {p.location} --kind OpenAI --sku S0 --custom-domain {p.openai_account}"),
+            ("model deployment", f"az cognitiveservices account deployment create --name {p.openai_account} {rg} "
+                                 f"--deployment-name {p.deployment} --model-name {p.deployment} "
+                                 f"--model-version {p.model_version} --model-format OpenAI "
+                                 "--sku-name GlobalStandard --sku-capacity 10"),
+            ("storage for the app", f"az storage account create --name {p.storage_account} {rg} "
+                                    f"--location {p.location} --sku Standard_LRS --allow-blob-public-access false"),
+            ("function app (Flex Consumption)", f"az functionapp create --name {p.function_app} {rg} "
+                                                f"--flexconsumption-location {p.location} --runtime python "
+                                                f"--runtime-version {p.python_version} "
+                                                f"--storage-account {p.storage_account} "
+                                                "--deployment-storage-auth-type UserAssignedIdentity "
+                                                f"--deployment-storage-auth-value {p.identity} "
+                                                f"--assign-identity $(az identity show --name {p.identity} {rg} --query id -o tsv)"),
+            (f"role: {DTS_ROLE}", f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
+                                  f"--assignee-principal-type ServicePrincipal --role \"{DTS_ROLE}\" "
+                                  f"--scope $(az durabletask scheduler show --name {p.scheduler} {rg} --query id -o tsv)"),
+            (f"role: {OPENAI_ROLE}", f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
+                                     f"--assignee-principal-type ServicePrincipal --role \"{OPENAI_ROLE}\" "
+                                     f"--scope $(az cognitiveservices account show --name {p.openai_account} {rg} "
+                                     "--query id -o tsv)"),
+            (f"role: {STORAGE_ROLE}", f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
+                                      f"--assignee-principal-type ServicePrincipal --role \"{STORAGE_ROLE}\" "
+                                      f"--scope $(az storage account show --name {p.storage_account} {rg} --query id -o tsv)"),
+            ("app settings", f"az functionapp config appsettings set --name {p.function_app} {rg} --settings {settings}"),
+            ("publish the code", f"cd functions_app && func azure functionapp publish {p.function_app}"),
+            ("function key for the HTTP routes", f"FUNCTION_KEY=$(az functionapp keys list --name {p.function_app} {rg} "
+                                                 "--query functionKeys.default -o tsv)"),
+        ]
+
+
+def run_chaining(base_url: str, *, function_key: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
+    """Start the chaining orchestration at `base_url` and poll its status route until it finishes.
+
+    The same code talks to the local host (no key) and to Azure (`function_key` goes in `x-functions-key`,
+    because the app's routes use the FUNCTION auth level there).
+    """
+    from .lab import poll  # the notebook progress bar; imported here to keep this module light
+
+    headers = {"x-functions-key": function_key} if function_key else {}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30.0, trust_env=False) as client:
+        started = client.post("/api/singleagent/run")
+        if started.status_code != 202:
+            raise RuntimeError(f"POST {base_url}/api/singleagent/run answered {started.status_code}: {started.text[:300]}")
+        body = started.json()
+        return poll(body["statusQueryGetUri"], desc="chaining", timeout=timeout, client=client)

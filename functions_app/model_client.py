@@ -129,8 +129,22 @@ def select_backend(environ: Mapping[str, str] | None = None) -> ModelBackend:
     raise ModelSettingsError(SETTINGS_HELP)
 
 
+# Seconds one model request may take before the openai client gives up (and retries, then reports the error).
+# The openai default is 600 s; with the client's retries and the agent entity's streaming-then-plain fallback, a
+# model that hangs would keep an orchestration Running for about half an hour before it fails.
+MODEL_REQUEST_TIMEOUT_SECONDS = 120.0
+
+
 def create_chat_client(backend: ModelBackend) -> OpenAIChatCompletionClient:
-    """Build the Chat Completions client for `backend`. No network traffic happens here."""
+    """Build the Chat Completions client for `backend`, with a bounded request timeout. No network traffic."""
+    chat_client = _chat_client_for(backend)
+    # The agent-framework client has no timeout parameter; `with_options` returns a copy of its openai client
+    # (Azure or plain) with the same endpoint and credentials and the new timeout.
+    chat_client.client = chat_client.client.with_options(timeout=MODEL_REQUEST_TIMEOUT_SECONDS)
+    return chat_client
+
+
+def _chat_client_for(backend: ModelBackend) -> OpenAIChatCompletionClient:
     from agent_framework.openai import OpenAIChatCompletionClient
 
     if backend.kind == "azure_openai":

@@ -5,8 +5,8 @@ settings → import and index function_app.py → open the durable store → bin
 Any failure before binding exits with status 1 and the reason on stderr.
 
 SIGTERM / Ctrl-C: uvicorn stops accepting connections, waits up to --graceful-seconds for in-flight requests,
-then the app's lifespan closes the durable engine and its store. As usual for servers, the process then ends
-by the signal it received (exit status -15 / 130 as seen by the parent).
+then the app's lifespan closes the durable engine and its store. After that orderly shutdown SIGTERM ends the
+process with exit status 0 (a supervisor asked it to stop, and it did); Ctrl-C ends it with 130 as usual.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -110,6 +111,9 @@ async def serve(host: HostRuntime, args: argparse.Namespace) -> int:
         log_config=None,  # keep our logging set-up
     )
     server = uvicorn.Server(config)
+    # uvicorn re-raises the signal it caught once shutdown is complete, so that the process dies by it. For
+    # SIGTERM that shutdown *is* the requested outcome: make the re-raised signal a no-op and exit 0.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     announce = asyncio.create_task(_announce_when_started(server, host, args))
     try:
         await server.serve()

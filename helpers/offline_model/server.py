@@ -61,6 +61,30 @@ class ServerState:
             self.responses.popitem(last=False)
 
 
+# Largest request body accepted. Agent conversations are resent whole on every turn, so this is generous; it only
+# stops a runaway client from making the server buffer an unbounded body in memory.
+MAX_BODY_BYTES = 8 * 2**20
+
+
+class BodyTooLarge(BadRequest):
+    """The request body is larger than MAX_BODY_BYTES (HTTP 413)."""
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """Read the body, refusing it as soon as it passes `limit` (by Content-Length, or while streaming)."""
+    too_large = BodyTooLarge(f"The request body is larger than the offline model accepts ({limit} bytes).")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def error(status: int, message: str, kind: str = "invalid_request_error", code: str | None = None,
           param: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(payloads.error_body(message, kind, code, param), status_code=status, headers=headers)
@@ -134,7 +158,7 @@ async def _model_call(request: Request, route: str, api: str) -> Response:
     record = state.stats.start(route, api, request.url.path)
     try:
         try:
-            body = json.loads(await request.body())
+            body = json.loads(await read_body(request))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadRequest(f"We could not parse the JSON body of your request ({exc}).") from None
         if api == "chat.completions":
@@ -143,8 +167,9 @@ async def _model_call(request: Request, route: str, api: str) -> Response:
             model_request = parse_responses_request(body, state.responses.get)
         latency = _latency_seconds(request, state)
     except BadRequest as exc:
-        state.stats.finish(record, 400, fault="bad_request")
-        return error(400, exc.message, param=exc.param)
+        status = 413 if isinstance(exc, BodyTooLarge) else 400
+        state.stats.finish(record, status, fault="bad_request")
+        return error(status, exc.message, param=exc.param)
 
     conversation = model_request.conversation
     record.model, record.stream = model_request.model, model_request.stream
@@ -222,7 +247,7 @@ async def reset_stats(request: Request) -> JSONResponse:
 
 
 async def _json_body(request: Request) -> Any:
-    raw = await request.body()
+    raw = await read_body(request)
     try:
         return json.loads(raw) if raw.strip() else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

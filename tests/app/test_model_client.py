@@ -184,3 +184,22 @@ def test_app_refuses_to_load_without_model_settings() -> None:
     assert result.returncode != 0
     assert "ModelSettingsError" in result.stderr
     assert "AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_CHAT_DEPLOYMENT_NAME" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"AZURE_OPENAI_ENDPOINT": "https://contoso.openai.azure.com/", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "m",
+         "AZURE_OPENAI_API_KEY": "k"},
+        {"AZURE_OPENAI_ENDPOINT": "https://contoso.openai.azure.com/", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "m"},
+        {"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "OPENAI_MODEL": "llama3"},
+    ],
+    ids=["azure-key", "azure-entra-id", "openai-compatible"],
+)
+def test_every_backend_bounds_model_requests_with_a_timeout(
+    clean_model_environment: pytest.MonkeyPatch, settings: dict[str, str]
+) -> None:
+    # The openai default (600 s per attempt) would leave an orchestration Running for half an hour on a hung model.
+    _, client = build(clean_model_environment, **settings)
+    assert client.client.timeout == model_client.MODEL_REQUEST_TIMEOUT_SECONDS
+    assert model_client.MODEL_REQUEST_TIMEOUT_SECONDS <= 300

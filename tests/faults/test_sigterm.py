@@ -71,8 +71,6 @@ def test_sigterm_finishes_in_flight_work_and_restart_completes_everything(start_
     assert set(starts.values()) == {1}, {k: n for k, n in starts.items() if n != 1}
 
 
-@pytest.mark.xfail(strict=True, reason="the host re-raises SIGTERM after its orderly shutdown (uvicorn's signal "
-                   "capture), so the parent sees -15; helpers/host/__main__.py documents this")
 def test_sigterm_exit_status_is_zero(start_host, tmp_path: Path) -> None:
     host = start_host(CHAIN_APP, state_db=tmp_path / "state.db", env={"ACTIVITY_JOURNAL_PATH": str(tmp_path / "j")})
     assert sigterm(host) == 0

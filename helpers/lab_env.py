@@ -14,6 +14,7 @@ import platform
 import re
 import shutil
 import sys
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,8 +119,8 @@ def configured_backend(app_dir: Path = DEFAULT_APP_DIR) -> BackendChoice:
     try:
         backend = model_client.select_backend(settings_as_host_sees_them(app_dir))
     except model_client.ModelSettingsError as error:  # nothing, or something half configured
-        first_line = str(error).splitlines()[0]
-        return BackendChoice("env", "no real model configured", False, first_line)
+        reason = " ".join(str(error).split())  # the whole message on one line: its first line alone is cut off
+        return BackendChoice("env", "no real model configured", False, reason)
     return BackendChoice("env", backend.describe(), True)
 
 
@@ -182,8 +183,11 @@ class EnvironmentReport:
             f"Python        {self.python} ({'ok' if self.python_ok else 'the kit needs 3.10-3.13'})",
             f"Platform      {self.platform}",
             f"Model         {self.model.mode}: {self.model.description}",
-            f"Real model    {self.real_backend.description}"
-            + (f" ({self.real_backend.problem})" if self.real_backend.problem else ""),
+            textwrap.fill(
+                f"Real model    {self.real_backend.description}"
+                + (f": {self.real_backend.problem}" if self.real_backend.problem else ""),
+                width=110, subsequent_indent=" " * 14, break_on_hyphens=False,
+            ),
             f"Host          {self.host}"
             + (f" (func found at {self.func_path})" if self.func_path else " (Azure Functions Core Tools `func` not on PATH)"),
             "",

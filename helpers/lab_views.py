@@ -95,13 +95,24 @@ def _cell(value: Any) -> str:
 
 
 def excerpt(text: Any, limit: int = EXCERPT_CHARS) -> str:
-    """One line, at most `limit` characters, with an ellipsis when cut."""
+    """One line, at most `limit` characters, with an ellipsis when cut.
+
+    The cut falls after a whole word when one ends in the last third of the budget, so a table never shows
+    a half word ("the steady step mo…") that reads like a typo.
+    """
     if text is None:
         return ""
     if not isinstance(text, str):
         text = json.dumps(text, ensure_ascii=False, sort_keys=True)
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if flat[limit - 1] != " ":  # the cut splits a word: end at the previous space instead, if one is near
+        space = cut.rfind(" ")
+        if space >= (limit * 2) // 3:
+            cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 # ------------------------------------------------------------------------------------------- JSON helpers
@@ -174,6 +185,8 @@ def history_rows(events: Iterable[dict[str, Any]], *, timestamps: bool = False) 
 
     `detail` is a short excerpt of what the event carries (an activity result, the agent's answer inside
     an entity response, the orchestration output). `timestamps=True` adds the raw `Timestamp` column.
+    The `task id` column appears only when some event carries one (activities, timers, sub-orchestrations);
+    entity calls are matched by request id instead, so a history of agent calls alone leaves it out.
     """
     columns = HISTORY_COLUMNS + (("timestamp",) if timestamps else ())
     rows = []
@@ -189,6 +202,8 @@ def history_rows(events: Iterable[dict[str, Any]], *, timestamps: bool = False) 
         if timestamps:
             row["timestamp"] = event.get("Timestamp")
         rows.append(row)
+    if all(row["task id"] is None for row in rows):
+        columns = tuple(column for column in columns if column != "task id")
     return Table(columns, rows)
 
 

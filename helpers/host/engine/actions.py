@@ -49,16 +49,23 @@ def flatten(actions: list[Any]) -> list[dict[str, Any]]:
 
 
 def signature(action: dict[str, Any]) -> list[Any]:
-    """What must stay the same on replay: the kind of history event the action produced, and its target."""
+    """What must stay the same on replay: the kind of history event the action produced, and its name.
+
+    This is exactly what the Durable Task Framework compares when it replays (TaskOrchestrationContext): the
+    event kind, and the name of the activity or sub-orchestrator, case-insensitively. Entity calls and signals
+    are recorded as EventSent named "op", so their target entity is *not* compared: an orchestrator that sends
+    its second call to a different entity id on replay is not caught by the real extension either (it silently
+    talks to another entity). Being stricter here would make apps fail locally that run on Azure.
+    """
     kind = ActionType(action["actionType"])
     if kind in (ActionType.CallActivity, ActionType.CallActivityWithRetry, ActionType.CallHttp):
-        return ["TaskScheduled", action.get("functionName") or "BuiltIn::HttpActivity"]
+        return ["TaskScheduled", (action.get("functionName") or "BuiltIn::HttpActivity").lower()]
     if kind in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
-        return ["SubOrchestrationInstanceCreated", action.get("functionName")]
+        return ["SubOrchestrationInstanceCreated", (action.get("functionName") or "").lower()]
     if kind is ActionType.CreateTimer:
         return ["TimerCreated", ""]
     if kind in (ActionType.CallEntity, ActionType.SignalEntity, ActionType.ScheduledSignalEntity):
-        return ["EventSent", f"{action.get('instanceId')}:{action.get('operation')}"]
+        return ["EventSent", "op"]
     return [kind.name, ""]
 
 

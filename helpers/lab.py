@@ -12,6 +12,16 @@ routes (`/api/...`) and the Durable Functions HTTP API (`/runtime/webhooks/durab
 stopping and crashing processes, and reading the host log, are local — so the same notebooks run against a
 real `func start` (`lab.start(host="func")`).
 
+Fresh state under `func start`: the embedded host keeps each session's state in its own SQLite file, but
+`func start` keeps it in the Durable Task Scheduler (or emulator), which outlives the session. So every
+`host="func"` session gets its own task hub, `kit<8 hex digits>`: `TASKHUB_NAME` is set to it and the
+`TaskHub=` part of `DURABLE_TASK_SCHEDULER_CONNECTION_STRING` is rewritten to match. Environment variables
+win over `local.settings.json` under Core Tools, so the app's own settings file stays untouched. The
+scheduler must accept a task hub it has not seen before: start the emulator with
+`-e DTS_USE_DYNAMIC_TASK_HUBS=true` (a hosted scheduler needs the hub created first; use
+`lab.start(host="func")` against the emulator only). This has not been verified against every emulator
+version: if `func start` logs that the task hub does not exist, that is why.
+
 Module-level helpers (`history_table`, `entity_conversation`, ...) act on the most recently started session,
 so notebook cells stay short; the same methods exist on the `Lab` object.
 
@@ -24,6 +34,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -32,6 +44,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -73,6 +86,9 @@ DEFAULT_LATENCY_MS = 300
 START_TIMEOUT = 60.0
 OFFLINE_DEPLOYMENT = "gpt-4o-mini"
 DEFAULT_TASK_HUB = "default"  # the value local.settings.json.template gives TASKHUB_NAME
+DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
+CONTINUATION_HEADER = "x-ms-continuation-token"  # how the Durable HTTP API pages long lists
+MAX_PAGES = 1000  # a server that keeps answering with a continuation token must not loop us forever
 # Placeholder key for the offline model: it accepts any key; the Azure OpenAI client insists on having one.
 OFFLINE_API_KEY = "offline-model-accepts-any-key"
 # Settings a real backend could be picked up from; removed for the offline model so it is the only choice.
@@ -126,8 +142,9 @@ class _FuncHost:
 class Lab:
     """One tutorial session: the model backend, the Functions host, and helpers that read their state.
 
-    State (orchestration history, entity state) lives in a SQLite file in the session's own temp folder;
-    `restart_host()` and `kill_host()` keep it, `stop()` removes it.
+    State (orchestration history, entity state) lives in a SQLite file in the session's own temp folder
+    (embedded host) or in the session's own task hub, `task_hub` (`func start`, see the module docstring);
+    `restart_host()` and `kill_host()` keep it, `stop()` removes the temp folder.
     """
 
     def __init__(self, *, model: BackendChoice, host: str, app_dir: Path, latency_ms: int,
@@ -145,6 +162,8 @@ class Lab:
         self._port: int | None = None
         self._http = httpx.Client(timeout=30.0, trust_env=False)
         self._stopped = False
+        # One task hub per func session, kept across restart_host()/start_host() so unfinished work resumes.
+        self.task_hub: str | None = new_task_hub_name() if host == "func" else None
 
     # ---------------------------------------------------------------------------------------- lifecycle
 
@@ -167,20 +186,11 @@ class Lab:
         return self
 
     def _host_env(self) -> dict[str, str]:
-        env: dict[str, str] = {}
-        if "TASKHUB_NAME" not in settings_as_host_sees_them(self.app_dir):
-            # host.json names the task hub %TASKHUB_NAME%; without local.settings.json nothing sets it.
-            env["TASKHUB_NAME"] = DEFAULT_TASK_HUB
-        if self._model_service is not None:
-            # The offline model speaks the Azure OpenAI routes, so the app's production Azure client runs
-            # unchanged. Empty values hide any other backend configured in the environment or local.settings.
-            env.update({name: "" for name in _MODEL_VARIABLES})
-            env.update({
-                "AZURE_OPENAI_ENDPOINT": self._model_service.url,
-                "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": OFFLINE_DEPLOYMENT,
-                "AZURE_OPENAI_API_KEY": OFFLINE_API_KEY,
-            })
-        return env
+        return host_environment(
+            settings_as_host_sees_them(self.app_dir),
+            model_url=self._model_service.url if self._model_service is not None else None,
+            task_hub=self.task_hub,
+        )
 
     def _start_host(self) -> None:
         assert self._port is not None
@@ -273,21 +283,38 @@ class Lab:
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else ("running" if self.host_running else "host down")
-        return f"<Lab {self.host_kind} host at {self.base_url}, model {self.model.mode}, {state}>"
+        hub = f", task hub {self.task_hub}" if self.task_hub else ""
+        return f"<Lab {self.host_kind} host at {self.base_url}{hub}, model {self.model.mode}, {state}>"
 
     # --------------------------------------------------------------------------------------- HTTP API
 
     def durable_url(self, path: str) -> str:
         return f"{self.base_url}{DURABLE_API}/{path.lstrip('/')}"
 
+    def _durable_get(self, path: str, *, what: str, params: Mapping[str, str] | None = None,
+                     headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """GET on the Durable HTTP API; any answer >= 400 except 404 becomes a LabError that says which host.
+
+        Why: a backend may not support a query the embedded host answers (e.g. `showHistory` on some
+        storage providers under `func start`); a bare `HTTPStatusError` would not say so.
+        """
+        response = self._http.get(self.durable_url(path), params=params, headers=headers)
+        if response.status_code >= 400 and response.status_code != 404:
+            raise LabError(_durable_api_error(self.host_kind, what, response))
+        return response
+
     def status(self, instance_id: str, *, history: bool = False) -> dict[str, Any]:
         """The Durable HTTP API's status of one instance (with `historyEvents` when `history=True`)."""
         params = {"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"} if history else {}
+        what = f"the {'history' if history else 'status'} of instance {instance_id}"
         response = self._http.get(self.durable_url(f"instances/{quote(instance_id, safe='')}"), params=params)
         if response.status_code == 404:
             raise LabError(f"No orchestration instance {instance_id!r} on this host.")
-        response.raise_for_status()
-        return response.json()
+        body = _json_or_none(response)
+        # With returnInternalServerErrorOnFailure the API answers a *failed instance* with 500 and its status.
+        if response.status_code >= 400 and not (isinstance(body, dict) and "runtimeStatus" in body):
+            raise LabError(_durable_api_error(self.host_kind, what, response))
+        return body
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The raw `historyEvents` of an instance (showHistory + showHistoryOutput)."""
@@ -305,11 +332,10 @@ class Lab:
 
     def entity_state(self, entity_name: str, key: str) -> Any:
         """An entity's state via `GET /runtime/webhooks/durabletask/entities/{name}/{key}`."""
-        url = self.durable_url(f"entities/{quote(entity_name, safe='')}/{quote(key, safe='')}")
-        response = self._http.get(url)
+        response = self._durable_get(f"entities/{quote(entity_name, safe='')}/{quote(key, safe='')}",
+                                     what=f"the state of entity {entity_name}/{key}")
         if response.status_code == 404:
             raise LabError(f"No entity {entity_name}/{key} on this host (yet).")
-        response.raise_for_status()
         return decode_nested(response.json())
 
     def entity_conversation(self, agent_name: str, session_key: str) -> Table:
@@ -319,19 +345,34 @@ class Lab:
         return table
 
     def find_agent_sessions(self, agent_name: str) -> list[str]:
-        """The session keys of every `dafx-<agent_name>` entity that exists on this host."""
-        url = self.durable_url(f"entities/{quote('dafx-' + agent_name, safe='')}")
-        response = self._http.get(url, params={"fetchState": "false"})
-        response.raise_for_status()
-        body = response.json()
-        items = body.get("entities", body) if isinstance(body, dict) else body
-        keys = []
-        for item in items or []:
-            entity = item.get("entityId") or item.get("EntityId") or {}
-            key = entity.get("key") or entity.get("Key")
-            if key is not None:
-                keys.append(key)
+        """The session keys of every `dafx-<agent_name>` entity that exists on this host (all pages)."""
+        entity_name = "dafx-" + agent_name
+        keys: list[str] = []
+        for page in self._entity_pages(entity_name):
+            keys.extend(entity_keys(page))
         return keys
+
+    def _entity_pages(self, entity_name: str) -> list[Any]:
+        """Every page of `GET .../entities/{name}`, following the `x-ms-continuation-token` response header.
+
+        The real extension answers a list query one page at a time and puts the token for the next page in
+        that header; the client sends it back as a request header. The embedded host answers in one page.
+        """
+        pages: list[Any] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            response = self._durable_get(
+                f"entities/{quote(entity_name, safe='')}", what=f"the list of {entity_name} entities",
+                params={"fetchState": "false"}, headers={CONTINUATION_HEADER: token} if token else None,
+            )
+            if response.status_code == 404:  # no entity function of that name, or no entities yet
+                return pages
+            pages.append(response.json())
+            next_token = response.headers.get(CONTINUATION_HEADER)
+            if not next_token or next_token == token:
+                return pages
+            token = next_token
+        raise LabError(f"Listing {entity_name} entities: still more pages after {MAX_PAGES}; giving up.")
 
     def functions(self) -> Table:
         """The app's functions as the host indexed them (`GET /admin/functions`): name, trigger, route."""
@@ -400,6 +441,78 @@ def _wait_until_running(host: _FuncHost, client: httpx.Client, timeout: float) -
         time.sleep(0.5)
     host.stop()
     raise LabError(f"`func start` was not Running within {timeout:.0f}s. Log tail:\n{host.log_text()[-3000:]}")
+
+
+def new_task_hub_name() -> str:
+    """`kit` + 8 random hex digits: letters and digits only, which every Durable backend accepts as a hub name."""
+    return "kit" + secrets.token_hex(4)
+
+
+def with_task_hub(connection_string: str, task_hub: str) -> str:
+    """The connection string with its `TaskHub=` part set to `task_hub` (added when it has none)."""
+    pattern = re.compile(r"(^|;)(\s*)TaskHub\s*=[^;]*", re.IGNORECASE)
+    if pattern.search(connection_string):
+        return pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}TaskHub={task_hub}", connection_string, count=1)
+    return f"{connection_string.rstrip(';')};TaskHub={task_hub}"
+
+
+def host_environment(settings: Mapping[str, str], *, model_url: str | None,
+                     task_hub: str | None) -> dict[str, str]:
+    """The variables the lab adds to the host's environment (they win over local.settings.json).
+
+    - `settings`: what the host would see without the lab (environment over local.settings.json Values).
+    - `model_url`: the offline model's URL, or None to use the model configured in `settings`.
+    - `task_hub`: a task hub of the session's own (`host="func"`), or None for the embedded host, whose
+      state file is already fresh.
+    """
+    env: dict[str, str] = {}
+    if task_hub is not None:
+        env["TASKHUB_NAME"] = task_hub
+        if settings.get(DTS_CONNECTION_SETTING):
+            env[DTS_CONNECTION_SETTING] = with_task_hub(settings[DTS_CONNECTION_SETTING], task_hub)
+    elif "TASKHUB_NAME" not in settings:
+        # host.json names the task hub %TASKHUB_NAME%; without local.settings.json nothing sets it.
+        env["TASKHUB_NAME"] = DEFAULT_TASK_HUB
+    if model_url is not None:
+        # The offline model speaks the Azure OpenAI routes, so the app's production Azure client runs
+        # unchanged. Empty values hide any other backend configured in the environment or local.settings.
+        env.update({name: "" for name in _MODEL_VARIABLES})
+        env.update({
+            "AZURE_OPENAI_ENDPOINT": model_url,
+            "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": OFFLINE_DEPLOYMENT,
+            "AZURE_OPENAI_API_KEY": OFFLINE_API_KEY,
+        })
+    return env
+
+
+def entity_keys(page: Any) -> list[str]:
+    """The entity keys in one page of the Durable API's entity list (a list, or {"entities": [...]})."""
+    items = page.get("entities", page) if isinstance(page, dict) else page
+    keys = []
+    for item in items or []:
+        entity = item.get("entityId") or item.get("EntityId") or {}
+        key = entity.get("key") or entity.get("Key")
+        if key is not None:
+            keys.append(key)
+    return keys
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _durable_api_error(host_kind: str, what: str, response: httpx.Response) -> str:
+    """A LabError message for a Durable API answer >= 400: which host, what was asked, what it said."""
+    host = "`func start` (Azure Functions Core Tools)" if host_kind == "func" else "embedded host"
+    hint = ""
+    if response.status_code >= 500 and host_kind == "func":
+        hint = (" The Durable extension or its storage backend failed or does not support this query (some "
+                "backends cannot return history with showHistory=true); the func log (session.host_log()) says which.")
+    return (f"The {host}'s Durable HTTP API answered {response.status_code} when asked for {what}: "
+            f"{response.text[:300]}.{hint}")
 
 
 # ------------------------------------------------------------------------------------- module helpers

@@ -260,3 +260,97 @@ def test_session_end_to_end() -> None:
         session.stop()
     assert not session.host_running
     assert not session.work_dir.exists()
+
+
+# ------------------------------------------------------------------------------- func host, Durable API edges
+
+DTS = "Endpoint=http://localhost:8080;TaskHub=default;Authentication=None"
+OFFLINE = lab_env.BackendChoice("offline", "offline model", False)
+
+
+def test_func_sessions_get_a_task_hub_of_their_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {
+        "TASKHUB_NAME": "default", lab.DTS_CONNECTION_SETTING: DTS}}), encoding="utf-8")
+    monkeypatch.delenv("TASKHUB_NAME", raising=False)
+    monkeypatch.delenv(lab.DTS_CONNECTION_SETTING, raising=False)
+    first = lab.Lab(model=OFFLINE, host="func", app_dir=tmp_path, latency_ms=0)
+    second = lab.Lab(model=OFFLINE, host="func", app_dir=tmp_path, latency_ms=0)
+    try:
+        assert re.fullmatch(r"kit[0-9a-f]{8}", first.task_hub) and first.task_hub != second.task_hub
+        env = first._host_env()
+        assert env["TASKHUB_NAME"] == first.task_hub
+        assert env[lab.DTS_CONNECTION_SETTING] == f"Endpoint=http://localhost:8080;TaskHub={first.task_hub};" \
+                                                  "Authentication=None"
+        assert first._host_env()["TASKHUB_NAME"] == first.task_hub  # the same hub after a restart
+        # an environment variable wins over local.settings.json, and is rewritten the same way
+        monkeypatch.setenv(lab.DTS_CONNECTION_SETTING, "Endpoint=http://dts:9;Authentication=None")
+        assert second._host_env()[lab.DTS_CONNECTION_SETTING] == \
+            f"Endpoint=http://dts:9;Authentication=None;TaskHub={second.task_hub}"
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_embedded_host_environment_keeps_the_configured_hub() -> None:
+    assert lab.Lab(model=OFFLINE, host="embedded", app_dir=Path("."), latency_ms=0).task_hub is None
+    assert lab.host_environment({}, model_url=None, task_hub=None) == {"TASKHUB_NAME": "default"}
+    assert lab.host_environment({"TASKHUB_NAME": "mine", lab.DTS_CONNECTION_SETTING: DTS},
+                                model_url=None, task_hub=None) == {}
+    env = lab.host_environment({"OPENAI_API_KEY": "sk-real"}, model_url="http://127.0.0.1:1", task_hub=None)
+    assert env["OPENAI_API_KEY"] == "" and env["AZURE_OPENAI_ENDPOINT"] == "http://127.0.0.1:1"
+
+
+def test_with_task_hub_rewrites_only_the_task_hub_part() -> None:
+    assert lab.with_task_hub(DTS, "kit1") == "Endpoint=http://localhost:8080;TaskHub=kit1;Authentication=None"
+    assert lab.with_task_hub("taskhub=old;Endpoint=x", "kit1") == "TaskHub=kit1;Endpoint=x"
+    assert lab.with_task_hub("Endpoint=x;", "kit1") == "Endpoint=x;TaskHub=kit1"
+
+
+def _lab_answering(handler) -> lab.Lab:
+    """A Lab that was never started, whose HTTP client talks to `handler` instead of a host."""
+    session = lab.Lab(model=OFFLINE, host="func", app_dir=Path("."), latency_ms=0)
+    session._port = 7071
+    session._http = httpx.Client(transport=httpx.MockTransport(handler))
+    return session
+
+
+def test_find_agent_sessions_follows_continuation_tokens() -> None:
+    pages = {None: (["k1", "k2"], "page-2"), "page-2": (["k3"], "page-3"), "page-3": (["k4"], None)}
+    seen_tokens = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path.endswith("/entities/dafx-WriterAgent")
+        token = request.headers.get(lab.CONTINUATION_HEADER)
+        seen_tokens.append(token)
+        keys, next_token = pages[token]
+        body = [{"entityId": {"name": "dafx-writeragent", "key": key}} for key in keys]
+        return httpx.Response(200, json=body, headers={lab.CONTINUATION_HEADER: next_token} if next_token else {})
+
+    session = _lab_answering(handler)
+    try:
+        assert session.find_agent_sessions("WriterAgent") == ["k1", "k2", "k3", "k4"]
+        assert seen_tokens == [None, "page-2", "page-3"]
+    finally:
+        session.stop()
+
+
+def test_durable_api_server_errors_name_the_host() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("showHistory"):
+            return httpx.Response(500, text="NotSupportedException: history")
+        if "failed" in request.url.path:  # returnInternalServerErrorOnFailure: a failed instance's status, 500
+            return httpx.Response(500, json={"runtimeStatus": "Failed", "output": "boom"})
+        return httpx.Response(503, text="backend down")
+
+    session = _lab_answering(handler)
+    try:
+        with pytest.raises(lab.LabError, match=r"`func start` .* answered 500 when asked for the history of "
+                                               r"instance abc: NotSupportedException.*showHistory"):
+            session.history("abc")
+        assert session.status("failed")["runtimeStatus"] == "Failed"
+        with pytest.raises(lab.LabError, match="answered 503 when asked for the state of entity dafx-W/k"):
+            session.entity_state("dafx-W", "k")
+        with pytest.raises(lab.LabError, match="answered 503 when asked for the list of dafx-W entities"):
+            session.find_agent_sessions("W")
+    finally:
+        session.stop()

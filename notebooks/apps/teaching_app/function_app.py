@@ -3,14 +3,21 @@
 Everything in `functions_app/function_app.py` is here unchanged (the agents, the chaining and concurrency
 orchestrations, their routes). This file adds:
 
-Notebook 04 (replay and determinism):
-- `random_session_orchestration` - the chaining orchestration, except that it makes its session key with
-  `AgentSessionId.with_random_key(...)`, which calls `uuid.uuid4()`. Every replay makes a *different* key,
-  so on replay the orchestrator asks for a call to a different entity than the one history recorded.
-  Durable Functions detects that and fails the instance as non-deterministic.
-- `replay_safe_session_orchestration` - the same code with the key from `context.new_uuid()`: deterministic,
-  so it completes.
-- `POST /api/lab/start/{orchestrator}` - starts either one.
+Notebook 04 (replay and determinism), two kinds of non-determinism:
+- `notes_from_process_memory` - BUG ON PURPOSE, the kind Durable Functions catches. The orchestrator keeps a
+  module-level set of the instances that already fetched their notes, so the first execution calls the
+  activity `fetch_fresh_notes` and every replay calls `read_cached_notes` instead. The first replay finds a
+  different activity name at the position history recorded and fails the instance as non-deterministic.
+- `notes_from_history` - the fix: ask the cache in an activity (`read_cached_notes`) and branch on its
+  *result*. Results are recorded in history, so every replay takes the same branch.
+- `random_session_orchestration` - BUG ON PURPOSE, the kind Durable Functions does **not** catch. The chaining
+  orchestration with a session key from `AgentSessionId.with_random_key(...)`, which calls `uuid.uuid4()`:
+  every replay makes a different key. Entity calls are recorded as an `EventSent` named "op", and the event
+  kind and name are all the replay check compares, so the instance completes - but its two agent calls went
+  to two different `dafx-WriterAgent` entities, and the second conversation never saw the first turn.
+- `replay_safe_session_orchestration` - the same code with the key from `context.new_uuid()`: one key on
+  every replay, one conversation.
+- `POST /api/lab/start/{orchestrator}` - starts any of these four.
 
 Notebook 05 (thread sharing):
 - `writer_on_session` - the chaining orchestration (a sentence, then a refinement), except that the session
@@ -32,7 +39,13 @@ import azure.functions as func
 from agent_framework_durabletask import AgentSessionId, DurableAgentSession
 
 KIT_APP_DIR = Path(__file__).resolve().parents[3] / "functions_app"
-REPLAY_ORCHESTRATORS = ("random_session_orchestration", "replay_safe_session_orchestration")
+REPLAY_ORCHESTRATORS = (
+    "notes_from_process_memory",
+    "notes_from_history",
+    "random_session_orchestration",
+    "replay_safe_session_orchestration",
+)
+NOTES_TOPIC = "durable orchestrations"
 MAX_TOPIC_CHARS = 200
 
 
@@ -61,9 +74,55 @@ def _error(reason: str, status_code: int) -> func.HttpResponse:
 # ------------------------------------------------------------------------------- notebook 04: determinism
 
 
+# An activity may use process memory (its result is recorded once); an orchestrator may not.
+_notes_cache: dict[str, str] = {}
+
+
+@app.activity_trigger(input_name="topic")
+def fetch_fresh_notes(topic: str) -> str:
+    """Stands in for a slow call to a notes service; keeps the answer in this worker's cache."""
+    notes = f"Notes on {topic}: history is the source of truth; replay rebuilds state from it."
+    _notes_cache[topic] = notes
+    return notes
+
+
+@app.activity_trigger(input_name="topic")
+def read_cached_notes(topic: str):  # no return annotation: the Python worker checks it against the binding
+    """The cached notes for `topic` (a str), or None when this worker has none."""
+    return _notes_cache.get(topic)
+
+
+# BUG ON PURPOSE: orchestrator state kept in process memory instead of in history.
+_instances_that_fetched: set[str] = set()
+
+
+@app.orchestration_trigger(context_name="context")
+def notes_from_process_memory(context: df.DurableOrchestrationContext):
+    """BUG ON PURPOSE: "fetch once per run" remembered in a module-level set, which replay does not reset."""
+    if context.instance_id not in _instances_that_fetched:
+        _instances_that_fetched.add(context.instance_id)
+        notes = yield context.call_activity("fetch_fresh_notes", NOTES_TOPIC)
+    else:
+        notes = yield context.call_activity("read_cached_notes", NOTES_TOPIC)
+    return notes
+
+
+@app.orchestration_trigger(context_name="context")
+def notes_from_history(context: df.DurableOrchestrationContext):
+    """The fix: the branch depends on an activity's result, which every replay reads back from history."""
+    notes = yield context.call_activity("read_cached_notes", NOTES_TOPIC)
+    if notes is None:
+        notes = yield context.call_activity("fetch_fresh_notes", NOTES_TOPIC)
+    return notes
+
+
 @app.orchestration_trigger(context_name="context")
 def random_session_orchestration(context: df.DurableOrchestrationContext):
-    """BUG ON PURPOSE: a random session key. `with_random_key` calls uuid.uuid4(), new on every replay."""
+    """BUG ON PURPOSE: a random session key. `with_random_key` calls uuid.uuid4(), new on every replay.
+
+    Not detected: the replay check compares the recorded EventSent ("op") with the replayed entity call by
+    kind and name only, never by target entity. The instance completes, its calls spread over two entities.
+    """
     writer = app.get_agent(context, kit.WRITER_AGENT_NAME)
     session = DurableAgentSession.from_session_id(AgentSessionId.with_random_key(kit.WRITER_AGENT_NAME))
 

@@ -17,19 +17,17 @@ import asyncio
 import json
 import logging
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter
-
 from ..registry import Registry
 from ..user_code import UserCodeRunner
 from .actions import ActionType, describe, flatten, signature
+from .activities import ActivityRun, ActivityRunner
 from .entities import Entities, unknown_entity_message
+from .fan_in import outstanding_fan_in, worth_an_episode
 from .errors import InstanceExists, NotFound, NotRunning, UnknownFunction
 from .history import EventType, event, iso, iso_seconds, parse_iso, public_history, utcnow
 from .store import Store
@@ -106,6 +104,7 @@ class DurableEngine:
         self._stopping = False
         self._started = False
         self.entities: Entities | None = None
+        self.activities = ActivityRunner(registry, runner, self.log, self._spawn, self._activities_finished)
 
     # ================================================================================= lifecycle
     async def start(self) -> None:
@@ -170,8 +169,8 @@ class DurableEngine:
                     continue
                 data = json.loads(payload)
                 if kind == "activity":
-                    self._spawn(self._run_activity(inst.instance_id, execution_id, task_id, data["name"],
-                                                   data["input"], work_id))
+                    self.activities.start(ActivityRun(inst.instance_id, execution_id, task_id, data["name"],
+                                                      data["input"], work_id))
                 elif kind == "timer":
                     self._arm_timer(inst, task_id, fire_at, data["fireAt"], work_id)
             if inst.status in RUNNING_STATES:
@@ -195,6 +194,7 @@ class DurableEngine:
 
     async def get_status(self, instance_id: str, *, show_history: bool = False, show_history_output: bool = False,
                          show_input: bool = True) -> dict[str, Any] | None:
+        self.store.commit()  # a client may act on what it reads: never show a state that is not on disk yet
         rows = self.store.read(
             "SELECT instance_id, name, status, input, output, custom_status, created, updated FROM instances "
             "WHERE instance_id = ?", (instance_id,))
@@ -210,6 +210,7 @@ class DurableEngine:
     async def query_instances(self, *, runtime_status: list[str] | None = None, created_from: Any = None,
                               created_to: Any = None, instance_id_prefix: str | None = None, top: int | None = None,
                               show_input: bool = True) -> list[dict[str, Any]]:
+        self.store.commit()  # as in get_status: report only what is on disk
         sql, params = self._filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
         sql = ("SELECT instance_id, name, status, input, output, custom_status, created, updated FROM instances"
                + sql + " ORDER BY created")
@@ -406,28 +407,45 @@ class DurableEngine:
 
     def _deliver(self, instance_id: str, execution_id: str, ev: dict[str, Any], work_id: int | None = None) -> None:
         """A completion or external event arrived for an instance: persist it and run an episode if allowed."""
+        inst = self._record(instance_id, execution_id, ev, work_id)
+        if inst is not None:
+            self._kick(inst)
+
+    def _activities_finished(self, outcomes: list[tuple[ActivityRun, dict[str, Any]]]) -> None:
+        """Activity outcomes that arrived together: store them all, then decide once per instance."""
+        touched: dict[str, Instance] = {}
+        for run, ev in outcomes:
+            inst = self._record(run.instance_id, run.execution_id, ev, run.work_id)
+            if inst is not None:
+                touched[inst.instance_id] = inst
+        for inst in touched.values():
+            self._kick(inst)
+
+    def _record(self, instance_id: str, execution_id: str, ev: dict[str, Any],
+                work_id: int | None = None) -> Instance | None:
+        """Persist an arrived event as pending (clearing its work row); None when it is stale or we stopped."""
         if self._stopping and not self._store_open():
-            return
+            return None
         if work_id is not None:
             self.store.write("DELETE FROM work WHERE id = ?", (work_id,))
         inst = self._active.get(instance_id)
         if inst is None or (execution_id and inst.execution_id != execution_id):
-            return  # the instance finished, was terminated or continued as new: drop the stale completion
+            return None  # the instance finished, was terminated or continued as new: drop the stale completion
         self._queue_event(inst, ev)
-        self._kick(inst)
+        return inst
 
     def _store_open(self) -> bool:
         return self.store._conn is not None
 
     def _kick(self, inst: Instance) -> None:
-        if inst.busy or self._stopping or inst.status not in RUNNING_STATES or not inst.pending:
+        if inst.busy or self._stopping or inst.status not in RUNNING_STATES or not worth_an_episode(inst):
             return
         inst.busy = True
         self._spawn(self._drive(inst))
 
     async def _drive(self, inst: Instance) -> None:
         try:
-            while (not self._stopping and inst.status in RUNNING_STATES and inst.pending
+            while (not self._stopping and inst.status in RUNNING_STATES and worth_an_episode(inst)
                    and self._active.get(inst.instance_id) is inst):
                 await self._episode(inst)
         except Exception as exc:  # an engine bug must fail this instance, never the engine
@@ -512,6 +530,7 @@ class DurableEngine:
         else:
             if inst.status == "Pending":
                 inst.status = "Running"
+            book["fan_in"] = outstanding_fan_in(state.get("actions") or [], actions, book, inst.history)
             self._save(inst)
 
     def _check_determinism(self, sigs: list[list[Any]], actions: list[dict[str, Any]],
@@ -562,34 +581,7 @@ class DurableEngine:
         row = self.store.write(
             "INSERT INTO work(instance_id, execution_id, kind, task_id, payload) VALUES (?, ?, 'activity', ?, ?)",
             (inst.instance_id, inst.execution_id, task_id, json.dumps({"name": name, "input": input_json})))
-        self._spawn(self._run_activity(inst.instance_id, inst.execution_id, task_id, name, input_json, row.lastrowid))
-
-    async def _run_activity(self, instance_id: str, execution_id: str, task_id: int, name: str,
-                            input_json: str | None, work_id: int) -> None:
-        fn = self.registry.activity(name)
-        now = iso(utcnow())
-        if fn is None:
-            reason = _unknown_function(name, "activity")
-            self.log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", instance_id, name, task_id, reason)
-            self._deliver(instance_id, execution_id, event(EventType.TaskFailed, now, TaskScheduledId=task_id,
-                                                           Reason=reason, Details=""), work_id)
-            return
-        self.log.info("%s: Function '%s (Activity)' started. TaskId: %d.", instance_id, fn.name, task_id)
-        started = time.perf_counter()
-        try:
-            value = ActivityTriggerConverter.decode(meta.Datum(value=input_json, type="json"), trigger_metadata=None)
-            result = await self.runner.call(fn.handler, **{fn.trigger_param: value})
-            encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
-            done = event(EventType.TaskCompleted, iso(utcnow()), TaskScheduledId=task_id, Result=encoded)
-            self.log.info("%s: Function '%s (Activity)' completed. TaskId: %d. Duration: %.0f ms.", instance_id,
-                          fn.name, task_id, (time.perf_counter() - started) * 1000)
-        except Exception as exc:
-            details = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            done = event(EventType.TaskFailed, iso(utcnow()), TaskScheduledId=task_id,
-                         Reason=f"Activity function '{fn.name}' failed: {exc}", Details=details)
-            self.log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", instance_id, fn.name, task_id,
-                          details)
-        self._deliver(instance_id, execution_id, done, work_id)
+        self.activities.start(ActivityRun(inst.instance_id, inst.execution_id, task_id, name, input_json, row.lastrowid))
 
     # ---- timers -------------------------------------------------------------------------------------------
     def _create_timer(self, inst: Instance, task_id: int, fire_at: str) -> None:

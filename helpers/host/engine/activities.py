@@ -1,0 +1,140 @@
+"""Activity runs: the user's function in a worker, its outcome as a history event, outcomes handed back in batches.
+
+Why it looks like this:
+- Everything that belongs to one run — decoding the input, calling the function, encoding its result or
+  failure, and the 'started' / 'completed' log lines with the real duration — happens where the function runs
+  (a worker thread, or the user-code loop for `async def` activities). The engine's event loop, which also
+  answers HTTP and runs episodes, only has to store the finished event.
+- Outcomes that come back close together are handed to the engine in one loop step (one commit, one
+  scheduling decision per instance) rather than one step each: the ten activities of a fan-out finish within a
+  millisecond or two of each other.
+
+Encoding follows the Python worker (protocol §3.3): input through `ActivityTriggerConverter.decode`, result
+through `ActivityTriggerConverter.encode`, failures as `TaskFailed` with the extension's message format.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from ..registry import Registry
+from ..user_code import UserCodeRunner
+from .history import EventType, event, iso, utcnow
+
+
+@dataclass(frozen=True)
+class ActivityRun:
+    """One scheduled activity: where its outcome goes and which `work` row to clear when it is stored."""
+
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input_json: str | None
+    work_id: int
+
+
+Outcome = tuple[ActivityRun, dict[str, Any]]
+
+
+def unknown_activity(name: str) -> str:
+    return f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
+
+
+class ActivityRunner:
+    """Starts activity runs and reports their outcomes to `on_outcomes` on the event loop, in batches."""
+
+    def __init__(self, registry: Registry, runner: UserCodeRunner, log: logging.Logger,
+                 spawn: Callable[[Awaitable[Any]], None], on_outcomes: Callable[[list[Outcome]], None]) -> None:
+        self._registry = registry
+        self._runner = runner
+        self._log = log
+        self._spawn = spawn
+        self._on_outcomes = on_outcomes
+        self._finished: list[Outcome] = []
+        self._hand_over_scheduled = False
+
+    def start(self, run: ActivityRun) -> None:
+        """Begin the run; must be called on the engine's event loop."""
+        self._spawn(self._run(run))
+
+    async def _run(self, run: ActivityRun) -> None:
+        fn = self._registry.activity(run.name)
+        if fn is None:
+            reason = unknown_activity(run.name)
+            self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, run.name,
+                           run.task_id, reason)
+            done = event(EventType.TaskFailed, iso(utcnow()), TaskScheduledId=run.task_id, Reason=reason, Details="")
+        elif inspect.iscoroutinefunction(fn.handler):
+            done = await self._runner.call(self._call_async, fn, run)
+        else:
+            done = await self._runner.call(self._call_sync, fn, run)
+        self._finished.append((run, done))
+        if not self._hand_over_scheduled:
+            # call_soon runs after every task step already queued for this loop iteration, so outcomes that
+            # arrived together are handed over together.
+            self._hand_over_scheduled = True
+            asyncio.get_running_loop().call_soon(self._hand_over)
+
+    def _hand_over(self) -> None:
+        batch, self._finished = self._finished, []
+        self._hand_over_scheduled = False
+        self._on_outcomes(batch)
+
+    # -- where the function runs ------------------------------------------------------------------------
+    def _call_sync(self, fn: Any, run: ActivityRun) -> Any:
+        started = self._started(fn, run)
+        try:
+            result = fn.handler(**{fn.trigger_param: _decode(run.input_json)})
+        except Exception as exc:
+            return self._failed(fn, run, exc)
+        if inspect.isawaitable(result):  # a sync wrapper around a coroutine: UserCodeRunner awaits this one
+            return self._finish(fn, run, result, started)
+        return self._completed(fn, run, result, started)
+
+    async def _call_async(self, fn: Any, run: ActivityRun) -> dict[str, Any]:
+        started = self._started(fn, run)
+        try:
+            awaitable = fn.handler(**{fn.trigger_param: _decode(run.input_json)})
+        except Exception as exc:
+            return self._failed(fn, run, exc)
+        return await self._finish(fn, run, awaitable, started)
+
+    async def _finish(self, fn: Any, run: ActivityRun, awaitable: Awaitable[Any], started: float) -> dict[str, Any]:
+        try:
+            result = await awaitable
+        except Exception as exc:
+            return self._failed(fn, run, exc)
+        return self._completed(fn, run, result, started)
+
+    def _started(self, fn: Any, run: ActivityRun) -> float:
+        self._log.info("%s: Function '%s (Activity)' started. TaskId: %d.", run.instance_id, fn.name, run.task_id)
+        return time.perf_counter()
+
+    def _completed(self, fn: Any, run: ActivityRun, result: Any, started: float) -> dict[str, Any]:
+        try:
+            encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
+        except Exception as exc:  # a result that cannot be serialised fails the activity, as on the worker
+            return self._failed(fn, run, exc)
+        self._log.info("%s: Function '%s (Activity)' completed. TaskId: %d. Duration: %.0f ms.", run.instance_id,
+                       fn.name, run.task_id, (time.perf_counter() - started) * 1000)
+        return event(EventType.TaskCompleted, iso(utcnow()), TaskScheduledId=run.task_id, Result=encoded)
+
+    def _failed(self, fn: Any, run: ActivityRun, exc: Exception) -> dict[str, Any]:
+        details = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, fn.name,
+                       run.task_id, details)
+        return event(EventType.TaskFailed, iso(utcnow()), TaskScheduledId=run.task_id,
+                     Reason=f"Activity function '{fn.name}' failed: {exc}", Details=details)
+
+
+def _decode(input_json: str | None) -> Any:
+    return ActivityTriggerConverter.decode(meta.Datum(value=input_json, type="json"), trigger_metadata=None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -61,6 +62,9 @@ def load_host(args: argparse.Namespace, logger: logging.Logger) -> HostRuntime:
         registry = load_registry(app_dir)
     except (SettingsError, AppLoadError) as error:
         raise StartupError(str(error)) from error
+    # The app and its libraries stay loaded for the host's lifetime: move them out of the garbage collector's
+    # view, so full collections only walk what requests and episodes allocate (they took ~15 ms otherwise).
+    gc.freeze()
     if args.max_body_bytes <= 0:
         raise StartupError("--max-body-bytes must be positive")
 

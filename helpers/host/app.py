@@ -70,12 +70,10 @@ async def http_trigger(request: Request) -> Response:
     if match is None:
         raise HttpError(404, f"No function handles {request.method} {request.url.path}")
     if match.target is None:
+        # The Functions host answers 404 when the route exists but not for this method (it routes on method and
+        # path together); the JSON reason is the embedded host's addition, so the mistake is easy to spot.
         allowed = ", ".join(sorted(match.allowed_methods))
-        return JSONResponse(
-            {"error": f"{request.method} is not allowed for {request.url.path}; use {allowed}"},
-            status_code=405,
-            headers={"Allow": allowed},
-        )
+        raise HttpError(404, f"No function handles {request.method} {request.url.path}; this route accepts {allowed}")
 
     function = match.target
     body = await read_body(request, host.max_body_bytes)
@@ -158,7 +156,7 @@ def create_app(host: HostRuntime) -> Starlette:
         Route("/admin/host/status", host_status, methods=["GET"]),
         Route("/admin/functions", list_functions, methods=["GET"]),
         Mount(WEBHOOK_PATH, routes=durable_api.ROUTES),
-        # Every method reaches the dispatcher; the function's own method list decides (405 otherwise).
+        # Every method reaches the dispatcher; the function's own method list decides (404 otherwise, as in func).
         Route("/{path:path}", http_trigger, methods=ALL_METHODS),
     ]
 

@@ -179,6 +179,11 @@ async def raise_event(request: Request) -> Response:
     host = host_of(request)
     body = await read_body(request, host.max_body_bytes)
     if body.strip():
+        # As the extension's HttpApiHandler does, so a curl that forgets `-H 'Content-Type: application/json'`
+        # fails here the same way it fails under func.
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise HttpError(400, "Only application/json request content is supported")
         _parse_json(body)  # reject malformed JSON with 400; store the text itself (module docstring)
     event_json = body.decode("utf-8") if body.strip() else "null"
     await host.require_engine().raise_event(request.path_params["instance_id"], request.path_params["event"], event_json)
@@ -229,6 +234,8 @@ async def purge_instance(request: Request) -> Response:
 
 async def purge_instances(request: Request) -> Response:
     filters = _filters(request)
+    if filters["created_from"] is None:  # the extension refuses an unbounded purge the same way
+        raise HttpError(400, "Please provide value for 'createdTimeFrom' parameter.")
     deleted = await host_of(request).require_engine().purge_by(**filters)
     return JSONResponse({"instancesDeleted": deleted}, status_code=200 if deleted else 404)
 

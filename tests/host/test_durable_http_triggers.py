@@ -87,8 +87,8 @@ def test_second_allowed_method(api: DurableApi) -> None:
 
 
 def test_method_not_declared_is_rejected(api: DurableApi) -> None:
-    assert api.http.get("/shop/echo/books/42").status_code in (404, 405)
-    assert api.http.post("/shop/hello/Ann").status_code in (404, 405)
+    assert api.http.get("/shop/echo/books/42").status_code == 404
+    assert api.http.post("/shop/hello/Ann").status_code == 404
 
 
 def test_int_route_constraint(api: DurableApi) -> None:

@@ -3,26 +3,14 @@ status, history, list and query, raise event, terminate, suspend/resume, purge."
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.host.conftest import unique
 from tests.conftest import DURABLE_WEBHOOKS, DurableApi
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def api(start_module_host) -> Iterator[DurableApi]:
-    client = DurableApi(start_module_host("durable_patterns").url)
-    yield client
-    client.close()
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def iso(moment: datetime) -> str:

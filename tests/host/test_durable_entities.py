@@ -3,28 +3,16 @@ app's routes and through the public entity API), orchestration calls and signals
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.host.conftest import unique
 from tests.conftest import DURABLE_WEBHOOKS, DurableApi
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def api(start_module_host) -> Iterator[DurableApi]:
-    client = DurableApi(start_module_host("durable_patterns").url)
-    yield client
-    client.close()
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def read_via_app(api: DurableApi, name: str, key: str) -> dict[str, Any]:

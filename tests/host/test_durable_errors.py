@@ -15,13 +15,6 @@ pytestmark = pytest.mark.timeout(60)
 ROUTE_NAMES = ("route_north", "route_east", "route_south", "route_west")
 
 
-@pytest.fixture(scope="module")
-def api(start_module_host) -> Iterator[DurableApi]:
-    client = DurableApi(start_module_host("durable_patterns").url)
-    yield client
-    client.close()
-
-
 @pytest.fixture(autouse=True)
 def host_survives(api: DurableApi) -> Iterator[None]:
     yield

@@ -5,26 +5,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
+from tests.host.conftest import unique
 from tests.conftest import DurableApi
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def api(start_module_host) -> Iterator[DurableApi]:
-    client = DurableApi(start_module_host("durable_patterns").url)
-    yield client
-    client.close()
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def as_value(value: Any) -> Any:

@@ -8,6 +8,7 @@ is written, so a re-run changes a notebook file only where an output really chan
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
+from nbval.plugin import coalesce_streams
 
 CELL_TIMEOUT_SECONDS = 180
 
@@ -30,7 +32,7 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> float:
         km=kernel,
         timeout=timeout,
         record_timing=False,
-        coalesce_streams=True,
+        coalesce_streams=False,  # nbclient's would move all stdout above stderr: see `in_arrival_order`
         allow_errors=False,  # a cell meant to fail is tagged `raises-exception` (NBVAL_RAISES_EXCEPTION)
         resources={"metadata": {"path": str(path.parent.resolve())}},
     )
@@ -38,10 +40,25 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> float:
     try:
         client.execute()
     finally:
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs = in_arrival_order(cell.outputs)
         nbformat.write(notebook, path)  # keep what ran, so a failure can be read in the notebook itself
         if kernel.has_kernel:  # nbclient shuts down only kernels it created itself
             kernel.shutdown_kernel(now=False)
     return time.monotonic() - started
+
+
+def in_arrival_order(outputs: list) -> list:
+    """Merge each run of consecutive same-stream outputs (nbval's merge, which also applies `\\r`), keeping order.
+
+    A progress bar on stderr that finished before the cell printed its result stays above the result, as
+    JupyterLab shows it. nbval merges all of a stream's text before comparing, so the order is not compared.
+    """
+    merged: list = []
+    for _, run in itertools.groupby(outputs, key=lambda o: o.get("name") if o.output_type == "stream" else id(o)):
+        merged.extend(coalesce_streams(list(run)))
+    return merged
 
 
 def notebooks_in(folder: Path, names: list[str]) -> list[Path]:

@@ -569,6 +569,8 @@ def poll(status_url: str, *, timeout: float = 60.0, interval: float = 0.25, desc
     """
     own_client = client is None
     http = client or httpx.Client(timeout=10.0, trust_env=False)
+    # Text printed before the bar must reach the notebook first: stdout and stderr are separate buffers.
+    sys.stdout.flush()
     # tqdm.std, not tqdm.auto: see the module docstring. Whole seconds keep the redraws few and readable.
     bar = tqdm(total=int(timeout), desc=f"{desc}: starting", unit="s", file=sys.stderr, leave=True, ncols=80,
                bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}]")
@@ -598,6 +600,9 @@ def poll(status_url: str, *, timeout: float = 60.0, interval: float = 0.25, desc
             time.sleep(interval)
     finally:
         bar.close()
+        # The kernel sends stdout and stderr in separate, timed batches. Flushing now sends the bar's final
+        # line before anything the caller prints next, so the saved notebook shows them in that order.
+        sys.stderr.flush()
         if own_client:
             http.close()
     if expect and status.get("runtimeStatus") != expect:

@@ -146,6 +146,51 @@ class AzurePlan:
         ]
 
 
+def multiline(command: str, indent: str = "    ") -> str:
+    """`command` as a copy-pasteable shell script: one option per line, joined by ` \\` continuations.
+
+    Statements joined by `; ` go on separate lines; options inside `$( … )` are indented one level deeper;
+    an option's further values (`--settings "A=1" "B=2"`) get a line each. Nothing inside quotes is split,
+    and bash drops a backslash-newline wherever it appears outside single quotes, so the script runs
+    exactly like the one-line command.
+    """
+    statements: list[list[tuple[str, int]]] = [[]]
+    word, word_depth, quote, depth = "", 0, "", 0
+    for char in command + " ":
+        if not word and char != " ":
+            word_depth = depth
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == " " or (char == ";" and depth == 0):
+            if word:
+                statements[-1].append((word, word_depth))
+                word = ""
+            if char == ";":
+                statements.append([])
+            continue
+        word += char
+    script: list[str] = []
+    for words in filter(None, statements):
+        lines = [[0, words[0][0]]]
+        option_depth: int | None = None  # depth of the option the last line holds, once it has a value
+        for text, level in words[1:]:
+            if text.startswith("-"):
+                lines.append([level + 1, text])
+                option_depth = None
+            elif option_depth == level:
+                lines.append([level + 2, text])
+            else:
+                lines[-1][1] += " " + text
+                if lines[-1][1].startswith("-") and option_depth is None:
+                    option_depth = level
+        script.append(" \\\n".join(indent * level + text for level, text in lines))
+    return "\n".join(script)
+
+
 def run_chaining(base_url: str, *, function_key: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
     """Start the chaining orchestration at `base_url` and poll its status route until it finishes.
 

@@ -77,15 +77,30 @@ class Table(Sequence[dict[str, Any]]):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
+        """An HTML table that fits the output area and is never read as LaTeX.
+
+        `mathjax_ignore` / `tex2jax_ignore` stop JupyterLab's MathJax from typesetting text between two `$`
+        signs (shell variables in a setting's value). Cells wrap at spaces; values longer than
+        `BREAK_ANYWHERE_CHARS` may also break inside a word (URLs, connection strings), so the table can
+        shrink to the output's width instead of being cut off.
+        """
+        head = "".join(f"<th style='{_CELL_STYLE}'>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr>" + "".join(
-                f"<td style='text-align:left'>{html.escape(_cell(row.get(c)))}</td>" for c in self.columns
-            ) + "</tr>"
+            "<tr>" + "".join(_html_cell(_cell(row.get(c))) for c in self.columns) + "</tr>"
             for row in self.rows
         )
         caption = f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>" if self.title else ""
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return (f"<table class='mathjax_ignore tex2jax_ignore' style='max-width:100%'>"
+                f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+BREAK_ANYWHERE_CHARS = 40
+_CELL_STYLE = "text-align:left;white-space:normal"
+
+
+def _html_cell(text: str) -> str:
+    style = _CELL_STYLE + (";overflow-wrap:anywhere;word-break:break-word" if len(text) > BREAK_ANYWHERE_CHARS else "")
+    return f"<td style='{style}'>{html.escape(text)}</td>"
 
 
 def _cell(value: Any) -> str:

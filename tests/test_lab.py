@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import lab, lab_env
+from helpers import lab, lab_azure, lab_env
 from helpers.lab_plots import as_calls, overlap_summary, timeline_plot
 from helpers.lab_views import (
     Table,
@@ -68,6 +68,7 @@ def test_table_prints_and_renders_fixed_columns() -> None:
     assert len(table) == 2 and table[0]["a"] == 1 and table.column("a") == [1, 22]
     assert repr(table).splitlines() == ["t", "a   b", "--  ---", "1   x<y", "22"]
     assert "x&lt;y" in table._repr_html_()
+    assert "class='mathjax_ignore tex2jax_ignore'" in table._repr_html_()  # `$A ... $B` is not LaTeX
     assert table.where(a=22).rows == [{"a": 22}]
     assert table.select("b").columns == ("b",) and table.select("b")[1] == {"b": None}
     with pytest.raises(KeyError, match="columns are a, b"):
@@ -354,3 +355,26 @@ def test_durable_api_server_errors_name_the_host() -> None:
             session.find_agent_sessions("W")
     finally:
         session.stop()
+
+
+def test_long_html_cells_may_break_inside_words_short_ones_not() -> None:
+    long_value = "Endpoint=$DTS_ENDPOINT;TaskHub=default;Authentication=ManagedIdentity"
+    cells = re.findall(r"<td style='([^']*)'>([^<]*)</td>", Table(("a", "b"), [{"a": "short", "b": long_value}])._repr_html_())
+    assert [text for _, text in cells] == ["short", long_value]
+    assert "overflow-wrap:anywhere" not in cells[0][0] and "overflow-wrap:anywhere" in cells[1][0]
+
+
+def test_multiline_commands_run_exactly_like_the_one_line_form(tmp_path: Path) -> None:
+    import subprocess
+
+    show = '; echo "$IDENTITY_CLIENT_ID|$IDENTITY_PRINCIPAL_ID|$DTS_ENDPOINT|$FUNCTION_KEY"'  # what step 4/7/16 set
+    stubs = 'az(){ printf "[%s]" "$@"; echo; }; func(){ printf "<%s>" "$@"; echo; }; cd(){ echo "cd $*"; }\n'
+    for what, command in lab_azure.AzurePlan().commands():
+        script = lab_azure.multiline(command)
+        assert all(len(re.findall(r"(?:^|\s)--?[a-z]", line)) <= 1 for line in script.splitlines()), script
+        one_line = subprocess.run(["bash", "-c", stubs + command + show],
+                                  capture_output=True, text=True, timeout=10, cwd=tmp_path)
+        multi = subprocess.run(["bash", "-c", stubs + script + show],
+                               capture_output=True, text=True, timeout=10, cwd=tmp_path)
+        assert multi.returncode == one_line.returncode == 0 and not multi.stderr, (what, multi.stderr)
+        assert multi.stdout == one_line.stdout, what

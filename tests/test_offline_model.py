@@ -417,3 +417,52 @@ def test_agent_framework_streamed_run_and_session_on_responses(base_url: str) ->
     assert streamed.startswith("[offline model, turn 1]") and "physic" in streamed.lower()
     assert follow_up.startswith("[offline model, turn 2] Following turn 1")
     assert stats(base_url)["recent_calls"][-1]["route"] == "azure.responses"
+
+
+# --- reply composition (pure functions, no server) ------------------------------------------------------
+
+
+def _replies(instructions: str, *requests: str) -> list[str]:
+    """Each request sent after the previous ones and their replies, as an agent session would."""
+    from helpers.offline_model.conversation import Conversation, Turn
+    from helpers.offline_model.replies import compose_reply
+
+    turns: tuple[Turn, ...] = ()
+    replies = []
+    for request in requests:
+        turns += (Turn("user", request),)
+        replies.append(compose_reply(Conversation(instructions, turns)))
+        turns += (Turn("assistant", replies[-1]),)
+    return replies
+
+
+def test_make_it_about_rewrites_the_previous_answer_or_says_there_is_none() -> None:
+    first, second = _replies(WRITER, "Write a short sentence about rivers.", "Now make it about the sea.")
+    assert second.startswith("[offline model, turn 2] Rewriting turn 1: ")
+    before, after = first.split("] ", 1)[1], second.split(": ", 1)[1]
+    assert "rivers" in before and after == before.replace("rivers", "the sea"), "same sentence, new topic"
+    (fresh,) = _replies(PHYSICIST, "Now make it about the sea.")
+    assert fresh.startswith("[offline model, turn 1] Nothing earlier to rewrite") and "the sea" in fresh
+    assert "physics" in fresh
+
+
+def test_refining_a_quoted_reply_names_the_turn_it_came_from() -> None:
+    quoted = "[offline model, turn 1] Every question you ask about rivers opens a door you can walk through."
+    # Another caller's turn sits in between, as when two orchestrations share one session.
+    *_, refined = _replies(WRITER, "Write a sentence about rivers.", "Write a sentence about hills.",
+                           f"Improve this further while keeping it under 25 words: {quoted}")
+    assert refined.startswith("[offline model, turn 3] Refining turn 1: Every question you ask about rivers")
+
+
+def test_word_limits_give_complete_sentences_when_a_short_form_fits() -> None:
+    (answer,) = _replies(PHYSICIST, "Why does ice float? Answer in at most 12 words.")
+    assert len(answer.split()) <= 12 and answer.endswith(".") and "…" not in answer
+    (sentence,) = _replies(WRITER, "Write a sentence about rivers in under 10 words.")
+    assert len(sentence.split()) < 10 and sentence.endswith("rivers.")
+
+
+def test_questions_are_quoted_not_parsed_into_a_subject() -> None:
+    (answer,) = _replies(PHYSICIST, "Why does ice float?")
+    assert "“Why does ice float?”" in answer and "energy" in answer
+    (chat,) = _replies(WRITER, "Tag this.")
+    assert "“Tag this.”" in chat and "pieces" not in chat  # no words picked out of the instructions

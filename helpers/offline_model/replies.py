@@ -5,54 +5,67 @@ always gets the same text, and a different history visibly changes it. Every rep
 `[offline model, turn N]` — N is the number of user turns the model was sent — so a learner can never
 mistake it for a real LLM and can see how much of the conversation an agent sent along.
 
-Four kinds of request are recognised from the last user message:
+Five kinds of request are recognised from the last user message:
 - refine ("improve", "polish", "rewrite"...): polish the text after a colon, else the previous answer,
   and say which earlier answer it started from;
+- re-topic ("make it about X"): rewrite the previous answer about X, or say there is none to rewrite;
 - write ("write", "compose", "give me"... "about X"): a short sentence about X;
-- question (ends with "?" or starts with what/why/how...): an answer phrased through the persona's lens;
-- anything else: an acknowledgement that names the persona and quotes the message.
+- question (ends with "?" or starts with what/why/how...): an answer in the persona's vocabulary;
+- anything else: an acknowledgement that quotes the message.
 A word limit in the request ("under 25 words", "at most 10 words") is honoured by the whole reply.
+
+The templates never make the topic the subject of a verb: a topic can be singular, plural or a whole
+phrase ("rivers", "the sea", "why ice floats"), and only a real language model could conjugate around it.
+Questions are quoted rather than parsed, for the same reason.
 """
 from __future__ import annotations
 
 import re
 
 from .conversation import Conversation
-from .persona import Persona, persona_from_instructions
+from .persona import DOMAIN_VOCABULARY, Persona, persona_from_instructions
 
 OFFLINE_TAG = "offline model"
 
 _REFINE = re.compile(r"\b(improve|refine|polish|rewrite|revise|enhance|shorten|tighten|edit)\b", re.I)
+_RETOPIC = re.compile(r"\b(?:make|turn|change|switch)\s+(?:it|this|that)\s+(?:to\s+be\s+)?about\s+(.+?)(?:[.!?]|$)", re.I)
 _WRITE = re.compile(r"\b(write|compose|draft|create|give me|generate|suggest)\b", re.I)
 _ABOUT = re.compile(r"\babout\s+(.+?)(?:[.!?]|$)", re.I)
 _QUESTION_START = re.compile(
-    r"^\s*(?:what|why|how|when|where|who|which|is|are|does|do|can|could|should|explain|describe)\b", re.I
-)
-_QUESTION_PREFIX = re.compile(
-    r"^\s*(?:what|why|how|when|where|who|which|explain|describe)"
-    r"(?:\s+(?:is|are|was|were|does|do|did|can|could|should|would|makes?))?(?:\s+(?:the|a|an))?\s+",
+    r"^\s*(?:and\s+|so\s+|but\s+)?(?:what|why|how|when|where|who|which|is|are|does|do|can|could|should|explain|describe)\b",
     re.I,
 )
 _UNDER_LIMIT = re.compile(r"\b(?:under|fewer than|less than|below)\s+(\d+)\s+words?\b", re.I)
 _MAX_LIMIT = re.compile(r"\b(?:at most|no more than|maximum of|max(?:imum)?|up to|within|in)\s+(\d+)\s+words?\b", re.I)
-_OWN_PREFIX = re.compile(r"^\s*\[offline model[^\]]*\]\s*(?:(?:refining|following) [^:]*:\s*)?", re.I)
+_LIMIT_CLAUSE = re.compile(
+    r",?\s+(?:in|using|with|within|under|below|at most|no more than|fewer than|less than|while)\b[^.]*?\d+\s+words?",
+    re.I,
+)
+_TURN_TAG = re.compile(r"\[offline model, turn (\d+)\]")
+# The tag and the lead-ins this module writes, so a reply quoted back is polished without them.
+_OWN_PREFIX = re.compile(
+    r"^\s*\[offline model[^\]]*\]\s*"
+    r"(?:(?:refining|rewriting|following) [^:(]*(?:\(“[^”]*”\))?:\s*"
+    r"|nothing earlier to rewrite, so here is a new one:\s*)?",
+    re.I,
+)
 
 _SENTENCES = (
-    "{Topic} grows each time curiosity meets patient effort.",
     "Every question you ask about {topic} opens a door you can walk through.",
-    "{Topic} rewards the steady step more than the perfect one.",
-    "With {topic}, today's confusion is tomorrow's foundation.",
+    "Patient curiosity about {topic} turns today's confusion into tomorrow's foundation.",
+    "A little time spent on {topic} each day adds up to real understanding.",
+    "With {topic}, the steady step takes you further than the perfect one.",
 )
 _POLISH = (
-    " — one patient step at a time.",
+    ", one patient step at a time.",
     ", and every small step counts.",
-    " — so keep going.",
+    ", so keep going.",
     ", starting today.",
 )
 _ANSWERS = (
-    "{Topic} comes down to {a}, {b} and {c}.",
-    "In {domain} terms, {topic} is about {a}, {b} and {c}.",
-    "Think of {topic} through {a} and {b}; {c} does the rest.",
+    "As {role}, I would answer “{question}” in terms of {a}, {b} and {c}.",
+    "As {role}, I would start from {a} and {b} to answer “{question}”, then bring in {c}.",
+    "As {role}, I look at “{question}” through {a}, {b} and {c}.",
 )
 
 
@@ -66,7 +79,7 @@ def _words(text: str) -> list[str]:
 
 def _condense(text: str, max_words: int) -> str:
     words = _words(_OWN_PREFIX.sub("", text))
-    return " ".join(words) if len(words) <= max_words else " ".join(words[:max_words]) + "…"
+    return " ".join(words) if len(words) <= max_words else " ".join(words[:max_words]).rstrip(",;:—") + "…"
 
 
 def _with_article(noun: str) -> str:
@@ -87,61 +100,123 @@ def word_limit(request: str) -> int | None:
 
 
 def _topic_of(request: str) -> str:
-    if match := _ABOUT.search(request):
-        return match.group(1).strip().rstrip(".!?")
-    stripped = _QUESTION_PREFIX.sub("", request).strip().rstrip("?.! ")
-    words = _words(stripped)
-    return " ".join(words[:8]) if words else "this"
+    match = _ABOUT.search(request)
+    if not match:
+        return "learning"
+    topic = _LIMIT_CLAUSE.split(match.group(1))[0]  # "rivers in under 10 words" is about rivers
+    return topic.strip().rstrip(".!?,;:") or "learning"
+
+
+def _turn_of(text: str, default: int) -> int:
+    """Which turn a quoted reply came from: its own `[offline model, turn K]` tag, else `default`."""
+    match = _TURN_TAG.search(text)
+    return int(match.group(1)) if match else default
 
 
 def _refine_source(request: str, conversation: Conversation) -> tuple[str, str]:
     """(text to polish, where it came from): the text after a colon, else the last answer."""
     answers = conversation.assistant_texts()
-    head, sep, tail = request.partition(":")
+    _, sep, tail = request.partition(":")
     if sep and len(_words(tail)) >= 3:
         source = tail.strip()
-        origin = f"turn {len(answers)}" if answers else "your text"
+        origin = f"turn {_turn_of(source, len(answers))}" if answers or _TURN_TAG.search(source) else "your text"
     elif answers:
         source = answers[-1]
         origin = f"turn {len(answers)}"
     else:
-        source = _topic_of(head)
+        source = _write_sentence(_topic_of(request), conversation.fingerprint())
         origin = "your request"
     return _OWN_PREFIX.sub("", source).strip(), origin
 
 
-def _polish(text: str, fingerprint: str) -> str:
-    base = text.rstrip(" .!")
-    for ending in _POLISH:  # do not stack the same flourish twice when refining a refinement
+def _without_flourish(text: str) -> str:
+    base = text.rstrip(" .!…")
+    for ending in _POLISH:  # do not stack flourishes when refining a refinement
         if base.endswith(ending.rstrip(".")):
-            base = base[: -len(ending.rstrip("."))]
-    return base + _pick(_POLISH, fingerprint)
+            return base[: -len(ending.rstrip("."))]
+    return base
+
+
+def _polish(text: str, fingerprint: str, room: int | None) -> str:
+    """`text` with a closing flourish; the first one (in fingerprint order) that fits in `room` words."""
+    base = _without_flourish(text)
+    start = _POLISH.index(_pick(_POLISH, fingerprint))
+    for offset in range(len(_POLISH)):
+        candidate = base + _POLISH[(start + offset) % len(_POLISH)]
+        if room is None or len(_words(candidate)) <= room:
+            return candidate
+    return base + "."
+
+
+def _write_sentence(topic: str, fingerprint: str) -> str:
+    return _pick(_SENTENCES, fingerprint).format(topic=topic)
+
+
+def _retopic(previous: str, topic: str, fingerprint: str) -> str:
+    """The previous answer's sentence about a new topic (same template), else a fresh sentence."""
+    body = _without_flourish(_OWN_PREFIX.sub("", previous)) + "."
+    for template in _SENTENCES:
+        head, _, tail = template.partition("{topic}")
+        if body.startswith(head) and body.endswith(tail):
+            return template.format(topic=topic)
+    return _write_sentence(topic, fingerprint)
+
+
+def _short_sentence(topic: str) -> str:
+    """What a write request gets when a word limit leaves no room for a whole template sentence."""
+    return f"Keep asking about {topic}."
+
+
+def _domain_note(persona: Persona) -> str:
+    """One sentence in the persona's vocabulary, when the persona's field is known."""
+    if persona.domain in DOMAIN_VOCABULARY:
+        return f" In {persona.domain}, it starts with {persona.lens[0]}."
+    return ""
+
+
+def _quote(request: str) -> str:
+    """The request as the reply quotes it: up to its first question mark (not the word limit after it)."""
+    question, mark, _ = " ".join(request.split()).partition("?")
+    return _capitalise(_condense(question + mark, 12)) if request else "(no message)"
 
 
 def _answer(persona: Persona, request: str, fingerprint: str) -> str:
-    a, b, c = persona.lens
-    topic = _topic_of(request)
-    template = _pick(_ANSWERS if persona.domain else (_ANSWERS[0], _ANSWERS[2]), fingerprint)
-    body = template.format(Topic=_capitalise(topic), topic=topic, domain=persona.domain, a=a, b=b, c=c)
-    return f"As {_with_article(persona.role)}: {body}"
-
-
-def _write(persona: Persona, request: str, fingerprint: str) -> str:
-    topic = _topic_of(request) if _ABOUT.search(request) else "learning"
-    sentence = _pick(_SENTENCES, fingerprint).format(Topic=_capitalise(topic), topic=topic)
+    question = _quote(request)
+    if persona.domain in DOMAIN_VOCABULARY:
+        a, b, c = persona.lens
+        return _pick(_ANSWERS, fingerprint).format(role=_with_article(persona.role), question=question, a=a, b=b, c=c)
     if persona.domain:
-        a, b, _ = persona.lens
-        sentence = f"{sentence[:-1]}, like {a} shaping {b}."
-    return sentence
+        return (f"As {_with_article(persona.role)}, I would answer “{question}” from {_with_article(persona.domain)} "
+                "point of view, with clear examples and plain words.")
+    return f"I would answer “{question}” with clear examples and plain words, then suggest one next step."
 
 
-def _fit(prefix: str, body: str, limit: int | None) -> str:
-    """Join prefix and body, trimming the body so the whole reply stays within `limit` words."""
-    reply = f"{prefix} {body}"
-    if limit is None or len(_words(reply)) <= limit:
-        return reply
+def _short_answer(persona: Persona) -> str:
+    """What a question gets when a word limit leaves no room for the full answer."""
+    if persona.domain in DOMAIN_VOCABULARY:
+        a, b, c = persona.lens
+        return f"In short: {a}, {b} and {c}."
+    return "Start from one clear example."
+
+
+def _acknowledge(persona: Persona, request: str) -> str:
+    quoted = _quote(request)
+    noted = f"I noted your message: “{quoted}”" + ("" if quoted.endswith((".", "!", "?", "…")) else ".")
+    if persona.domain in DOMAIN_VOCABULARY:
+        a, b, c = persona.lens
+        return (f"As {_with_article(persona.role)}, {noted} "
+                f"Ask me a question and I will answer it in terms of {a}, {b} and {c}.")
+    return f"{noted} Ask me a question, or give me a sentence to write or improve."
+
+
+def _fit(prefix: str, body: str, limit: int | None, shorter: str | None = None) -> str:
+    """Join prefix and body within `limit` words: the body, else the `shorter` one, else the body cut with "…"."""
+    for candidate in (body, shorter):
+        if candidate is not None and (limit is None or len(_words(f"{prefix} {candidate}")) <= limit):
+            return f"{prefix} {candidate}"
     room = max(limit - len(_words(prefix)), 1)
-    return f"{prefix} {' '.join(_words(body)[:room]).rstrip(',;—-')}".rstrip() + ("" if body.endswith("…") else ".")
+    kept = " ".join(_words(body)[:room]).rstrip(",;:—-")
+    return f"{prefix} {kept}" + ("" if kept.endswith((".", "!", "?", "…")) else "…")
 
 
 def compose_reply(conversation: Conversation) -> str:
@@ -154,15 +229,24 @@ def compose_reply(conversation: Conversation) -> str:
 
     if _REFINE.search(request) and (answers or ":" in request):
         source, origin = _refine_source(request, conversation)
-        return _fit(f"{prefix} Refining {origin}:", _polish(source, fingerprint), limit)
+        lead = f"{prefix} Refining {origin}:"
+        room = None if limit is None else limit - len(_words(lead))
+        return _fit(lead, _polish(source, fingerprint, room), limit)
+    if match := _RETOPIC.search(request):
+        topic = match.group(1).strip()
+        if answers:
+            lead = f"{prefix} Rewriting turn {len(answers)}:"
+            return _fit(lead, _retopic(answers[-1], topic, fingerprint), limit)
+        lead = f"{prefix} Nothing earlier to rewrite, so here is a new one:"
+        return _fit(lead, _write_sentence(topic, fingerprint) + _domain_note(persona), limit, _short_sentence(topic))
+    shorter = None
     if _WRITE.search(request) and not request.endswith("?"):
-        body = _write(persona, request, fingerprint)
+        topic = _topic_of(request)
+        body, shorter = _write_sentence(topic, fingerprint) + _domain_note(persona), _short_sentence(topic)
     elif request.endswith("?") or _QUESTION_START.search(request):
-        body = _answer(persona, request, fingerprint)
+        body, shorter = _answer(persona, request, fingerprint), _short_answer(persona)
     else:
-        quoted = _condense(request, 8) if request else "(no user message)"
-        a, b, _ = persona.lens
-        body = f"As {_with_article(persona.role)}, noted “{quoted}” — scripted reply shaped by {a} and {b}."
+        body = _acknowledge(persona, request)
     if answers:
-        prefix = f"{prefix} Following turn {len(answers)} (“{_condense(answers[-1], 5)}”):"
-    return _fit(prefix, body, limit)
+        prefix = f"{prefix} Following turn {len(answers)} (“{_condense(answers[-1], 6)}”):"
+    return _fit(prefix, body, limit, shorter)

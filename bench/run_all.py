@@ -264,7 +264,7 @@ def format_report(document: dict[str, Any]) -> str:
                       f"  engine gaps (no activity)    {split['engine_gaps_ms']:8.1f} ms   "
                       f"{split['episodes']} episodes; gaps {split['gaps_ms']}",
                       f"  Completed -> seen by poller  {split['completed_to_observed_ms']:8.1f} ms   "
-                      f"(poll interval {host_bench.POLL_INTERVAL * 1000:.0f} ms)",
+                      f"(poll interval {host_bench.LATENCY_POLL_INTERVAL * 1000:.0f} ms)",
                       f"  without polling (POST -> Completed logged): {fig['details']['host_side_ratio']:.3f} x ideal"]
     lines += ["", f"run took {document['run_seconds']:.1f} s; results: {document['results_file']}"]
     return "\n".join(lines)

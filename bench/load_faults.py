@@ -35,6 +35,7 @@ import httpx
 import psutil
 
 from helpers import processes
+from helpers.offline_settings import offline_host_env
 
 REPO_ROOT = processes.REPO_ROOT
 CHAIN_APP = REPO_ROOT / "tests" / "faults" / "apps" / "chain_journal"
@@ -43,7 +44,6 @@ DURABLE = "/runtime/webhooks/durabletask"
 FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 LOCKED = "database is locked"
 CHAIN_STEPS = (1, 2)
-OFFLINE_DEPLOYMENT = "gpt-4o-mini"
 
 
 class LoadError(RuntimeError):
@@ -441,19 +441,6 @@ class SeedResult:
                 and not self.locked_in_responses and not self.locked_in_log and not self.bad_responses)
 
 
-def offline_model_env(model_url: str, api_key: str = "offline") -> dict[str, str]:
-    """Point functions_app's Azure OpenAI client at the offline model; clear any real backend in the shell."""
-    return {
-        "AZURE_OPENAI_ENDPOINT": model_url,
-        "AZURE_OPENAI_API_KEY": api_key,
-        "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": OFFLINE_DEPLOYMENT,
-        "TASKHUB_NAME": "default",
-        "OPENAI_BASE_URL": "",
-        "OPENAI_MODEL": "",
-        "OPENAI_API_KEY": "",
-    }
-
-
 def run_seed_load(runs_each: int, clients: int, *, model_latency_ms: int = 20, kill_rounds: int = 0,
                   kill_window: tuple[float, float] = (0.1, 0.6), seed: int = 1, timeout: float = 180.0,
                   workdir: Path | None = None) -> SeedResult:
@@ -482,7 +469,7 @@ async def _seed_load(runs_each: int, clients: int, model_latency_ms: int, kill_r
     in_flight_at_kills: list[int] = []
 
     def launch() -> processes.Service:
-        service = processes.start_host(FUNCTIONS_APP, port=port, state_db=state_db, env=offline_model_env(model.url),
+        service = processes.start_host(FUNCTIONS_APP, port=port, state_db=state_db, env=offline_host_env(model.url),
                                        log_path=workdir / f"host-{len(hosts)}.log")
         hosts.append(service)
         return service

@@ -28,11 +28,11 @@ import httpx
 from tqdm import tqdm
 
 from helpers import processes
+from helpers.offline_settings import offline_model_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_APP = REPO_ROOT / "functions_app"
 DEFAULT_PROMPT = "What is temperature?"
-OFFLINE_DEPLOYMENT = "offline-model"
 FINISHED = {"Completed", "Failed", "Terminated", "Canceled"}
 MODEL_CALLS_PER_RUN = 2  # chaining: two writer turns; concurrency: one turn per science agent
 
@@ -96,16 +96,6 @@ def configured_backend(settings: Mapping[str, str]) -> Any | None:
                                                             "OPENAI_MODEL")):
             print(f"Model settings are incomplete, using the offline model instead:\n  {error}\n")
         return None
-
-
-def offline_model_env(model_url: str) -> dict[str, str]:
-    """Point the app's Azure OpenAI client at the offline model; any key works. These win over local settings."""
-    return {
-        "AZURE_OPENAI_ENDPOINT": model_url,
-        "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": OFFLINE_DEPLOYMENT,
-        "AZURE_OPENAI_API_KEY": "offline-model-accepts-any-key",
-        "AZURE_OPENAI_API_VERSION": "",
-    }
 
 
 def model_calls(model: processes.Service | None) -> int | None:
@@ -181,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Starting the offline model (scripted replies, {args.latency_ms} ms latency) ...")
                 model = stack.enter_context(processes.start_offline_model(
                     port=processes.free_port(), latency_ms=args.latency_ms, log_path=workdir / "model.log"))
-                env.update(offline_model_env(model.url))
+                env.update(offline_model_settings(model.url))
                 source = f"the offline model at {model.url} (a deterministic scripted server, not a language model)"
             else:
                 source = f"your configured model: {backend.describe()}"

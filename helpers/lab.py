@@ -52,6 +52,7 @@ import httpx
 from tqdm import tqdm
 
 from . import processes
+from .offline_settings import offline_model_settings
 from .lab_env import (
     DEFAULT_APP_DIR,
     BackendChoice,
@@ -84,18 +85,10 @@ __all__ = [
 DURABLE_API = "/runtime/webhooks/durabletask"
 DEFAULT_LATENCY_MS = 300
 START_TIMEOUT = 60.0
-OFFLINE_DEPLOYMENT = "gpt-4o-mini"
 DEFAULT_TASK_HUB = "default"  # the value local.settings.json.template gives TASKHUB_NAME
 DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 CONTINUATION_HEADER = "x-ms-continuation-token"  # how the Durable HTTP API pages long lists
 MAX_PAGES = 1000  # a server that keeps answering with a continuation token must not loop us forever
-# Placeholder key for the offline model: it accepts any key; the Azure OpenAI client insists on having one.
-OFFLINE_API_KEY = "offline-model-accepts-any-key"
-# Settings a real backend could be picked up from; removed for the offline model so it is the only choice.
-_MODEL_VARIABLES = (
-    "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME", "AZURE_OPENAI_MODEL", "AZURE_OPENAI_API_KEY",
-    "AZURE_OPENAI_API_VERSION", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_API_KEY",
-)
 FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
@@ -474,14 +467,7 @@ def host_environment(settings: Mapping[str, str], *, model_url: str | None,
         # host.json names the task hub %TASKHUB_NAME%; without local.settings.json nothing sets it.
         env["TASKHUB_NAME"] = DEFAULT_TASK_HUB
     if model_url is not None:
-        # The offline model speaks the Azure OpenAI routes, so the app's production Azure client runs
-        # unchanged. Empty values hide any other backend configured in the environment or local.settings.
-        env.update({name: "" for name in _MODEL_VARIABLES})
-        env.update({
-            "AZURE_OPENAI_ENDPOINT": model_url,
-            "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": OFFLINE_DEPLOYMENT,
-            "AZURE_OPENAI_API_KEY": OFFLINE_API_KEY,
-        })
+        env.update(offline_model_settings(model_url))
     return env
 
 

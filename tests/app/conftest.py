@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from helpers.offline_settings import offline_host_env
+
 FUNCTIONS_APP = Path(__file__).resolve().parents[2] / "functions_app"
 OFFLINE_DEPLOYMENT = "offline-model"
 MODEL_LATENCY_MS = 400
@@ -89,20 +91,6 @@ class RunningApp:
         return int(self.model_http.get("/stats").json()["calls"])
 
 
-def offline_model_env(model_url: str) -> dict[str, str]:
-    """Settings that point the app's Azure OpenAI client at the offline model (any key works)."""
-    return {
-        "AZURE_OPENAI_ENDPOINT": model_url,
-        "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": OFFLINE_DEPLOYMENT,
-        "AZURE_OPENAI_API_KEY": "offline-key",
-        "TASKHUB_NAME": "default",
-        # A real backend configured in the developer's shell must not leak into the test host.
-        "OPENAI_BASE_URL": "",
-        "OPENAI_MODEL": "",
-        "OPENAI_API_KEY": "",
-    }
-
-
 @pytest.fixture(scope="module")
 def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     processes = pytest.importorskip("helpers.processes", reason="helpers.processes is not available")
@@ -115,7 +103,7 @@ def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
             FUNCTIONS_APP,
             port=processes.free_port(),
             state_db=workdir / "state.db",
-            env=offline_model_env(model.url),
+            env=offline_host_env(model.url),
             log_path=workdir / "host.log",
         )
         started.append(host)

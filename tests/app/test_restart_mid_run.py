@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from helpers import processes
-from tests.app.conftest import FUNCTIONS_APP, offline_model_env
+from helpers.offline_settings import offline_host_env
+from tests.app.conftest import FUNCTIONS_APP
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -33,7 +34,7 @@ def wait_for(predicate, what: str, timeout: float = 30.0, interval: float = 0.02
 def test_kill_9_during_the_second_model_call_repeats_only_that_call(tmp_path: Path) -> None:
     state_db = tmp_path / "state.db"
     with processes.start_offline_model(port=processes.free_port(), latency_ms=LATENCY_MS) as model:
-        env = offline_model_env(model.url)
+        env = offline_host_env(model.url)
         stats = lambda: httpx.get(f"{model.url}/stats", timeout=5).json()  # noqa: E731
 
         host = processes.start_host(FUNCTIONS_APP, state_db=state_db, env=env, log_path=tmp_path / "host.log")

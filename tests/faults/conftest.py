@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.load_faults import FUNCTIONS_APP, offline_model_env
+from bench.load_faults import FUNCTIONS_APP
+from helpers.offline_settings import offline_host_env
 
 FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
@@ -64,7 +65,7 @@ def start_app_with_model(workdir: Path, env_extra: dict[str, str] | None = None,
     model = processes.start_offline_model(log_path=workdir / "model.log", extra_args=model_args)
     try:
         host = processes.start_host(FUNCTIONS_APP, state_db=workdir / "state.db", log_path=workdir / "host.log",
-                                    env={**offline_model_env(model.url), **(env_extra or {})})
+                                    env={**offline_host_env(model.url), **(env_extra or {})})
     except BaseException:
         model.stop()
         raise

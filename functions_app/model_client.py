@@ -3,9 +3,9 @@
 The agents in `function_app.py` all talk to one Chat Completions client. Which server that client talks to is
 decided here, once, when the function app is imported. The first backend whose variables are present wins:
 
-1. **Azure OpenAI** - `AZURE_OPENAI_ENDPOINT` and `AZURE_OPENAI_CHAT_DEPLOYMENT_NAME` (the seed samples' names;
-   `AZURE_OPENAI_MODEL` is accepted for the deployment too). Authentication uses `AZURE_OPENAI_API_KEY` when it
-   is set, otherwise Microsoft Entra ID through `azure.identity.aio.DefaultAzureCredential` (`az login` on a
+1. **Azure OpenAI** - `AZURE_OPENAI_ENDPOINT` and `AZURE_OPENAI_CHAT_DEPLOYMENT_NAME` (the names the original
+   Agent Framework samples use; `AZURE_OPENAI_MODEL` is accepted for the deployment too). Authentication uses
+   `AZURE_OPENAI_API_KEY` when it is set, otherwise Microsoft Entra ID through `azure.identity.aio.DefaultAzureCredential` (`az login` on a
    laptop, a managed identity in Azure). `AZURE_OPENAI_API_VERSION` is optional.
    The kit's offline default uses this path too: `AZURE_OPENAI_ENDPOINT` points at the local offline model server
    and any key will do, so the production Azure client code runs unchanged.
@@ -14,7 +14,7 @@ decided here, once, when the function app is imported. The first backend whose v
 3. **Nothing configured** - `ModelSettingsError` names the variables, so the Functions host refuses to start
    with a message that says what to set.
 
-Why not let the client read the environment itself: the current `OpenAIChatCompletionClient` ignores the seeds'
+Why not let the client read the environment itself: the current `OpenAIChatCompletionClient` ignores the samples'
 `AZURE_OPENAI_CHAT_DEPLOYMENT_NAME` and silently prefers `OPENAI_API_KEY` over Azure settings. Choosing here
 makes the order explicit and the chosen backend visible in the log (secrets are never logged).
 """

@@ -26,6 +26,8 @@ from typing import Iterable, Mapping
 
 import httpx
 
+from .parent_watch import PARENT_PID_VARIABLE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_START_TIMEOUT = 30.0
 DEFAULT_STOP_TIMEOUT = 10.0
@@ -158,7 +160,8 @@ def _start(
 ) -> Service:
     log = Path(log_path) if log_path is not None else scratch / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    child_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+    # PARENT_PID_VARIABLE: the service stops itself if this process dies without stopping it (parent_watch.py).
+    child_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", PARENT_PID_VARIABLE: str(os.getpid())}
     with open(log, "ab") as log_file:  # the child keeps its own descriptor; ours can close at once
         process = subprocess.Popen(
             [sys.executable, *python_args],

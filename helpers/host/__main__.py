@@ -21,6 +21,7 @@ from pathlib import Path
 
 import uvicorn
 
+from ..parent_watch import stop_when_parent_exits
 from .app import create_app
 from .engine import DurableEngine
 from .registry import AppLoadError, load_registry
@@ -39,13 +40,14 @@ class StartupError(Exception):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m helpers.host", description=__doc__.splitlines()[0])
     parser.add_argument("app_dir", nargs="?", default="functions_app", help="folder with function_app.py")
-    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--port", type=int, default=7071, help="port to listen on (default: 7071, like func start)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     parser.add_argument("--state-db", type=Path, default=None,
                         help="SQLite file with all durable state (default: .state/<app folder name>.sqlite3)")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
                         help="largest request body accepted, larger ones get 413 (default: 8 MiB)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                        help="host log detail (default: info; debug adds the HTTP access log)")
     parser.add_argument("--graceful-seconds", type=float, default=5.0,
                         help="on SIGTERM/Ctrl-C, how long in-flight requests may take to finish")
     return parser.parse_args(argv)
@@ -137,6 +139,7 @@ async def _announce_when_started(server: uvicorn.Server, host: HostRuntime, args
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    stop_when_parent_exits()
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     logger = logging.getLogger("host")
     try:

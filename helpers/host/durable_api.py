@@ -6,7 +6,7 @@ Durable extension's HttpApiHandler, because the SDK client decides success by st
 202 = accepted / still running, 200 = finished, 404 = unknown instance, 410 = instance already finished.
 Every body is JSON (or empty): the SDK parses all of them with `response.json(content_type=None)`.
 
-Payload decoding (protocol §8): the SDK client sends `json.dumps(json.dumps(value))`, curl users send plain
+Payload decoding: the SDK client sends `json.dumps(json.dumps(value))`, curl users send plain
 JSON. A body that decodes to a string holding valid JSON is taken as that JSON text; anything else is
 re-encoded, so both `"{\\"n\\": 1}"` and `{"n": 1}` start an orchestration with input `{"n": 1}`.
 Raised events are stored **as the body text**, exactly like the real extension: an event posted by the SDK's

@@ -48,7 +48,7 @@ class DurableUrls:
         }
 
     def client_binding_json(self) -> str:
-        """The string a `durableClient` binding receives (protocol §3.2)."""
+        """The string a `durableClient` binding receives (the shape the Durable extension's BindingHelper emits)."""
         management = self.management_urls(INSTANCE_PLACEHOLDER)
         orchestrators = f"{self.base_url}/orchestrators/{{functionName}}[/{{instanceId}}]"
         return json.dumps(

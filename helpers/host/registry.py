@@ -6,7 +6,7 @@
 Durable names are matched case-insensitively, as the Durable extension does; entity names are lower-cased
 in entity ids (`@counter@key`).
 
-CONTRACT (shared by the HTTP layer and the durable engine):
+Interface (shared by the HTTP layer and the durable engine):
 
     registry = load_registry(app_dir)          # imports function_app.py; raises AppLoadError with the reason
     registry.orchestrator(name) -> DurableFunction | None

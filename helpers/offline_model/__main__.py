@@ -6,6 +6,7 @@ import sys
 
 import uvicorn
 
+from ..parent_watch import stop_when_parent_exits
 from .faults import FaultConfig, FaultConfigError
 from .server import create_app
 
@@ -36,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    stop_when_parent_exits()
     try:
         faults = FaultConfig(
             fail_rate=args.fail_rate, fail_status=args.fail_status, fail_first=args.fail_first,

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.timeout(60)
 
 def as_value(value: Any) -> Any:
     """Inputs and external event payloads: the real extension hands the orchestrator the JSON text the client posted
-    (durable-protocol.md §8, 'faithful'); a host may instead hand over the value ('friendly'). Both are
-    allowed by the design; normalise to the value."""
+    ('faithful'); a host may instead hand over the value ('friendly'). These tests accept both;
+    normalise to the value."""
     return json.loads(value) if isinstance(value, str) else value
 
 

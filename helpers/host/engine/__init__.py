@@ -3,9 +3,10 @@
 The engine does not replay anything itself: it stores each instance's history and feeds it back to the
 `azure-functions-durable` SDK's orchestrator handle, which replays the user's generator and returns the
 cumulative list of actions. The engine schedules the new ones, records their results as history events and
-runs the next episode (see ../shared/design/durable-protocol.md).
+runs the next episode — the same out-of-process protocol the Durable Functions extension speaks with
+Python workers (request: history + input; response: `actions`, `isDone`, `output`, `customStatus`).
 
-CONTRACT used by the HTTP layer (all methods are coroutines on the server's event loop unless noted):
+Interface used by the HTTP layer (all methods are coroutines on the server's event loop unless noted):
 
     engine = DurableEngine(registry, store_path, runner, hub_name, logger)
     await engine.start()          # opens/validates the SQLite file, resumes unfinished work

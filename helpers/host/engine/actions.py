@@ -2,7 +2,8 @@
 
 The SDK returns a cumulative, possibly nested list of actions. Every action except WaitForExternalEvent
 consumes one sequence id, in depth-first order, and the SDK matches completions by those ids — so the engine
-must walk the list exactly this way to predict them (see durable-protocol.md §5.2).
+must walk the list exactly this way to predict them. `*_with_retry` calls are the exception: the SDK
+allocates ids for retry timers while it processes a failure, which the engine mirrors (engine.py).
 """
 from __future__ import annotations
 

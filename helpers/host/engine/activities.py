@@ -9,7 +9,7 @@ Why it looks like this:
   scheduling decision per instance) rather than one step each: the ten activities of a fan-out finish within a
   millisecond or two of each other.
 
-Encoding follows the Python worker (protocol §3.3): input through `ActivityTriggerConverter.decode`, result
+Encoding follows the Python worker: input through `ActivityTriggerConverter.decode`, result
 through `ActivityTriggerConverter.encode`, failures as `TaskFailed` with the extension's message format.
 """
 from __future__ import annotations

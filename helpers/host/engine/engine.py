@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..registry import Registry
+from ..settings import DEFAULT_HUB_NAME
 from ..user_code import UserCodeRunner
 from .actions import ActionType, describe, flatten, signature
 from .activities import ActivityRun, ActivityRunner
@@ -89,9 +90,9 @@ def _jt_value(text: str | None) -> Any:
 
 
 class DurableEngine:
-    """The durable orchestration + entity engine behind the embedded host (see the package CONTRACT)."""
+    """The durable orchestration + entity engine behind the embedded host (interface: the package docstring)."""
 
-    def __init__(self, registry: Registry, store_path: str, runner: UserCodeRunner, hub_name: str = "TestHubName",
+    def __init__(self, registry: Registry, store_path: str, runner: UserCodeRunner, hub_name: str = DEFAULT_HUB_NAME,
                  logger: logging.Logger | None = None, *, synchronous_full: bool = False) -> None:
         self.registry = registry
         self.hub_name = hub_name

@@ -18,7 +18,7 @@ def outstanding_fan_in(raw_actions: list[Any], flat: list[dict[str, Any]], book:
     """Task ids of the `task_all` the orchestrator now waits on that have no result yet — or [] if unsure.
 
     Why holding back is safe: the SDK resumes the generator only when the yielded task_all has every result
-    or one failure (protocol §5.2), and it records an action only when the generator yields it, so the last
+    or one failure (`WhenAllTask` in the SDK), and it records an action only when the generator yields it, so the last
     top-level action is the task the generator is suspended on. An episode that only delivers successes to it
     while members still run cannot move the orchestrator. Those successes wait in `pending` (committed like
     any other event) and join the episode that the last result, a failure or any other event starts.

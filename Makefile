@@ -3,6 +3,8 @@
 #   make demo   headless: run both orchestrations against the embedded host + offline model
 #   make test   set up if needed, then pytest (tests/) and nbval (notebooks/)
 #   make setup  create .venv at the repo root and install requirements.txt
+#   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
+#   make bench  benchmarks of the embedded host
 #   make clean  remove .venv, caches and local state
 
 PYTHON ?= python3
@@ -15,8 +17,8 @@ STAMP  := $(VENV)/.installed-requirements
 setup: $(STAMP)
 
 $(STAMP): requirements.txt
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 10) <= v < (3, 14); \
-	  sys.exit(0 if ok else f"Python {v[0]}.{v[1]} found; the kit needs Python 3.10-3.13 (set PYTHON=python3.11 for example).")'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 11) <= v < (3, 14); \
+	  sys.exit(0 if ok else f"Python {v[0]}.{v[1]} found; the kit needs Python 3.11-3.13 (set PYTHON=python3.11 for example).")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -49,5 +51,5 @@ bench: setup
 	$(PY) -m bench.run_all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .state .lab
+	rm -rf $(VENV) .pytest_cache .state
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -274,10 +274,12 @@ def parse_args(argv: list[str] | None) -> Options:
     defaults = Options()
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=defaults.chain_count, help="activities in chain and fan-out")
-    parser.add_argument("--sleep-ms", type=int, default=defaults.sleep_ms)
+    parser.add_argument("--sleep-ms", type=int, default=defaults.sleep_ms,
+                        help="how long each chain / fan-out activity sleeps (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=defaults.latency_reps, help="repetitions of each figure")
     parser.add_argument("--count", type=int, default=defaults.throughput_count, help="orchestrations per throughput run")
-    parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
+    parser.add_argument("--concurrency", type=int, default=defaults.concurrency,
+                        help="concurrent clients starting orchestrations in the throughput run (default: %(default)s)")
     parser.add_argument("--results-dir", type=Path, default=defaults.results_dir)
     args = parser.parse_args(argv)
     if min(args.n, args.sleep_ms, args.reps, args.count, args.concurrency) <= 0:

@@ -1,20 +1,20 @@
 """What the notebooks call: start and stop the services, poll with a progress bar, and show durable state.
 
     from helpers import lab
-    session = lab.start()                       # offline model + embedded Functions host, fresh state
-    started = httpx.post(f"{session.base_url}/api/singleagent/run").json()
+    kit = lab.start()                           # offline model + embedded Functions host, fresh state
+    started = httpx.post(f"{kit.base_url}/api/singleagent/run").json()
     status = lab.poll(started["statusQueryGetUri"], desc="chaining")
-    lab.history_table(started["instanceId"])     # the orchestration's history, one row per event
-    session.stop()
+    kit.history_table(started["instanceId"])     # the orchestration's history, one row per event
+    kit.stop()
 
 Everything a notebook learns about an orchestration comes through the public HTTP surface: the app's own
 routes (`/api/...`) and the Durable Functions HTTP API (`/runtime/webhooks/durabletask/...`). Only starting,
 stopping and crashing processes, and reading the host log, are local — so the same notebooks run against a
 real `func start` (`lab.start(host="func")`).
 
-Fresh state under `func start`: the embedded host keeps each session's state in its own SQLite file, but
-`func start` keeps it in the Durable Task Scheduler (or emulator), which outlives the session. So every
-`host="func"` session gets its own task hub, `kit<8 hex digits>`: `TASKHUB_NAME` is set to it and the
+Fresh state under `func start`: the embedded host keeps each kit's state in its own SQLite file, but
+`func start` keeps it in the Durable Task Scheduler (or emulator), which outlives the kit. So every
+`host="func"` kit gets its own task hub, `kit<8 hex digits>`: `TASKHUB_NAME` is set to it and the
 `TaskHub=` part of `DURABLE_TASK_SCHEDULER_CONNECTION_STRING` is rewritten to match. Environment variables
 win over `local.settings.json` under Core Tools, so the app's own settings file stays untouched. The
 scheduler must accept a task hub it has not seen before: start the emulator with
@@ -22,8 +22,10 @@ scheduler must accept a task hub it has not seen before: start the emulator with
 `lab.start(host="func")` against the emulator only). This has not been verified against every emulator
 version: if `func start` logs that the task hub does not exist, that is why.
 
-Module-level helpers (`history_table`, `entity_conversation`, ...) act on the most recently started session,
-so notebook cells stay short; the same methods exist on the `Lab` object.
+Module-level helpers (`history_table`, `entity_conversation`, ...) act on the most recently started kit,
+for scripts that never name it; notebooks call the same methods on the `Lab` object `lab.start()` returns.
+("Session" in this package always means an Agent Framework session: an agent's conversation, keyed by
+its session key.)
 
 Progress bars and stable notebook outputs: `poll` draws a plain `tqdm` bar on stderr (not `tqdm.auto`, which
 needs ipywidgets and otherwise falls back with a warning). The bar redraws in place with carriage returns;
@@ -96,7 +98,7 @@ class LabError(RuntimeError):
     """Something the learner can fix: the message says what happened and what to try."""
 
 
-# --------------------------------------------------------------------------------------------- the session
+# ------------------------------------------------------------------------------------------------- the kit
 
 
 @dataclass
@@ -133,10 +135,10 @@ class _FuncHost:
 
 
 class Lab:
-    """One tutorial session: the model backend, the Functions host, and helpers that read their state.
+    """The running kit: the model backend, the Functions host, and helpers that read their state.
 
-    State (orchestration history, entity state) lives in a SQLite file in the session's own temp folder
-    (embedded host) or in the session's own task hub, `task_hub` (`func start`, see the module docstring);
+    State (orchestration history, entity state) lives in a SQLite file in the kit's own temp folder
+    (embedded host) or in the kit's own task hub, `task_hub` (`func start`, see the module docstring);
     `restart_host()` and `kill_host()` keep it, `stop()` removes the temp folder.
     """
 
@@ -155,7 +157,7 @@ class Lab:
         self._port: int | None = None
         self._http = httpx.Client(timeout=30.0, trust_env=False)
         self._stopped = False
-        # One task hub per func session, kept across restart_host()/start_host() so unfinished work resumes.
+        # One task hub per func kit, kept across restart_host()/start_host() so unfinished work resumes.
         self.task_hub: str | None = new_task_hub_name() if host == "func" else None
 
     # ---------------------------------------------------------------------------------------- lifecycle
@@ -233,7 +235,7 @@ class Lab:
         self._start_host()
 
     def stop(self) -> None:
-        """Stop the host and the model and remove the session's temp folder. Safe to call twice."""
+        """Stop the host and the model and remove the kit's temp folder. Safe to call twice."""
         if self._stopped:
             return
         self._stopped = True
@@ -245,7 +247,7 @@ class Lab:
                     pass
         self._http.close()
         shutil.rmtree(self.work_dir, ignore_errors=True)
-        _sessions.discard(self)
+        _running_kits.discard(self)
 
     def __enter__(self) -> "Lab":
         return self
@@ -259,7 +261,7 @@ class Lab:
     def base_url(self) -> str:
         """`http://127.0.0.1:<port>`: the app's routes live under /api, the Durable API under /runtime."""
         if self._port is None:
-            raise LabError("The session has not started.")
+            raise LabError("The kit has not started.")
         return f"http://127.0.0.1:{self._port}"
 
     @property
@@ -455,7 +457,7 @@ def host_environment(settings: Mapping[str, str], *, model_url: str | None,
 
     - `settings`: what the host would see without the lab (environment over local.settings.json Values).
     - `model_url`: the offline model's URL, or None to use the model configured in `settings`.
-    - `task_hub`: a task hub of the session's own (`host="func"`), or None for the embedded host, whose
+    - `task_hub`: a task hub of the kit's own (`host="func"`), or None for the embedded host, whose
       state file is already fresh.
     """
     env: dict[str, str] = {}
@@ -496,20 +498,20 @@ def _durable_api_error(host_kind: str, what: str, response: httpx.Response) -> s
     hint = ""
     if response.status_code >= 500 and host_kind == "func":
         hint = (" The Durable extension or its storage backend failed or does not support this query (some "
-                "backends cannot return history with showHistory=true); the func log (session.host_log()) says which.")
+                "backends cannot return history with showHistory=true); the func log (kit.host_log()) says which.")
     return (f"The {host}'s Durable HTTP API answered {response.status_code} when asked for {what}: "
             f"{response.text[:300]}.{hint}")
 
 
 # ------------------------------------------------------------------------------------- module helpers
 
-_sessions: set[Lab] = set()
+_running_kits: set[Lab] = set()
 _current: Lab | None = None
 
 
 def start(model: str | None = None, host: str | None = None, *, latency_ms: int = DEFAULT_LATENCY_MS,
           app_dir: str | os.PathLike[str] | None = None, start_timeout: float = START_TIMEOUT) -> Lab:
-    """Start a fresh session: the model backend (offline unless asked otherwise) and the Functions host.
+    """Start a fresh kit: the model backend (offline unless asked otherwise) and the Functions host.
 
     - `model`: "offline" (default, or $LAB_MODEL) starts the kit's deterministic offline model and points the
       app at it; "env" uses the model configured in the environment / local.settings.json.
@@ -523,25 +525,25 @@ def start(model: str | None = None, host: str | None = None, *, latency_ms: int 
     app = Path(app_dir) if app_dir is not None else DEFAULT_APP_DIR
     if not (app / "function_app.py").exists():
         raise LabError(f"No function_app.py in {app}: pass app_dir= the folder of your Functions app.")
-    session = Lab(model=choose_model(model, app), host=choose_host(host), app_dir=app, latency_ms=latency_ms,
-                  start_timeout=start_timeout)
-    _sessions.add(session)
-    session._start()
-    _current = session
-    return session
+    kit = Lab(model=choose_model(model, app), host=choose_host(host), app_dir=app, latency_ms=latency_ms,
+              start_timeout=start_timeout)
+    _running_kits.add(kit)
+    kit._start()
+    _current = kit
+    return kit
 
 
 def current() -> Lab:
-    """The session most recently started and not yet stopped."""
+    """The kit most recently started and not yet stopped."""
     if _current is None or _current._stopped:
-        raise LabError("No lab session is running: call `session = lab.start()` first.")
+        raise LabError("No kit is running: call `kit = lab.start()` first.")
     return _current
 
 
 @atexit.register
 def _stop_all() -> None:
-    for session in list(_sessions):
-        session.stop()
+    for kit in list(_running_kits):
+        kit.stop()
 
 
 def poll(status_url: str, *, timeout: float = 60.0, interval: float = 0.25, desc: str = "orchestration",
@@ -581,7 +583,7 @@ def poll(status_url: str, *, timeout: float = 60.0, interval: float = 0.25, desc
             if time.monotonic() - started > timeout:
                 raise LabError(
                     f"{desc}: still {runtime_status} after {timeout:.0f}s. Look at the host log "
-                    "(session.host_log(instance_id)) for errors, or poll again with a larger timeout."
+                    "(kit.host_log(instance_id)) for errors, or poll again with a larger timeout."
                 )
             time.sleep(interval)
     finally:

@@ -48,6 +48,14 @@ _SECRET_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CONNECTION_STRING|SAS)", 
 
 MODEL_CHOICES = ("offline", "env")
 HOST_CHOICES = ("embedded", "func")
+# The pinned packages (ipykernel, matplotlib, numpy, starlette) need 3.11; 3.14 is not tested yet.
+SUPPORTED_PYTHON = ((3, 11), (3, 14))  # lowest supported, first unsupported
+
+
+def python_supported(version: tuple[int, ...]) -> bool:
+    """Whether `version` (major, minor, ...) is one the pinned requirements install on."""
+    lowest, first_unsupported = SUPPORTED_PYTHON
+    return lowest <= tuple(version[:2]) < first_unsupported
 
 
 def is_secret_name(name: str) -> bool:
@@ -180,7 +188,7 @@ class EnvironmentReport:
 
     def __repr__(self) -> str:
         lines = [
-            f"Python        {self.python} ({'ok' if self.python_ok else 'the kit needs 3.10-3.13'})",
+            f"Python        {self.python} ({'ok' if self.python_ok else 'the kit needs 3.11-3.13'})",
             f"Platform      {self.platform}",
             f"Model         {self.model.mode}: {self.model.description}",
             textwrap.fill(
@@ -232,7 +240,7 @@ def describe_environment(model: str | None = None, host: str | None = None,
             shown[name] = _endpoint_only(settings.get(name)) if settings.get(name) else value
     return EnvironmentReport(
         python=platform.python_version(),
-        python_ok=(3, 10) <= sys.version_info[:2] < (3, 14),
+        python_ok=python_supported(sys.version_info),
         platform=f"{platform.system()} {platform.machine()}",
         packages=Table(("package", "installed", "pinned", "ok"), rows),
         model=choose_model(model, app_dir),

@@ -1,6 +1,6 @@
 """The notebook toolbox: views of history / entity state / host logs, timelines, poll, environment report.
 
-The pure parts run on recorded-shape JSON; `test_session_end_to_end` starts the real offline model and the
+The pure parts run on recorded-shape JSON; `test_kit_end_to_end` starts the real offline model and the
 embedded host once and checks what the notebooks rely on.
 """
 from __future__ import annotations
@@ -220,17 +220,23 @@ def test_start_refuses_env_model_when_none_is_configured(monkeypatch: pytest.Mon
         lab.start(model="env", app_dir=app)
     with pytest.raises(lab.LabError, match="No function_app.py"):
         lab.start(app_dir=tmp_path)
-    with pytest.raises(lab.LabError, match="No lab session is running"):
+    with pytest.raises(lab.LabError, match="No kit is running"):
         lab.current()
 
 
+
+def test_python_support_matches_the_pins() -> None:
+    assert not lab_env.python_supported((3, 10, 14))
+    assert lab_env.python_supported((3, 11, 0)) and lab_env.python_supported((3, 13, 2))
+    assert not lab_env.python_supported((3, 14, 0))
+
 @pytest.mark.timeout(120)
-def test_session_end_to_end() -> None:
-    """One real session: chaining run, history, entity conversation, replay log, model timings, restart."""
-    session = lab.start(latency_ms=100)
+def test_kit_end_to_end() -> None:
+    """One real kit: chaining run, history, entity conversation, replay log, model timings, restart."""
+    kit = lab.start(latency_ms=100)
     try:
-        assert lab.current() is session
-        started = httpx.post(f"{session.base_url}/api/singleagent/run", timeout=30).json()
+        assert lab.current() is kit
+        started = httpx.post(f"{kit.base_url}/api/singleagent/run", timeout=30).json()
         instance_id = started["instanceId"]
         with redirect_stderr(io.StringIO()):
             status = lab.poll(started["statusQueryGetUri"], timeout=60)
@@ -249,18 +255,18 @@ def test_session_end_to_end() -> None:
         assert conversation.column("role") == ["user", "assistant", "user", "assistant"]
         assert conversation[3]["text"] == status["output"]
 
-        counts = lab.replay_counts(session.host_log(instance_id))
+        counts = lab.replay_counts(kit.host_log(instance_id))
         assert counts[instance_id]["episodes"] == 3 and counts[instance_id]["replays"] == 2
 
-        model_calls = session.model_calls()
+        model_calls = kit.model_calls()
         assert len(model_calls) == 2 and not overlap_summary(model_calls).overlapped
 
-        session.restart_host()
+        kit.restart_host()
         assert lab.entity_conversation("WriterAgent", sessions[0]).rows == conversation.rows  # state kept
     finally:
-        session.stop()
-    assert not session.host_running
-    assert not session.work_dir.exists()
+        kit.stop()
+    assert not kit.host_running
+    assert not kit.work_dir.exists()
 
 
 # ------------------------------------------------------------------------------- func host, Durable API edges
@@ -309,10 +315,10 @@ def test_with_task_hub_rewrites_only_the_task_hub_part() -> None:
 
 def _lab_answering(handler) -> lab.Lab:
     """A Lab that was never started, whose HTTP client talks to `handler` instead of a host."""
-    session = lab.Lab(model=OFFLINE, host="func", app_dir=Path("."), latency_ms=0)
-    session._port = 7071
-    session._http = httpx.Client(transport=httpx.MockTransport(handler))
-    return session
+    kit = lab.Lab(model=OFFLINE, host="func", app_dir=Path("."), latency_ms=0)
+    kit._port = 7071
+    kit._http = httpx.Client(transport=httpx.MockTransport(handler))
+    return kit
 
 
 def test_find_agent_sessions_follows_continuation_tokens() -> None:
@@ -327,12 +333,12 @@ def test_find_agent_sessions_follows_continuation_tokens() -> None:
         body = [{"entityId": {"name": "dafx-writeragent", "key": key}} for key in keys]
         return httpx.Response(200, json=body, headers={lab.CONTINUATION_HEADER: next_token} if next_token else {})
 
-    session = _lab_answering(handler)
+    kit = _lab_answering(handler)
     try:
-        assert session.find_agent_sessions("WriterAgent") == ["k1", "k2", "k3", "k4"]
+        assert kit.find_agent_sessions("WriterAgent") == ["k1", "k2", "k3", "k4"]
         assert seen_tokens == [None, "page-2", "page-3"]
     finally:
-        session.stop()
+        kit.stop()
 
 
 def test_durable_api_server_errors_name_the_host() -> None:
@@ -343,18 +349,18 @@ def test_durable_api_server_errors_name_the_host() -> None:
             return httpx.Response(500, json={"runtimeStatus": "Failed", "output": "boom"})
         return httpx.Response(503, text="backend down")
 
-    session = _lab_answering(handler)
+    kit = _lab_answering(handler)
     try:
         with pytest.raises(lab.LabError, match=r"`func start` .* answered 500 when asked for the history of "
                                                r"instance abc: NotSupportedException.*showHistory"):
-            session.history("abc")
-        assert session.status("failed")["runtimeStatus"] == "Failed"
+            kit.history("abc")
+        assert kit.status("failed")["runtimeStatus"] == "Failed"
         with pytest.raises(lab.LabError, match="answered 503 when asked for the state of entity dafx-W/k"):
-            session.entity_state("dafx-W", "k")
+            kit.entity_state("dafx-W", "k")
         with pytest.raises(lab.LabError, match="answered 503 when asked for the list of dafx-W entities"):
-            session.find_agent_sessions("W")
+            kit.find_agent_sessions("W")
     finally:
-        session.stop()
+        kit.stop()
 
 
 def test_long_html_cells_may_break_inside_words_short_ones_not() -> None:

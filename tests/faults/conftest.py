@@ -2,6 +2,7 @@
 module, with fault rules and counters reset by each test through the model's admin API."""
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,9 +73,10 @@ def start_app_with_model(workdir: Path, env_extra: dict[str, str] | None = None,
     return host, model
 
 
-@pytest.fixture(scope="module")
-def app_with_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppWithModel]:
-    host, model = start_app_with_model(tmp_path_factory.mktemp("app-with-model"))
+@contextlib.contextmanager
+def serving_app_with_model(workdir: Path, **options: Any) -> Iterator[AppWithModel]:
+    """`start_app_with_model` plus HTTP clients for both servers; stops both on the way out."""
+    host, model = start_app_with_model(workdir, **options)
     try:
         with httpx.Client(base_url=host.url, timeout=30.0, trust_env=False) as http, \
                 httpx.Client(base_url=model.url, timeout=10.0, trust_env=False) as model_http:
@@ -82,3 +84,9 @@ def app_with_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppWith
     finally:
         host.stop()
         model.stop()
+
+
+@pytest.fixture(scope="module")
+def app_with_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppWithModel]:
+    with serving_app_with_model(tmp_path_factory.mktemp("app-with-model")) as app:
+        yield app

@@ -12,7 +12,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.faults.conftest import AppWithModel, start_app_with_model
+from tests.faults.conftest import AppWithModel, serving_app_with_model
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -25,20 +25,13 @@ HOST_BODY_LIMIT = 8 * 1024 * 1024  # the host's default --max-body-bytes
 
 @pytest.fixture(scope="module")
 def app_with_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppWithModel]:
-    workdir = tmp_path_factory.mktemp("secrets")
-    host, model = start_app_with_model(
-        workdir,
+    with serving_app_with_model(
+        tmp_path_factory.mktemp("secrets"),
         env_extra={"AZURE_OPENAI_API_KEY": FAKE_KEY, "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": FAKE_CONNECTION,
                    "AzureWebJobsStorage": FAKE_CONNECTION},
         model_args=("--log-level", "info"),  # the access log too: it must not carry the key either
-    )
-    try:
-        with httpx.Client(base_url=host.url, timeout=30.0, trust_env=False) as http, \
-                httpx.Client(base_url=model.url, timeout=10.0, trust_env=False) as model_http:
-            yield AppWithModel(host, model, http, model_http)
-    finally:
-        host.stop()
-        model.stop()
+    ) as app:
+        yield app
 
 
 def listening_addresses(pid: int) -> list[str]:

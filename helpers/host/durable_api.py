@@ -190,25 +190,21 @@ async def raise_event(request: Request) -> Response:
     return Response(status_code=202)
 
 
-@_engine_errors
-async def terminate(request: Request) -> Response:
-    engine = host_of(request).require_engine()
-    await engine.terminate(request.path_params["instance_id"], _query(request, "reason") or "")
-    return Response(status_code=202)
+def _instance_operation(operation: str) -> Callable[[Request], Awaitable[Response]]:
+    """terminate / suspend / resume share one request shape: instance id + optional `reason`; 202 when accepted."""
+
+    async def endpoint(request: Request) -> Response:
+        engine = host_of(request).require_engine()
+        await getattr(engine, operation)(request.path_params["instance_id"], _query(request, "reason") or "")
+        return Response(status_code=202)
+
+    endpoint.__name__ = endpoint.__qualname__ = operation
+    return _engine_errors(endpoint)
 
 
-@_engine_errors
-async def suspend(request: Request) -> Response:
-    engine = host_of(request).require_engine()
-    await engine.suspend(request.path_params["instance_id"], _query(request, "reason") or "")
-    return Response(status_code=202)
-
-
-@_engine_errors
-async def resume(request: Request) -> Response:
-    engine = host_of(request).require_engine()
-    await engine.resume(request.path_params["instance_id"], _query(request, "reason") or "")
-    return Response(status_code=202)
+terminate = _instance_operation("terminate")
+suspend = _instance_operation("suspend")
+resume = _instance_operation("resume")
 
 
 @_engine_errors

@@ -2,7 +2,7 @@
 #   make lab    set up if needed, then open JupyterLab on notebooks/
 #   make demo   headless: run both orchestrations against the embedded host + offline model
 #   make test   set up if needed, then pytest (tests/) and nbval (notebooks/)
-#   make setup  create .venv at the repo root and install requirements.txt
+#   make setup  create .venv at the repo root, install requirements.txt and the kit (editable), register a kernel
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
 #   make clean  remove .venv, caches and local state
@@ -16,12 +16,17 @@ STAMP  := $(VENV)/.installed-requirements
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+# The Jupyter kernel `make setup` registers for this .venv, so VS Code or a JupyterLab of your own finds it.
+KERNEL_NAME ?= durable-agents-kit
+
+$(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 11) <= v < (3, 14); \
 	  sys.exit(0 if ok else f"Python {v[0]}.{v[1]} found; the kit needs Python 3.11-3.13 (set PYTHON=python3.11 for example).")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
+	$(PY) -m ipykernel install --user --name $(KERNEL_NAME) --display-name "Python (durable agents kit)" >/dev/null
 	@touch $(STAMP)
 
 # Jupyter refuses to run as root unless told; workshop containers and CI images often run as root.
@@ -51,5 +56,5 @@ bench: setup
 	$(PY) -m bench.run_all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .state
+	rm -rf $(VENV) .pytest_cache .state *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,4 +1,4 @@
-"""Run the kit's services (the embedded Functions host, the offline model) as child processes.
+"""Run the kit's services (the embedded Functions host, the offline model, the model gateway) as child processes.
 
 Used by tests, notebooks and benchmarks alike:
 
@@ -146,6 +146,25 @@ def start_offline_model(
     args = ["--port", str(port), "--latency-ms", str(latency_ms), *extra_args]
     return _start("offline_model", ["-m", "helpers.offline_model", *args], port, "/v1/models", env, log_path,
                   scratch, timeout)
+
+
+def start_model_gateway(
+    upstream: str,
+    *,
+    label: str = "the model backend",
+    port: int | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_START_TIMEOUT,
+) -> Service:
+    """Start `python -m helpers.model_gateway` in front of `upstream` and wait until `GET /_gateway` answers.
+
+    The upstream URL travels in the environment, not on the command line, so it never shows in a process list.
+    """
+    port = port or free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="kit-gateway-"))
+    args = ["--port", str(port), "--label", label]
+    return _start("model_gateway", ["-m", "helpers.model_gateway", *args], port, "/_gateway",
+                  {"KIT_GATEWAY_UPSTREAM": upstream}, log_path, scratch, timeout)
 
 
 def _start(

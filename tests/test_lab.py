@@ -13,10 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from types import SimpleNamespace
 
-from helpers import lab, lab_azure, lab_env
-from helpers.lab_plots import as_calls, overlap_summary, timeline_plot
-from helpers.lab_views import (
+from helpers import lab
+from helpers.lab import azure_plan as lab_azure
+from helpers.lab import durable_client, session
+from helpers.lab import environment as lab_env
+from helpers.lab.plots import as_calls, overlap_summary, timeline_plot
+from helpers.lab.views import (
     Table,
     agent_text,
     conversation_rows,
@@ -273,25 +277,27 @@ def test_kit_end_to_end() -> None:
 
 DTS = "Endpoint=http://localhost:8080;TaskHub=default;Authentication=None"
 OFFLINE = lab_env.BackendChoice("offline", "offline model", False)
+GATEWAY = SimpleNamespace(url="http://127.0.0.1:1")  # stands in for a started model gateway
 
 
 def test_func_sessions_get_a_task_hub_of_their_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {
-        "TASKHUB_NAME": "default", lab.DTS_CONNECTION_SETTING: DTS}}), encoding="utf-8")
+        "TASKHUB_NAME": "default", session.DTS_CONNECTION_SETTING: DTS}}), encoding="utf-8")
     monkeypatch.delenv("TASKHUB_NAME", raising=False)
-    monkeypatch.delenv(lab.DTS_CONNECTION_SETTING, raising=False)
+    monkeypatch.delenv(session.DTS_CONNECTION_SETTING, raising=False)
     first = lab.Lab(model=OFFLINE, host="func", app_dir=tmp_path, latency_ms=0)
     second = lab.Lab(model=OFFLINE, host="func", app_dir=tmp_path, latency_ms=0)
+    first._gateway = second._gateway = GATEWAY
     try:
         assert re.fullmatch(r"kit[0-9a-f]{8}", first.task_hub) and first.task_hub != second.task_hub
         env = first._host_env()
         assert env["TASKHUB_NAME"] == first.task_hub
-        assert env[lab.DTS_CONNECTION_SETTING] == f"Endpoint=http://localhost:8080;TaskHub={first.task_hub};" \
+        assert env[session.DTS_CONNECTION_SETTING] == f"Endpoint=http://localhost:8080;TaskHub={first.task_hub};" \
                                                   "Authentication=None"
         assert first._host_env()["TASKHUB_NAME"] == first.task_hub  # the same hub after a restart
         # an environment variable wins over local.settings.json, and is rewritten the same way
-        monkeypatch.setenv(lab.DTS_CONNECTION_SETTING, "Endpoint=http://dts:9;Authentication=None")
-        assert second._host_env()[lab.DTS_CONNECTION_SETTING] == \
+        monkeypatch.setenv(session.DTS_CONNECTION_SETTING, "Endpoint=http://dts:9;Authentication=None")
+        assert second._host_env()[session.DTS_CONNECTION_SETTING] == \
             f"Endpoint=http://dts:9;Authentication=None;TaskHub={second.task_hub}"
     finally:
         first.stop()
@@ -300,10 +306,13 @@ def test_func_sessions_get_a_task_hub_of_their_own(monkeypatch: pytest.MonkeyPat
 
 def test_embedded_host_environment_keeps_the_configured_hub() -> None:
     assert lab.Lab(model=OFFLINE, host="embedded", app_dir=Path("."), latency_ms=0).task_hub is None
-    assert lab.host_environment({}, model_url=None, task_hub=None) == {"TASKHUB_NAME": "default"}
-    assert lab.host_environment({"TASKHUB_NAME": "mine", lab.DTS_CONNECTION_SETTING: DTS},
-                                model_url=None, task_hub=None) == {}
-    env = lab.host_environment({"OPENAI_API_KEY": "sk-real"}, model_url="http://127.0.0.1:1", task_hub=None)
+    loopback = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    assert lab.host_environment({}, model={}, task_hub=None) == {"TASKHUB_NAME": "default", **loopback}
+    assert lab.host_environment({"TASKHUB_NAME": "mine", session.DTS_CONNECTION_SETTING: DTS,
+                                 "NO_PROXY": "corp", "no_proxy": "127.0.0.1"}, model={}, task_hub=None) == \
+        {"NO_PROXY": "corp,127.0.0.1,localhost"}
+    offline = lab.model_settings(OFFLINE, "http://127.0.0.1:1")
+    env = lab.host_environment({"OPENAI_API_KEY": "sk-real"}, model=offline, task_hub=None)
     assert env["OPENAI_API_KEY"] == "" and env["AZURE_OPENAI_ENDPOINT"] == "http://127.0.0.1:1"
 
 
@@ -327,11 +336,11 @@ def test_find_agent_sessions_follows_continuation_tokens() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.url.path.endswith("/entities/dafx-WriterAgent")
-        token = request.headers.get(lab.CONTINUATION_HEADER)
+        token = request.headers.get(durable_client.CONTINUATION_HEADER)
         seen_tokens.append(token)
         keys, next_token = pages[token]
         body = [{"entityId": {"name": "dafx-writeragent", "key": key}} for key in keys]
-        return httpx.Response(200, json=body, headers={lab.CONTINUATION_HEADER: next_token} if next_token else {})
+        return httpx.Response(200, json=body, headers={durable_client.CONTINUATION_HEADER: next_token} if next_token else {})
 
     kit = _lab_answering(handler)
     try:

@@ -8,6 +8,7 @@ import uvicorn
 
 from ..parent_watch import stop_when_parent_exits
 from .faults import FaultConfig, FaultConfigError
+from .remote import RemoteRules
 from .server import create_app
 
 DEFAULT_PORT = 8765
@@ -31,6 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     faults.add_argument("--timeout-seconds", type=float, default=10.0, help="how long a timed-out call stalls")
     faults.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429")
     faults.add_argument("--seed", type=int, default=0, help="seed for --fail-rate, so runs repeat")
+    remote = parser.add_argument_group("posing as a remote backend (the default accepts any key and model)")
+    remote.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                        help="accept only this key (api-key header or Bearer token); repeat for several; "
+                             "others get 401 as from Azure OpenAI / OpenAI")
+    remote.add_argument("--models", default="", metavar="A,B",
+                        help="serve only these deployment / model names; others get 404 as from the real services")
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser.parse_args(argv)
 
@@ -50,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.latency_ms < 0:
         print("offline model: --latency-ms must be >= 0", file=sys.stderr)
         return 2
-    app = create_app(latency_ms=args.latency_ms, faults=faults)
+    models = frozenset(name.strip() for name in args.models.split(",") if name.strip())
+    app = create_app(latency_ms=args.latency_ms, faults=faults,
+                     remote=RemoteRules(api_keys=frozenset(args.api_key), models=models))
     print(f"offline model (scripted, not an LLM) on http://{args.host}:{args.port}", flush=True)
     # The access log shows method, path and status only — never headers, so keys are not logged.
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)

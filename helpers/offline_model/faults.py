@@ -101,3 +101,36 @@ class FaultInjector:
 
     def describe(self) -> dict[str, Any]:
         return {**asdict(self.config), "active": self.config.active, "calls_since_configured": self.calls_seen}
+
+
+@dataclass(frozen=True)
+class FaultAnswer:
+    """What to answer for an injected fault: wait `stall_seconds`, then send `status` with `body`."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    stall_seconds: float = 0.0
+
+
+def fault_answer(fault: Fault, config: FaultConfig, call_number: int, *, source: str) -> FaultAnswer:
+    """The OpenAI-shaped error for `fault`; `source` names who injected it (shown in the message).
+
+    Shared by the offline model and the kit's model gateway, so an injected fault looks the same whichever
+    of the two injected it.
+    """
+    from .payloads import error_body
+
+    if fault.kind == "timeout":
+        body = error_body(f"[{source}] Injected timeout on call {call_number} (rule {fault.rule}).", "timeout",
+                          "timeout")
+        return FaultAnswer(504, body, {}, stall_seconds=config.timeout_seconds)
+    if fault.status == 429:
+        headers = {"Retry-After": str(max(round(config.retry_after_seconds), 0)),
+                   "retry-after-ms": str(round(config.retry_after_seconds * 1000))}
+        message = (f"[{source}] Injected rate limit on call {call_number} (rule {fault.rule}). "
+                   f"Retry after {config.retry_after_seconds:g} s.")
+        return FaultAnswer(429, error_body(message, "rate_limit_error", "rate_limit_exceeded"), headers)
+    kind = "server_error" if fault.status >= 500 else "invalid_request_error"
+    message = f"[{source}] Injected error {fault.status} on call {call_number} (rule {fault.rule})."
+    return FaultAnswer(fault.status, error_body(message, kind, kind), {})

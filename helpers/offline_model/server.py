@@ -36,8 +36,9 @@ from starlette.routing import Route
 
 from . import payloads
 from .conversation import BadRequest, Conversation, ModelRequest, parse_chat_request, parse_responses_request
-from .faults import Fault, FaultConfig, FaultConfigError, FaultInjector
+from .faults import Fault, FaultConfig, FaultConfigError, FaultInjector, fault_answer
 from .persona import persona_from_instructions
+from .remote import RemoteRules
 from .replies import compose_reply
 from .stats import CallRecord, CallStats
 from .structured import SchemaError, instance_for_schema
@@ -51,6 +52,7 @@ ADVERTISED_MODELS = ["gpt-4o-mini", "gpt-4o", "offline-model"]
 class ServerState:
     latency_ms: float = 0.0
     faults: FaultInjector = field(default_factory=FaultInjector)
+    remote: RemoteRules = field(default_factory=RemoteRules)
     stats: CallStats = field(default_factory=CallStats)
     # Conversations by response id, for `previous_response_id` (bounded, oldest dropped first).
     responses: OrderedDict[str, Conversation] = field(default_factory=OrderedDict)
@@ -116,21 +118,10 @@ def _reply_text(model_request: ModelRequest) -> str:
 
 
 async def _fault_response(fault: Fault, state: ServerState, call_number: int) -> JSONResponse:
-    config = state.faults.config
-    if fault.kind == "timeout":
-        await asyncio.sleep(config.timeout_seconds)
-        return error(504, f"[offline model] Injected timeout on call {call_number} (rule {fault.rule}).",
-                     kind="timeout", code="timeout")
-    headers = {}
-    if fault.status == 429:
-        headers = {"Retry-After": str(max(round(config.retry_after_seconds), 0)),
-                   "retry-after-ms": str(round(config.retry_after_seconds * 1000))}
-        message = (f"[offline model] Injected rate limit on call {call_number} (rule {fault.rule}). "
-                   f"Retry after {config.retry_after_seconds:g} s.")
-        return error(429, message, kind="rate_limit_error", code="rate_limit_exceeded", headers=headers)
-    kind = "server_error" if fault.status >= 500 else "invalid_request_error"
-    return error(fault.status, f"[offline model] Injected error {fault.status} on call {call_number} (rule {fault.rule}).",
-                 kind=kind, code=kind)
+    answer = fault_answer(fault, state.faults.config, call_number, source="offline model")
+    if answer.stall_seconds:
+        await asyncio.sleep(answer.stall_seconds)
+    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 
 def _streaming_body(events: list[str], latency: float, state: ServerState, record: CallRecord,
@@ -156,6 +147,11 @@ def _streaming_body(events: list[str], latency: float, state: ServerState, recor
 async def _model_call(request: Request, route: str, api: str) -> Response:
     state: ServerState = request.app.state.offline
     record = state.stats.start(route, api, request.url.path)
+    azure = route.startswith("azure.")
+    refused = state.remote.refuse_key(request, azure)
+    if refused is not None:
+        state.stats.finish(record, refused.status_code, fault="bad_key")
+        return refused
     try:
         try:
             body = json.loads(await read_body(request))
@@ -171,6 +167,10 @@ async def _model_call(request: Request, route: str, api: str) -> Response:
         state.stats.finish(record, status, fault="bad_request")
         return error(status, exc.message, param=exc.param)
 
+    refused = state.remote.refuse_model(request.path_params.get("deployment") or model_request.model, azure)
+    if refused is not None:
+        state.stats.finish(record, refused.status_code, fault="unknown_model")
+        return refused
     conversation = model_request.conversation
     record.model, record.stream = model_request.model, model_request.stream
     record.structured = model_request.output_format.kind != "text"
@@ -284,7 +284,8 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}", code=str(exc.status_code))
 
 
-def create_app(latency_ms: float = 0.0, faults: FaultConfig | None = None) -> Starlette:
+def create_app(latency_ms: float = 0.0, faults: FaultConfig | None = None,
+               remote: RemoteRules | None = None) -> Starlette:
     chat, responses = "chat.completions", "responses"
     routes = [
         _model_route("/openai/deployments/{deployment}/chat/completions", "azure.chat.completions", chat),
@@ -305,5 +306,5 @@ def create_app(latency_ms: float = 0.0, faults: FaultConfig | None = None) -> St
         Route("/admin/latency", admin_latency, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
-    app.state.offline = ServerState(latency_ms=latency_ms, faults=FaultInjector(faults))
+    app.state.offline = ServerState(latency_ms=latency_ms, faults=FaultInjector(faults), remote=remote or RemoteRules())
     return app

@@ -32,6 +32,14 @@ class CallRecord:
     status: int | None = None
     fault: str | None = None
     reply_preview: str | None = None
+    # Filled by the kit's model gateway, which records calls to any backend with the same class.
+    agent: str | None = None  # the agent's name, when the request carries it
+    instructions_digest: str | None = None  # same digest = same system instructions = same agent
+    response_model: str | None = None  # the model that answered, as the response names it
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    first_byte_ms: float | None = None  # time to the first byte of the answer (first token, when streamed)
+    error: str | None = None  # the backend's error message (secrets removed), for failed calls
 
 
 class CallStats:
@@ -60,9 +68,11 @@ class CallStats:
         self.recent.append(record)
         return record
 
-    def finish(self, record: CallRecord, status: int, fault: str | None = None, reply: str | None = None) -> None:
+    def finish(self, record: CallRecord, status: int, fault: str | None = None, reply: str | None = None,
+               error: str | None = None) -> None:
         if record.end is not None:  # a streamed call may be finished by both the stream and its clean-up
             return
+        record.error = error
         record.end = time.time()
         record.duration_ms = round((record.end - record.start) * 1000, 1)
         record.status = status
@@ -73,10 +83,11 @@ class CallStats:
         self.structured += record.structured and status == 200
         self.in_flight -= 1
 
-    def snapshot(self, faults_injected: dict[str, int], limit: int = RECENT_CALLS_KEPT) -> dict[str, Any]:
+    def snapshot(self, faults_injected: dict[str, int], limit: int = RECENT_CALLS_KEPT,
+                 server: str = "offline model (scripted responder, not an LLM)") -> dict[str, Any]:
         recent = list(self.recent)[-limit:] if limit > 0 else []
         return {
-            "server": "offline model (scripted responder, not an LLM)",
+            "server": server,
             "calls": self.calls,
             "completed": self.by_status.get("200", 0),
             "failed": sum(n for status, n in self.by_status.items() if status != "200"),

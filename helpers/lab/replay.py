@@ -1,6 +1,6 @@
 """Views for notebooks 04 and 05: replay episode by episode, a crash in the host log, shared agent sessions.
 
-Like `lab_views`, everything here is a pure function of what the public surface hands out — history events
+Like `views`, everything here is a pure function of what the public surface hands out — history events
 from the Durable Functions HTTP API, entity state, host log lines, the offline model's call records — so the
 notebooks can print it as tables whose columns never hold raw timestamps or ports.
 """
@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from .lab_views import Episode, Table, agent_text, decode_nested, entity_id, event_type, excerpt
+from .views import Episode, Table, agent_text, decode_nested, entity_id, event_type, excerpt
 
 T = TypeVar("T")
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from .lab_views import Table
+from ..offline_settings import OFFLINE_DEPLOYMENT
+from .views import Table
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
+KIT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_APP_DIR = KIT_ROOT / "functions_app"
 
 # The packages a learner's questions usually come down to, in the order they matter.
@@ -97,7 +98,10 @@ def settings_as_host_sees_them(app_dir: Path = DEFAULT_APP_DIR) -> dict[str, str
 
 
 def _model_client(app_dir: Path) -> ModuleType:
+    """The app's own `model_client.py`; an app without one (a teaching app built on the kit's) uses the kit's."""
     path = Path(app_dir) / "model_client.py"
+    if not path.exists():
+        path = DEFAULT_APP_DIR / "model_client.py"
     spec = importlib.util.spec_from_file_location("_kit_model_client", path)
     if spec is None or spec.loader is None:
         raise FileNotFoundError(f"{path} not found")
@@ -111,14 +115,42 @@ def _model_client(app_dir: Path) -> ModuleType:
     return module
 
 
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"  # where the openai client goes without OPENAI_BASE_URL
+
+
 @dataclass(frozen=True)
 class BackendChoice:
-    """Which model the agents will talk to, and why."""
+    """Which model the agents will talk to, and why. Holds no secret: keys stay in the settings."""
 
     mode: str  # "offline" or "env"
     description: str  # one line, no secrets
     configured: bool  # is a real backend configured in the environment / local.settings.json?
     problem: str | None = None  # why the configured backend cannot be used, if it cannot
+    kind: str = "offline"  # "offline", "azure_openai" or "openai_compatible" (model_client.ModelBackend.kind)
+    upstream: str | None = None  # the base URL the app's client would call (the gateway forwards there)
+    model_name: str | None = None  # deployment (Azure) or model name
+    auth: str | None = None  # "API key", "Microsoft Entra ID" or "no key"
+
+    @property
+    def endpoint_setting(self) -> str:
+        """The setting that says where the backend is."""
+        return "AZURE_OPENAI_ENDPOINT" if self.kind == "azure_openai" else "OPENAI_BASE_URL"
+
+    @property
+    def model_setting(self) -> str:
+        return "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME" if self.kind == "azure_openai" else "OPENAI_MODEL"
+
+    @property
+    def key_setting(self) -> str:
+        return "AZURE_OPENAI_API_KEY" if self.kind == "azure_openai" else "OPENAI_API_KEY"
+
+    @property
+    def label(self) -> str:
+        """Who answers, for messages: `Azure OpenAI at https://x.openai.azure.com`, `the offline model`."""
+        if self.kind == "offline":
+            return "the offline model"
+        name = "Azure OpenAI" if self.kind == "azure_openai" else "the OpenAI-compatible server"
+        return f"{name} at {_endpoint_only(self.upstream)}"
 
 
 def configured_backend(app_dir: Path = DEFAULT_APP_DIR) -> BackendChoice:
@@ -128,8 +160,26 @@ def configured_backend(app_dir: Path = DEFAULT_APP_DIR) -> BackendChoice:
         backend = model_client.select_backend(settings_as_host_sees_them(app_dir))
     except model_client.ModelSettingsError as error:  # nothing, or something half configured
         reason = " ".join(str(error).split())  # the whole message on one line: its first line alone is cut off
-        return BackendChoice("env", "no real model configured", False, reason)
-    return BackendChoice("env", backend.describe(), True)
+        return BackendChoice("env", "no real model configured", False, reason, kind="none")
+    upstream = backend.endpoint or OPENAI_DEFAULT_BASE_URL
+    return BackendChoice("env", backend.describe(), True, kind=backend.kind, upstream=upstream.rstrip("/"),
+                         model_name=backend.model, auth=backend.auth)
+
+
+def setting_origin(name: str, app_dir: Path = DEFAULT_APP_DIR) -> str:
+    """Where the host reads a setting from, in words: the environment wins over local.settings.json."""
+    if name in os.environ:
+        return "your environment (shell variables win over local.settings.json)"
+    if name in local_settings(app_dir):
+        return f"{_display_path(Path(app_dir) / 'local.settings.json')} (Values)"
+    return "neither your environment nor local.settings.json (it is not set)"
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(KIT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def choose_model(model: str | None, app_dir: Path = DEFAULT_APP_DIR) -> BackendChoice:
@@ -138,7 +188,8 @@ def choose_model(model: str | None, app_dir: Path = DEFAULT_APP_DIR) -> BackendC
     if mode not in MODEL_CHOICES:
         raise ValueError(f"model must be one of {', '.join(MODEL_CHOICES)}, not {mode!r}")
     if mode == "offline":
-        return BackendChoice("offline", "offline model (deterministic, scripted; not an LLM)", False)
+        return BackendChoice("offline", "offline model (deterministic, scripted; not an LLM)", False,
+                             kind="offline", model_name=OFFLINE_DEPLOYMENT, auth="no key")
     return configured_backend(app_dir)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from .lab_env import DEFAULT_APP_DIR, KIT_ROOT, pinned_versions
+from .environment import DEFAULT_APP_DIR, KIT_ROOT, pinned_versions
 
 DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 # Built-in Azure roles the app's managed identity needs (names as `az role assignment create --role` takes them).
@@ -197,7 +197,7 @@ def run_chaining(base_url: str, *, function_key: str | None = None, timeout: flo
     The same code talks to the local host (no key) and to Azure (`function_key` goes in `x-functions-key`,
     because the app's routes use the FUNCTION auth level there).
     """
-    from .lab import poll  # the notebook progress bar; imported here to keep this module light
+    from .polling import poll  # the notebook progress bar; imported here to keep this module light
 
     headers = {"x-functions-key": function_key} if function_key else {}
     with httpx.Client(base_url=base_url, headers=headers, timeout=30.0, trust_env=False) as client:

@@ -1,0 +1,118 @@
+"""What the notebooks call: start and stop the kit, poll with a progress bar, show durable state and model calls.
+
+    from helpers import lab
+    kit = lab.start()                            # offline model + model gateway + embedded host, fresh state
+    started = httpx.post(f"{kit.base_url}/api/singleagent/run").json()
+    status = lab.poll(started["statusQueryGetUri"], desc="chaining")
+    kit.history_table(started["instanceId"])     # the orchestration's history, one row per event
+    kit.model_calls()                            # the model calls the agents really made, any backend
+    kit.stop()
+
+The package, one module per concept:
+- `session`: the running kit (`Lab`) — start, stop, crash and restart the services;
+- `durable_client`: durable state read through the public Durable Functions HTTP API;
+- `model_calls`, `model_errors`: the gateway's records of every model call, fault injection, the one-call
+  backend check, and one clear message when a model call fails;
+- `polling`: wait for an instance with a progress bar;
+- `views`, `replay`, `plots`: tables of history, conversations and episodes; replay walk-throughs; timelines;
+- `environment`: which Python, packages, model and host the kit will use (secrets masked);
+- `azure_plan`: notebook 06's checks and `az` commands.
+
+Everything a notebook learns about an orchestration comes through the public HTTP surface: the app's own
+routes (`/api/...`) and the Durable Functions HTTP API (`/runtime/webhooks/durabletask/...`). Only starting,
+stopping and crashing processes, and reading the host log, are local — so the same notebooks run against a
+real `func start` (`lab.start(host="func")`). "Session" always means an Agent Framework session here (an
+agent's conversation, keyed by its session key); the running services are "the kit".
+
+Module-level helpers (`history_table`, `entity_conversation`, ...) act on the most recently started kit, for
+scripts that never name it; notebooks call the same methods on the `kit` that `lab.start()` returns.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import azure_plan, environment, plots, replay, views
+from .environment import KIT_ROOT, describe_environment
+from .errors import LabError
+from .model_calls import ModelCheck
+from .model_errors import ModelBackendError
+from .plots import ModelCall, OverlapSummary, as_calls, overlap_summary, timeline_plot
+from .polling import poll
+from .session import Lab, current, host_environment, model_settings, start, with_task_hub
+from .views import Episode, Table, agent_text, episode_table, episodes, replay_counts
+
+__all__ = [
+    "Lab", "LabError", "ModelBackendError", "ModelCheck", "start", "current", "poll", "history",
+    "history_table", "entity_calls_of", "entity_conversation", "entity_state", "find_agent_sessions", "host_log",
+    "model_stats", "model_calls", "set_model_faults", "check_model", "timeline_plot", "overlap_summary",
+    "replay_counts", "episodes", "episode_table", "describe_environment", "Table", "ModelCall", "OverlapSummary",
+    "Episode", "agent_text", "as_calls", "environment", "views", "replay", "plots", "azure_plan",
+    "host_environment", "model_settings", "with_task_hub", "KIT_ROOT",
+]
+
+
+def history(instance_id: str) -> list[dict[str, Any]]:
+    return current().history(instance_id)
+
+
+def history_table(instance_id: str, *, timestamps: bool = False) -> Table:
+    return current().history_table(instance_id, timestamps=timestamps)
+
+
+def entity_calls_of(instance_id: str) -> list[dict[str, str]]:
+    return current().entity_calls_of(instance_id)
+
+
+def entity_state(entity_name: str, key: str) -> Any:
+    return current().entity_state(entity_name, key)
+
+
+def entity_conversation(agent_name: str, session_key: str) -> Table:
+    return current().entity_conversation(agent_name, session_key)
+
+
+def find_agent_sessions(agent_name: str) -> list[str]:
+    return current().find_agent_sessions(agent_name)
+
+
+def host_log(instance_id: str | None = None) -> list[str]:
+    return current().host_log(instance_id)
+
+
+def model_stats() -> dict[str, Any]:
+    return current().model_stats()
+
+
+def model_calls(since: int = 0) -> list[dict[str, Any]]:
+    return current().model_calls(since)
+
+
+def set_model_faults(**faults: Any) -> dict[str, Any]:
+    return current().set_model_faults(**faults)
+
+
+def check_model() -> ModelCheck:
+    return current().check_model()
+
+
+def _show_kit_errors_without_traceback() -> None:
+    """In IPython/Jupyter, show a `LabError` as its message only.
+
+    A `LabError` says what happened and what to fix; the frames inside the kit that raised it would only bury
+    that sentence. Other exceptions keep their full traceback.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show_message_only(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+        return shell.InteractiveTB.get_exception_only(etype, value)
+
+    shell.set_custom_exc((LabError,), show_message_only)
+
+
+_show_kit_errors_without_traceback()

@@ -1,0 +1,159 @@
+"""Reading durable state through the public Durable Functions HTTP API: status, history, entities, functions.
+
+Everything a notebook learns about an orchestration comes through `/runtime/webhooks/durabletask/...` and
+the host's `/admin/functions`, which real `func start` answers too; nothing here reads the embedded host's
+SQLite file. `DurableApiReader` is mixed into the running kit (`Lab`), so notebooks call `kit.history_table(...)`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .errors import LabError
+from .views import Table, conversation_rows, decode_nested, entity_calls, history_rows
+
+DURABLE_API = "/runtime/webhooks/durabletask"
+CONTINUATION_HEADER = "x-ms-continuation-token"  # how the Durable HTTP API pages long lists
+MAX_PAGES = 1000  # a server that keeps answering with a continuation token must not loop us forever
+
+
+class DurableApiReader:
+    """Durable HTTP API reads for a kit that has `base_url`, `host_kind` and an `httpx.Client` in `_http`."""
+
+    base_url: str
+    host_kind: str
+    _http: httpx.Client
+
+    def durable_url(self, path: str) -> str:
+        return f"{self.base_url}{DURABLE_API}/{path.lstrip('/')}"
+
+    def _durable_get(self, path: str, *, what: str, params: Mapping[str, str] | None = None,
+                     headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """GET on the Durable HTTP API; any answer >= 400 except 404 becomes a LabError that says which host.
+
+        Why: a backend may not support a query the embedded host answers (e.g. `showHistory` on some
+        storage providers under `func start`); a bare `HTTPStatusError` would not say so.
+        """
+        response = self._http.get(self.durable_url(path), params=params, headers=headers)
+        if response.status_code >= 400 and response.status_code != 404:
+            raise LabError(_durable_api_error(self.host_kind, what, response))
+        return response
+
+    def status(self, instance_id: str, *, history: bool = False) -> dict[str, Any]:
+        """The Durable HTTP API's status of one instance (with `historyEvents` when `history=True`)."""
+        params = {"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"} if history else {}
+        what = f"the {'history' if history else 'status'} of instance {instance_id}"
+        response = self._http.get(self.durable_url(f"instances/{quote(instance_id, safe='')}"), params=params)
+        if response.status_code == 404:
+            raise LabError(f"No orchestration instance {instance_id!r} on this host.")
+        body = _json_or_none(response)
+        # With returnInternalServerErrorOnFailure the API answers a *failed instance* with 500 and its status.
+        if response.status_code >= 400 and not (isinstance(body, dict) and "runtimeStatus" in body):
+            raise LabError(_durable_api_error(self.host_kind, what, response))
+        return body
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The raw `historyEvents` of an instance (showHistory + showHistoryOutput)."""
+        return list(self.status(instance_id, history=True).get("historyEvents") or [])
+
+    def history_table(self, instance_id: str, *, timestamps: bool = False) -> Table:
+        """The instance's history as a table: event, name, task id and an excerpt of what it carries."""
+        table = history_rows(self.history(instance_id), timestamps=timestamps)
+        table.title = "history of instance " + instance_id
+        return table
+
+    def entity_calls_of(self, instance_id: str) -> list[dict[str, str]]:
+        """The entity operations an orchestration sent (entity name, key = session, operation), in order."""
+        return entity_calls(self.history(instance_id))
+
+    def entity_state(self, entity_name: str, key: str) -> Any:
+        """An entity's state via `GET /runtime/webhooks/durabletask/entities/{name}/{key}`."""
+        response = self._durable_get(f"entities/{quote(entity_name, safe='')}/{quote(key, safe='')}",
+                                     what=f"the state of entity {entity_name}/{key}")
+        if response.status_code == 404:
+            raise LabError(f"No entity {entity_name}/{key} on this host (yet).")
+        return decode_nested(response.json())
+
+    def entity_conversation(self, agent_name: str, session_key: str) -> Table:
+        """The agent's conversation for one session: one row per message (role, text)."""
+        table = conversation_rows(self.entity_state(f"dafx-{agent_name}", session_key))
+        table.title = f"dafx-{agent_name} / {session_key}"
+        return table
+
+    def find_agent_sessions(self, agent_name: str) -> list[str]:
+        """The session keys of every `dafx-<agent_name>` entity that exists on this host (all pages)."""
+        entity_name = "dafx-" + agent_name
+        keys: list[str] = []
+        for page in self._entity_pages(entity_name):
+            keys.extend(entity_keys(page))
+        return keys
+
+    def _entity_pages(self, entity_name: str) -> list[Any]:
+        """Every page of `GET .../entities/{name}`, following the `x-ms-continuation-token` response header.
+
+        The real extension answers a list query one page at a time and puts the token for the next page in
+        that header; the client sends it back as a request header. The embedded host answers in one page.
+        """
+        pages: list[Any] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            response = self._durable_get(
+                f"entities/{quote(entity_name, safe='')}", what=f"the list of {entity_name} entities",
+                params={"fetchState": "false"}, headers={CONTINUATION_HEADER: token} if token else None,
+            )
+            if response.status_code == 404:  # no entity function of that name, or no entities yet
+                return pages
+            pages.append(response.json())
+            next_token = response.headers.get(CONTINUATION_HEADER)
+            if not next_token or next_token == token:
+                return pages
+            token = next_token
+        raise LabError(f"Listing {entity_name} entities: still more pages after {MAX_PAGES}; giving up.")
+
+    def functions(self) -> Table:
+        """The app's functions as the host indexed them (`GET /admin/functions`): name, trigger, route."""
+        response = self._http.get(self.base_url + "/admin/functions")
+        response.raise_for_status()
+        rows = []
+        for item in response.json():
+            trigger, route, methods = item.get("trigger"), item.get("route"), item.get("methods")
+            for binding in (item.get("config") or {}).get("bindings") or []:  # `func start` answers this way
+                if str(binding.get("type", "")).endswith("Trigger"):
+                    trigger = binding["type"]
+                    route, methods = binding.get("route"), binding.get("methods")
+            http = f"{'/'.join(m.upper() for m in methods or []) or 'ANY'} /api/{route}" if route else ""
+            rows.append({"function": item.get("name"), "trigger": trigger, "http": http})
+        return Table(("function", "trigger", "http"), rows)
+
+
+def entity_keys(page: Any) -> list[str]:
+    """The entity keys in one page of the Durable API's entity list (a list, or {"entities": [...]})."""
+    items = page.get("entities", page) if isinstance(page, dict) else page
+    keys = []
+    for item in items or []:
+        entity = item.get("entityId") or item.get("EntityId") or {}
+        key = entity.get("key") or entity.get("Key")
+        if key is not None:
+            keys.append(key)
+    return keys
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _durable_api_error(host_kind: str, what: str, response: httpx.Response) -> str:
+    """A LabError message for a Durable API answer >= 400: which host, what was asked, what it said."""
+    host = "`func start` (Azure Functions Core Tools)" if host_kind == "func" else "embedded host"
+    hint = ""
+    if response.status_code >= 500 and host_kind == "func":
+        hint = (" The Durable extension or its storage backend failed or does not support this query (some "
+                "backends cannot return history with showHistory=true); the func log (kit.host_log()) says which.")
+    return (f"The {host}'s Durable HTTP API answered {response.status_code} when asked for {what}: "
+            f"{response.text[:300]}.{hint}")

@@ -2,6 +2,7 @@
 #   make lab    set up if needed, then open JupyterLab on notebooks/
 #   make demo   headless: run both orchestrations against the embedded host + offline model
 #   make test   set up if needed, then pytest (tests/) and nbval (notebooks/)
+#   make test-own-model  every lesson with LAB_MODEL=env against model servers posing as your own
 #   make setup  create .venv at the repo root, install requirements.txt and the kit (editable), register a kernel
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
@@ -12,7 +13,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: setup lab demo test test-py test-notebooks bench notebooks clean
+.PHONY: setup lab demo test test-py test-notebooks test-own-model bench notebooks clean
 
 setup: $(STAMP)
 
@@ -48,6 +49,18 @@ test-py: setup
 test-notebooks: setup
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
+# The foreign model server of the own-model tests lives in a venv of its own, so its packages never touch .venv.
+REMOTE_VENV  := .venv-remote
+REMOTE_STAMP := $(REMOTE_VENV)/.installed-requirements
+
+$(REMOTE_STAMP): tests/own_model/requirements-remote.txt
+	@test -x $(REMOTE_VENV)/bin/python || $(PYTHON) -m venv $(REMOTE_VENV)
+	$(REMOTE_VENV)/bin/python -m pip install --quiet -r tests/own_model/requirements-remote.txt
+	@touch $@
+
+test-own-model: setup $(REMOTE_STAMP)
+	$(PY) -m tests.own_model --foreign $(REMOTE_VENV)/bin/fakellm
+
 # Re-execute every notebook in place and save its outputs (what nbval then compares against).
 notebooks: setup
 	$(PY) -m helpers.execute_notebooks notebooks
@@ -56,5 +69,5 @@ bench: setup
 	$(PY) -m bench.run_all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .state *.egg-info
+	rm -rf $(VENV) $(REMOTE_VENV) .pytest_cache .state build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

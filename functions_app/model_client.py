@@ -24,7 +24,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -133,18 +133,28 @@ def select_backend(environ: Mapping[str, str] | None = None) -> ModelBackend:
 # The openai default is 600 s; with the client's retries and the agent entity's streaming-then-plain fallback, a
 # model that hangs would keep an orchestration Running for about half an hour before it fails.
 MODEL_REQUEST_TIMEOUT_SECONDS = 120.0
+# How often the openai client retries a call that failed with 408, 409, 429 or 5xx, or could not connect. It
+# waits between tries with exponential backoff (0.5 s doubling, up to 8 s, with jitter) and honours the
+# `Retry-After` / `retry-after-ms` a rate-limited backend sends. The agent entity then tries once more without
+# streaming, so a backend that keeps failing is asked 2 x (1 + retries) times before the run fails.
+MODEL_MAX_RETRIES = 3
 
 
-def create_chat_client(backend: ModelBackend) -> OpenAIChatCompletionClient:
-    """Build the Chat Completions client for `backend`, with a bounded request timeout. No network traffic."""
-    chat_client = _chat_client_for(backend)
-    # The agent-framework client has no timeout parameter; `with_options` returns a copy of its openai client
-    # (Azure or plain) with the same endpoint and credentials and the new timeout.
-    chat_client.client = chat_client.client.with_options(timeout=MODEL_REQUEST_TIMEOUT_SECONDS)
+def create_chat_client(backend: ModelBackend, credential: Any = None) -> OpenAIChatCompletionClient:
+    """Build the Chat Completions client for `backend`, with a bounded timeout and retries. No network traffic.
+
+    `credential`: the async Azure credential for Microsoft Entra ID (default: a new `DefaultAzureCredential`);
+    a caller that passes its own can close it when done.
+    """
+    chat_client = _chat_client_for(backend, credential)
+    # The agent-framework client has no timeout or retry parameters; `with_options` returns a copy of its openai
+    # client (Azure or plain) with the same endpoint and credentials and the new settings.
+    chat_client.client = chat_client.client.with_options(timeout=MODEL_REQUEST_TIMEOUT_SECONDS,
+                                                         max_retries=MODEL_MAX_RETRIES)
     return chat_client
 
 
-def _chat_client_for(backend: ModelBackend) -> OpenAIChatCompletionClient:
+def _chat_client_for(backend: ModelBackend, credential: Any = None) -> OpenAIChatCompletionClient:
     from agent_framework.openai import OpenAIChatCompletionClient
 
     if backend.kind == "azure_openai":
@@ -157,12 +167,14 @@ def _chat_client_for(backend: ModelBackend) -> OpenAIChatCompletionClient:
             )
         # The async credential: agent calls run on an event loop, and a synchronous credential would block it
         # while it fetches a token (for `az login` that means running the Azure CLI).
-        from azure.identity.aio import DefaultAzureCredential
+        if credential is None:
+            from azure.identity.aio import DefaultAzureCredential
 
+            credential = DefaultAzureCredential()
         return OpenAIChatCompletionClient(
             model=backend.model,
             azure_endpoint=backend.endpoint,
-            credential=DefaultAzureCredential(),
+            credential=credential,
             api_version=backend.api_version,
         )
 

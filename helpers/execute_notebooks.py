@@ -23,8 +23,13 @@ from nbval.plugin import coalesce_streams
 CELL_TIMEOUT_SECONDS = 180
 
 
-def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> float:
-    """Run every cell of `path` top to bottom and write the outputs back. Returns the seconds it took."""
+def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS, save_to: Path | None = None,
+            env: dict[str, str] | None = None, allow_errors: bool = False) -> float:
+    """Run every cell of `path` top to bottom and write the outputs back (or to `save_to`). Returns the seconds.
+
+    `env`: the kernel's whole environment (default: this process's). `allow_errors`: run on after a failing
+    cell (the error is in that cell's outputs) instead of raising `CellExecutionError`.
+    """
     notebook = nbformat.read(path, as_version=4)
     kernel = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME, kernel_spec_manager=NbvalKernelspecManager())
     client = NotebookClient(
@@ -33,17 +38,17 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> float:
         timeout=timeout,
         record_timing=False,
         coalesce_streams=False,  # nbclient's would move all stdout above stderr: see `in_arrival_order`
-        allow_errors=False,  # a cell meant to fail is tagged `raises-exception` (NBVAL_RAISES_EXCEPTION)
+        allow_errors=allow_errors,  # a cell meant to fail is tagged `raises-exception` (NBVAL_RAISES_EXCEPTION)
         resources={"metadata": {"path": str(path.parent.resolve())}},
     )
     started = time.monotonic()
     try:
-        client.execute()
+        client.execute(**({"env": env} if env is not None else {}))
     finally:
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 cell.outputs = in_arrival_order(cell.outputs)
-        nbformat.write(notebook, path)  # keep what ran, so a failure can be read in the notebook itself
+        nbformat.write(notebook, save_to or path)  # keep what ran, so a failure can be read in the notebook itself
         if kernel.has_kernel:  # nbclient shuts down only kernels it created itself
             kernel.shutdown_kernel(now=False)
     return time.monotonic() - started

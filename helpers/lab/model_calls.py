@@ -145,7 +145,12 @@ async def _probe(model_client: Any, backend: Any) -> tuple[int | None, str | Non
     """(status, error, answer): one chat completion with the app's client; exceptions become status + text."""
     import openai
 
-    chat_client = model_client.create_chat_client(backend)
+    credential = None
+    if backend.kind == "azure_openai" and not backend.api_key:
+        from azure.identity.aio import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()  # the app's own choice; made here so it can be closed
+    chat_client = model_client.create_chat_client(backend, credential)
     client = chat_client.client.with_options(max_retries=1, timeout=PROBE_TIMEOUT)
     try:
         answer = await client.chat.completions.create(
@@ -161,8 +166,7 @@ async def _probe(model_client: Any, backend: Any) -> tuple[int | None, str | Non
         return None, f"{type(exc).__name__}: {exc}", None
     finally:
         await client.close()
-        credential = getattr(chat_client, "credential", None) or getattr(chat_client, "_credential", None)
-        if credential is not None and hasattr(credential, "close"):
+        if credential is not None:
             await credential.close()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from .environment import BackendChoice, setting_origin
 from .errors import LabError
 
+MAX_QUOTED_CHARS = 400  # of the backend's own message
 RESTART_HINT = "Then start the kit again: kit.stop(); kit = lab.start()."
 # azure-identity's words when no credential could produce a token (DefaultAzureCredential, az login, ...).
 _NO_CREDENTIAL = re.compile(r"DefaultAzureCredential|CredentialUnavailable|ClientAuthenticationError|az login|"
@@ -31,10 +32,14 @@ def _where(name: str, app_dir: Path) -> str:
 def explain_model_failure(backend: BackendChoice, status: int | None, error: str | None,
                           app_dir: Path) -> str:
     """The learner-facing message for a failed model call (`status` None: the call never reached the backend)."""
-    said = f": {error.strip().rstrip('.')}." if error and error.strip() else "."
+    text = " ".join((error or "").split()) if error else ""
+    if status is None and error and _NO_CREDENTIAL.search(error):
+        text = error.strip().splitlines()[0]  # azure-identity then lists every credential it tried
+    text = text if len(text) <= MAX_QUOTED_CHARS else text[:MAX_QUOTED_CHARS - 3] + "..."
+    said = f": {text.rstrip('.')}." if text else "."
     who = backend.label
     model = f"{'deployment' if backend.kind == 'azure_openai' else 'model'} {backend.model_name!r}"
-    if error and "] Injected " in error:  # the gateway's (or the offline model's) own fault injection
+    if error and "[model gateway] Injected " in error:  # the kit's own fault injection (kit.set_model_faults)
         return (f"The call failed on purpose, with {status}{said} Faults are injected in front of {who}; "
                 "turn them off with kit.set_model_faults().")
     if backend.kind == "offline":

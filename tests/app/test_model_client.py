@@ -203,3 +203,5 @@ def test_every_backend_bounds_model_requests_with_a_timeout(
     _, client = build(clean_model_environment, **settings)
     assert client.client.timeout == model_client.MODEL_REQUEST_TIMEOUT_SECONDS
     assert model_client.MODEL_REQUEST_TIMEOUT_SECONDS <= 300
+    # 429 and 5xx are retried with backoff by the openai client itself, as configured here.
+    assert client.client.max_retries == model_client.MODEL_MAX_RETRIES >= 2

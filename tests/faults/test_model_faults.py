@@ -1,5 +1,6 @@
 """The offline model injects 429 / 500 / stalls that end in 504: the seed orchestrations either succeed through
-the model client's retry policy (the openai client retries 429 and 5xx twice, honouring Retry-After) or end
+the model client's retry policy (model_client.MODEL_MAX_RETRIES: the openai client retries 429 and 5xx three
+times, honouring Retry-After) or end
 `Failed` naming the model's error. Never a hang, never an empty answer stored as `Completed`."""
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ pytestmark = pytest.mark.timeout(90)
 
 # Per agent run against a model that keeps failing: the agent entity first runs the agent streamed and, when
 # that fails, once more unstreamed (agent_framework_durabletask._entities); each of the two goes through the
-# openai client, which tries 3 times (one call + two retries). So 2 x 3 model calls, then the run gives up.
-AGENT_ATTEMPTS = 6
+# openai client, which tries 4 times (one call + MODEL_MAX_RETRIES = 3 retries). So 2 x 4 model calls, then the
+# run gives up.
+AGENT_ATTEMPTS = 8
 
 
 def assert_real_answers(status: dict) -> None:
@@ -52,7 +54,7 @@ def test_a_model_that_keeps_failing_fails_the_orchestration_with_the_reason(
     assert status["runtimeStatus"] == "Failed", status
     reason = str(status.get("output"))
     assert words in reason and "returned no text" in reason, reason
-    assert seconds < 30  # about 2 x (0.5 + 1 s) of client back-off per agent
+    assert seconds < 30  # about 2 x (0.5 + 1 + 2 s) of client back-off per agent
     stats = app_with_model.stats()
     assert stats["completed"] == 0
     assert stats["calls"] == 2 * AGENT_ATTEMPTS, stats["by_status"]

@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-import uvicorn
+from aiohttp import web
 
 from ..parent_watch import stop_when_parent_exits
 from .server import create_app
@@ -28,8 +28,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--label", default="the model backend", help="who the upstream is, for messages")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default: {DEFAULT_PORT})")
-    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser.parse_args(argv)
+
+
+def _fast_loop():
+    """uvloop's event loop when it is installed (not on Windows), else asyncio's own."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     stop_when_parent_exits()
     app = create_app(args.upstream, args.label)
     print(f"model gateway on http://{args.host}:{args.port}, forwarding to {args.label}", flush=True)
-    # The access log (warning level and up by default) shows method, path and status only — never headers.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # No access log: it would only repeat what /_gateway/stats records (and never shows headers anyway).
+    web.run_app(app, loop=_fast_loop(), host=args.host, port=args.port, access_log=None, print=None,
+                handle_signals=True, shutdown_timeout=5.0)
     return 0
 
 

@@ -126,9 +126,12 @@ class DurableEngine:
                 handle.cancel()
         if self.entities is not None:
             await self.entities.drain(timeout)
-        pending = [t for t in self._tasks if not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
+        # Work that was running when the stop began finishes and is recorded. Nothing new starts: an episode
+        # that returns now is discarded (its events stay pending for the next start), so no activity can be
+        # scheduled after this point and then be cut off with its completion unrecorded.
+        deadline = time.monotonic() + timeout
+        while (pending := [t for t in self._tasks if not t.done()]) and time.monotonic() < deadline:
+            await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
         for task in self._tasks:
             task.cancel()
         self.store.close()
@@ -487,8 +490,10 @@ class DurableEngine:
             except Exception as exc:
                 state, error = _parse_handle_failure(exc)
         if self._active.get(inst.instance_id) is not inst or inst.execution_id != execution_id \
-                or inst.status in TERMINAL_STATES or not self._store_open():
-            return  # terminated (or purged/replaced) while the orchestrator ran
+                or inst.status in TERMINAL_STATES or self._stopping or not self._store_open():
+            # Terminated, purged or replaced while the orchestrator ran -- or the host is stopping: then the
+            # episode's decisions are dropped and its events stay pending, so the next start replays it.
+            return
 
         # -- from here on no awaits: the episode's effects are applied (and committed) as one step --
         inst.pending = inst.pending[len(take):]

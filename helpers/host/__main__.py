@@ -24,6 +24,7 @@ import uvicorn
 from ..parent_watch import stop_when_parent_exits
 from .app import create_app
 from .engine import DurableEngine
+from .engine.http_calls import DEFAULT_TIMEOUT_SECONDS
 from .registry import AppLoadError, load_registry
 from .routing import RouteTemplateError
 from .runtime import DEFAULT_MAX_BODY_BYTES, HostRuntime
@@ -50,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="host log detail (default: info; debug adds the HTTP access log)")
     parser.add_argument("--graceful-seconds", type=float, default=5.0,
                         help="on SIGTERM/Ctrl-C, how long in-flight requests may take to finish")
+    parser.add_argument("--call-http-timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
+                        help="seconds a context.call_http request may take before its task fails (default: 240, "
+                             "the Durable extension's HttpClient timeout)")
     return parser.parse_args(argv)
 
 
@@ -77,7 +81,10 @@ def load_host(args: argparse.Namespace, logger: logging.Logger) -> HostRuntime:
     except OSError as error:
         raise StartupError(f"Cannot create the folder for --state-db {state_db}: {error}") from error
     runner = UserCodeRunner()
-    engine = DurableEngine(registry, str(state_db), runner, config.hub_name, logging.getLogger("host.durable"))
+    if args.call_http_timeout <= 0:
+        raise StartupError("--call-http-timeout must be positive")
+    engine = DurableEngine(registry, str(state_db), runner, config.hub_name, logging.getLogger("host.durable"),
+                           versioning=config.versioning, http_timeout=args.call_http_timeout)
     try:
         return HostRuntime(app_dir, registry, config, runner, engine, logger, max_body_bytes=args.max_body_bytes)
     except RouteTemplateError as error:

@@ -6,6 +6,10 @@ Durable extension's HttpApiHandler, because the SDK client decides success by st
 202 = accepted / still running, 200 = finished, 404 = unknown instance, 410 = instance already finished.
 Every body is JSON (or empty): the SDK parses all of them with `response.json(content_type=None)`.
 
+Bodies of errors the extension itself produces keep its shape: ASP.NET's `HttpError`
+(`{"Message": ..., "ExceptionMessage": ...}`) where it calls CreateErrorResponse, a bare JSON string where it
+answers with a message. Errors only this host can run into keep the host's `{"error": ...}`.
+
 Payload decoding: the SDK client sends `json.dumps(json.dumps(value))`, curl users send plain
 JSON. A body that decodes to a string holding valid JSON is taken as that JSON text; anything else is
 re-encoded, so both `"{\\"n\\": 1}"` and `{"n": 1}` start an orchestration with input `{"n": 1}`.
@@ -27,7 +31,7 @@ from starlette.routing import Route
 from .errors import HttpError, read_body
 from .runtime import host_of
 
-from .engine import InstanceExists, NotFound, NotRunning, UnknownFunction
+from .engine import InstanceExists, InvalidState, NotFound, NotRunning, UnknownFunction
 
 RUNNING_STATES = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
 
@@ -35,7 +39,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _engine_errors(endpoint: Endpoint) -> Endpoint:
-    """Translate the engine's 'not found' / 'not running' into the status codes the SDK expects."""
+    """Translate the engine's 'not found' / 'not running' / 'wrong state' into the codes the SDK expects."""
 
     @functools.wraps(endpoint)
     async def wrapper(request: Request) -> Response:
@@ -45,8 +49,19 @@ def _engine_errors(endpoint: Endpoint) -> Endpoint:
             return JSONResponse({"error": str(error) or "No such instance"}, status_code=404)
         except NotRunning as error:
             return JSONResponse({"error": str(error) or "The instance is no longer running"}, status_code=410)
+        except InvalidState as error:  # the extension answers 412 with the reason as a JSON string
+            return JSONResponse(str(error), status_code=412)
 
     return wrapper
+
+
+def extension_error(status: int, message: str, exception: BaseException | None = None) -> JSONResponse:
+    """`request.CreateErrorResponse(status, message[, exception])` of the extension: ASP.NET's HttpError shape."""
+    body: dict[str, Any] = {"Message": message}
+    if exception is not None:
+        body["ExceptionMessage"] = str(exception)
+        body["ExceptionType"] = type(exception).__name__
+    return JSONResponse(body, status_code=status)
 
 
 # ------------------------------------------------------------------------------------------------ decoding
@@ -118,38 +133,75 @@ def _filters(request: Request) -> dict[str, Any]:
 
 
 async def start_orchestration(request: Request) -> Response:
+    """`POST orchestrators/{name}[/{id}]` (HandleStartOrchestratorRequestAsync): `?version=` overrides host.json
+    defaultVersion; `?timeout=&pollingInterval=` (seconds) wait for the result like
+    `wait_for_completion_or_create_check_status_response`."""
     host = host_of(request)
     engine = host.require_engine()
     name = request.path_params["name"]
     input_json = decode_payload(await read_body(request, host.max_body_bytes))
+    timeout, interval = _seconds(request, "timeout"), _seconds(request, "pollingInterval")
     try:
         instance_id = await engine.start_orchestration(
-            name, instance_id=request.path_params.get("instance_id"), input_json=input_json
+            name, instance_id=request.path_params.get("instance_id"), input_json=input_json,
+            version=_query(request, "version"),
         )
     except UnknownFunction as error:
         # The SDK client raises `ExceptionMessage`; the engine's text follows the extension's wording.
         known = ", ".join(sorted({f.name for f in host.registry.orchestrators.values()})) or "none"
-        message = f"{error} Orchestrators in this app: {known}."
-        return JSONResponse(
-            {"Message": "One or more of the arguments submitted is incorrect", "ExceptionMessage": message},
-            status_code=400,
-        )
+        return extension_error(400, "One or more of the arguments submitted is incorrect",
+                               ValueError(f"{error} Orchestrators in this app: {known}."))
     except InstanceExists as error:
-        return JSONResponse({"error": str(error) or "An instance with this id is already running"}, 409)
-    return check_status_response(request, instance_id)
+        # OrchestrationAlreadyExistsException -> 409; the running instance is left as it is.
+        return extension_error(409, str(error))
+    if timeout is not None and interval is not None:
+        return await wait_for_completion_response(request, instance_id, timeout, interval)
+    return start_response(request, instance_id)
 
 
-def check_status_response(request: Request, instance_id: str) -> Response:
-    """202 + management URLs + Location, as `create_check_status_response` and the real start API answer."""
+def start_response(request: Request, instance_id: str) -> Response:
+    """The extension's CreateCheckStatusResponse: 202, Location, Retry-After 10 and these eight URLs (the SDK's
+    own `create_check_status_response` builds its payload from the binding instead, with `rewindPostUri`)."""
     urls = host_of(request).urls_for(request).management_urls(instance_id)
-    return JSONResponse(urls, status_code=202, headers={"Location": urls["statusQueryGetUri"], "Retry-After": "10"})
+    body = {key: urls[key] for key in ("id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
+                                       "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri")}
+    return JSONResponse(body, status_code=202, headers={"Location": urls["statusQueryGetUri"], "Retry-After": "10"})
+
+
+async def wait_for_completion_response(request: Request, instance_id: str, timeout: float,
+                                       interval: float) -> Response:
+    """WaitForCompletionOrCreateCheckStatusResponseAsync: the output when it completes within `timeout`, the
+    status when it failed or was terminated, else the 202 check-status answer."""
+    if interval > timeout:
+        return extension_error(400, f"Total timeout {timeout:g} should be bigger than retry timeout {interval:g}")
+    status = await host_of(request).require_engine().wait_for_instance(instance_id, timeout)
+    if status is not None and status["runtimeStatus"] == "Completed":
+        return JSONResponse(status["output"], status_code=200)
+    if status is not None and status["runtimeStatus"] in ("Failed", "Terminated", "Canceled"):
+        return await _status_response(request, instance_id, fail_with_500=False)
+    return start_response(request, instance_id)
+
+
+def _seconds(request: Request, name: str) -> float | None:
+    value = _query(request, name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None  # the extension ignores what double.TryParse refuses
 
 
 @_engine_errors
 async def get_instance(request: Request) -> Response:
-    host = host_of(request)
-    instance_id = request.path_params["instance_id"]
-    status = await host.require_engine().get_status(
+    return await _status_response(request, request.path_params["instance_id"])
+
+
+async def _status_response(request: Request, instance_id: str, fail_with_500: bool | None = None) -> Response:
+    """HandleGetStatusRequestAsync: 202 + Location (this URL) + Retry-After 5 while running, 200 when finished
+    (500 for Failed with `returnInternalServerErrorOnFailure=true`), 404 when unknown (with a JSON reason: the
+    extension sends no body, and the SDK client treats both alike)."""
+    status = await host_of(request).require_engine().get_status(
         instance_id,
         show_history=_flag(request, "showHistory"),
         show_history_output=_flag(request, "showHistoryOutput"),
@@ -158,9 +210,16 @@ async def get_instance(request: Request) -> Response:
     if status is None:
         return JSONResponse({"error": f"No instance with id '{instance_id}' found"}, status_code=404)
     if status.get("runtimeStatus") in RUNNING_STATES:
-        location = host.urls_for(request).management_urls(instance_id)["statusQueryGetUri"]
-        return JSONResponse(status, status_code=202, headers={"Location": location, "Retry-After": "5"})
-    return JSONResponse(status, status_code=200)
+        return JSONResponse(status, status_code=202, headers={"Location": _original_url(request), "Retry-After": "5"})
+    if fail_with_500 is None:
+        fail_with_500 = _flag(request, "returnInternalServerErrorOnFailure")
+    failed = status.get("runtimeStatus") == "Failed" and fail_with_500
+    return JSONResponse(status, status_code=500 if failed else 200)
+
+
+def _original_url(request: Request) -> str:
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return str(request.url.replace(query=query)) if query else str(request.url)
 
 
 async def list_instances(request: Request) -> Response:
@@ -183,7 +242,7 @@ async def raise_event(request: Request) -> Response:
         # fails here the same way it fails under func.
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
-            raise HttpError(400, "Only application/json request content is supported")
+            return extension_error(400, "Only application/json request content is supported")
         _parse_json(body)  # reject malformed JSON with 400; store the text itself (module docstring)
     event_json = body.decode("utf-8") if body.strip() else "null"
     await host.require_engine().raise_event(request.path_params["instance_id"], request.path_params["event"], event_json)
@@ -207,33 +266,49 @@ suspend = _instance_operation("suspend")
 resume = _instance_operation("resume")
 
 
-@_engine_errors
 async def restart(request: Request) -> Response:
     engine = host_of(request).require_engine()
-    new_id = await engine.restart(
-        request.path_params["instance_id"], _flag(request, "restartWithNewInstanceId", default=True)
-    )
-    return check_status_response(request, new_id)
+    try:
+        new_id = await engine.restart(
+            request.path_params["instance_id"], _flag(request, "restartWithNewInstanceId", default=True)
+        )
+    except NotFound as error:  # RestartAsync throws ArgumentException for an unknown instance
+        return extension_error(400, "InstanceId does not match a valid orchestration instance.", ValueError(str(error)))
+    except InstanceExists as error:
+        return extension_error(409, "A non-terminal instance with this instance ID already exists.", error)
+    timeout, interval = _seconds(request, "timeout"), _seconds(request, "pollingInterval")
+    if timeout is not None and interval is not None:
+        return await wait_for_completion_response(request, new_id, timeout, interval)
+    return start_response(request, new_id)
 
 
 async def rewind(request: Request) -> Response:
-    raise HttpError(501, "Rewind is not supported by the embedded host; restart the instance instead")
+    """HandleRewindInstanceRequestAsync: 202; 404 and 412 (not Failed) with the reason as a JSON string."""
+    try:
+        await host_of(request).require_engine().rewind(request.path_params["instance_id"], _query(request, "reason"))
+    except NotFound as error:
+        return JSONResponse(str(error), status_code=404)
+    except InvalidState as error:
+        return JSONResponse(str(error), status_code=412)
+    return Response(status_code=202)
 
 
 @_engine_errors
 async def purge_instance(request: Request) -> Response:
     deleted = await host_of(request).require_engine().purge(request.path_params["instance_id"])
     if not deleted:
-        return JSONResponse({"instancesDeleted": 0}, status_code=404)
+        return Response(status_code=404)
     return JSONResponse({"instancesDeleted": deleted}, status_code=200)
 
 
 async def purge_instances(request: Request) -> Response:
     filters = _filters(request)
     if filters["created_from"] is None:  # the extension refuses an unbounded purge the same way
-        raise HttpError(400, "Please provide value for 'createdTimeFrom' parameter.")
+        return JSONResponse("Please provide value for 'createdTimeFrom' parameter.", status_code=400)
     deleted = await host_of(request).require_engine().purge_by(**filters)
-    return JSONResponse({"instancesDeleted": deleted}, status_code=200 if deleted else 404)
+    if not deleted:
+        return Response(status_code=404)
+    return JSONResponse({"instancesDeleted": deleted}, status_code=200)
 
 
 # ------------------------------------------------------------------------------------------------- entities

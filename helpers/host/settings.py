@@ -2,8 +2,10 @@
 
 - `local.settings.json` `Values` become environment variables, but a variable that is already set wins —
   that is how a learner (or the kit's launcher) overrides a setting without editing the file.
-- `host.json` gives the HTTP route prefix (`extensions.http.routePrefix`, default `api`) and the task hub name
-  (`extensions.durableTask.hubName`, which may reference a setting as `%NAME%`).
+- `host.json` gives the HTTP route prefix (`extensions.http.routePrefix`, default `api`), the task hub name
+  (`extensions.durableTask.hubName`, which may reference a setting as `%NAME%`) and orchestration versioning
+  (`extensions.durableTask.defaultVersion`, `versionMatchStrategy`, `versionFailureStrategy`; see
+  engine/versioning.py for what they do).
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, MutableMapping
+
+from .engine.versioning import FAILURE_STRATEGIES, MATCH_STRATEGIES, Versioning, canonical
 
 DEFAULT_ROUTE_PREFIX = "api"
 DEFAULT_HUB_NAME = "TestHubName"  # what Core Tools uses when host.json names no hub
@@ -28,6 +32,7 @@ class SettingsError(Exception):
 class HostConfig:
     route_prefix: str
     hub_name: str
+    versioning: Versioning = Versioning()
 
 
 def load_local_settings(app_dir: Path, environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
@@ -58,7 +63,23 @@ def load_host_config(app_dir: Path, environ: MutableMapping[str, str] | None = N
 
     hub = durable.get("hubName") or DEFAULT_HUB_NAME
     hub = substitute_settings(str(hub), environ, source="host.json extensions.durableTask.hubName")
-    return HostConfig(route_prefix=prefix, hub_name=hub)
+    return HostConfig(route_prefix=prefix, hub_name=hub, versioning=_versioning(durable))
+
+
+def _versioning(durable: dict[str, Any]) -> Versioning:
+    """extensions.durableTask defaultVersion / versionMatchStrategy / versionFailureStrategy (keys any case)."""
+    keys = {str(key).lower(): value for key, value in durable.items()}
+    default = keys.get("defaultversion")
+    try:
+        return Versioning(
+            default_version=None if default is None else str(default),
+            match_strategy=canonical(keys.get("versionmatchstrategy", "CurrentOrOlder"), MATCH_STRATEGIES,
+                                     "versionMatchStrategy"),
+            failure_strategy=canonical(keys.get("versionfailurestrategy", "Reject"), FAILURE_STRATEGIES,
+                                       "versionFailureStrategy"),
+        )
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
 
 
 def substitute_settings(text: str, environ: MutableMapping[str, str], *, source: str) -> str:

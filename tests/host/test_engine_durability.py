@@ -155,3 +155,32 @@ async def test_refuses_a_corrupted_file(db_path, runner):
     with pytest.raises(StoreError):
         await DurableEngine(REGISTRY, db_path, runner).start()
     assert digest(db_path) == before
+
+
+async def test_stop_during_an_episode_leaves_nothing_scheduled_that_did_not_run(db_path, runner):
+    """An episode that returns while the engine stops must not schedule work the stop then cuts off: its
+    decisions are dropped, its events stay pending, and the next start replays it and completes."""
+    from tests.host.test_engine_support import IN_SECOND_EPISODE, REPLAY_GATE
+
+    CALLS.clear()
+    IN_SECOND_EPISODE.clear()
+    REPLAY_GATE.clear()
+    first = await new_engine(db_path, runner)
+    iid = await first.start_orchestration("slow_second_episode")
+    await wait_for(IN_SECOND_EPISODE.is_set)
+    stopping = asyncio.get_running_loop().create_task(first.stop(timeout=5))
+    await asyncio.sleep(0.1)  # the stop has begun and waits for the episode
+    REPLAY_GATE.set()
+    await stopping
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT kind, task_id FROM work").fetchall() == []
+        assert conn.execute("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,)).fetchone()[0] == 1
+    assert CALLS["hello"] == 1
+    second = await new_engine(db_path, runner)
+    try:
+        status = await second.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert status["output"] == ["Hello 1", "Hello 2"]
+        assert CALLS["hello"] == 2
+    finally:
+        await second.stop(timeout=2)

@@ -27,6 +27,8 @@ CALLS: dict[str, int] = {}  # activity invocation counters (tests reset them)
 CALLS_LOCK = threading.Lock()
 NONDET = {"variant": "a"}
 GATE = threading.Event()  # lets a test hold an activity until it has crashed the engine
+REPLAY_GATE = threading.Event()  # holds `slow_second_episode` inside its second episode
+IN_SECOND_EPISODE = threading.Event()  # set once that episode is running
 
 
 def count(name: str) -> int:
@@ -207,6 +209,18 @@ def gated_chain(context: df.DurableOrchestrationContext):
     second = yield context.call_activity("gated", "crash")
     third = yield context.call_activity("hello", "after")
     return [first, second, third]
+
+
+@app.orchestration_trigger(context_name="context")
+def slow_second_episode(context: df.DurableOrchestrationContext):
+    """An episode that is still running when the host is asked to stop (orchestrators must not block; this one
+    does, on purpose, to hold the engine at that moment)."""
+    first = yield context.call_activity("hello", "1")
+    if not context.is_replaying:
+        IN_SECOND_EPISODE.set()
+        REPLAY_GATE.wait(10)
+    second = yield context.call_activity("hello", "2")
+    return [first, second]
 
 
 @app.entity_trigger(context_name="context", entity_name="Counter")

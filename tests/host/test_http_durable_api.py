@@ -91,7 +91,11 @@ def test_running_instance_answers_202_and_takes_an_event_once(client: httpx.Clie
     running = client.get(f"{API}/instances/{instance_id}")
     assert running.status_code == 202
     assert running.json()["runtimeStatus"] in ("Pending", "Running")
-    assert running.headers["location"].endswith(f"/instances/{instance_id}?taskHub=TestHubName&connection=Storage")
+    # As HttpApiHandler does: Location is the URL that was asked for, and the client is asked to wait 5 s.
+    assert running.headers["location"] == f"{client.base_url}{API}/instances/{instance_id}"
+    assert running.headers["retry-after"] == "5"
+    query = "taskHub=TestHubName&connection=Storage"
+    assert client.get(f"{API}/instances/{instance_id}?{query}").headers["location"].endswith(f"{instance_id}?{query}")
 
     assert client.post(f"{API}/instances/{instance_id}/raiseEvent/Approve", content=b"{oops").status_code == 400
     response = client.post(f"{API}/instances/{instance_id}/raiseEvent/Approve", json={"ok": True})

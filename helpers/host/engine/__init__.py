@@ -6,15 +6,26 @@ cumulative list of actions. The engine schedules the new ones, records their res
 runs the next episode — the same out-of-process protocol the Durable Functions extension speaks with
 Python workers (request: history + input; response: `actions`, `isDone`, `output`, `customStatus`).
 
+Modules, one concept each:
+    replay.py      the replay boundary as plain data: history in -> SDK orchestrator handle -> actions out
+    episodes.py    one episode: pending events -> replay -> decisions applied
+    dispatch.py    new actions -> scheduling events + work (activities, HTTP calls, timers, retries, children,
+                   entity messages)
+    instances.py   creating, persisting, delivering events to and ending instances
+    client.py      the operations the Durable HTTP API asks for (start ... rewind, purge, entities)
+    engine.py      construction, start-up (resume from the store), orderly stop
+    activities.py, http_calls.py, entities.py   where user work runs; store.py, history.py, actions.py,
+    fan_in.py, rewind.py, versioning.py, queries.py, instance.py   the supporting pieces
+
 Interface used by the HTTP layer (all methods are coroutines on the server's event loop unless noted):
 
-    engine = DurableEngine(registry, store_path, runner, hub_name, logger)
+    engine = DurableEngine(registry, store_path, runner, hub_name, logger, versioning=Versioning(...))
     await engine.start()          # opens/validates the SQLite file, resumes unfinished work
     await engine.stop()           # stops accepting work, lets in-flight user code finish (bounded), closes the store
 
-    await engine.start_orchestration(name, instance_id=None, input_json=None) -> str
+    await engine.start_orchestration(name, instance_id=None, input_json=None, version=None) -> str
         name: orchestrator name (case-insensitive). input_json: the JT string (json.dumps(value)) or None.
-        raises UnknownFunction (-> 400), InstanceExists (-> 409 if still running).
+        version: None = host.json defaultVersion. raises UnknownFunction (-> 400), InstanceExists (-> 409).
     await engine.get_status(instance_id, *, show_history=False, show_history_output=False, show_input=True) -> dict | None
         the Durable HTTP API status object: name, instanceId, runtimeStatus, input, customStatus, output,
         createdTime, lastUpdatedTime [, historyEvents]. None when unknown.
@@ -22,22 +33,27 @@ Interface used by the HTTP layer (all methods are coroutines on the server's eve
                                  instance_id_prefix=None, top=None, show_input=True) -> list[dict]
     await engine.raise_event(instance_id, event_name, input_json) -> None   # raises NotFound / NotRunning
     await engine.terminate(instance_id, reason) / suspend(...) / resume(...) / restart(instance_id, new_id: bool) -> str
-    await engine.purge(instance_id) -> int ; await engine.purge_by(**filters) -> int
+    await engine.rewind(instance_id, reason)           # raises NotFound / InvalidState (-> 412, not Failed)
+    await engine.purge(instance_id) -> int  (InvalidState while running) ; await engine.purge_by(**filters) -> int
     await engine.signal_entity(entity_name, key, operation, input_json) -> None      # raises UnknownFunction
     await engine.read_entity(entity_name, key) -> tuple[bool, str | None]           # (exists, state JT)
     await engine.list_entities(entity_name=None, fetch_state=False) -> list[dict]   # {entityId:{name,key}, lastOperationTime, state?}
     engine.wait_for_instance(instance_id, timeout) -> awaitable   # optional helper for tests
 """
-from .engine import DurableEngine, Instance
-from .errors import EngineError, InstanceExists, NotFound, NotRunning, StoreError, UnknownFunction
+from .engine import DurableEngine
+from .errors import EngineError, InstanceExists, InvalidState, NotFound, NotRunning, StoreError, UnknownFunction
+from .instance import Instance
+from .versioning import Versioning
 
 __all__ = [
     "DurableEngine",
     "EngineError",
     "Instance",
     "InstanceExists",
+    "InvalidState",
     "NotFound",
     "NotRunning",
     "StoreError",
     "UnknownFunction",
+    "Versioning",
 ]

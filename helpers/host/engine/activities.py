@@ -27,7 +27,8 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 
 from ..registry import Registry
 from ..user_code import UserCodeRunner
-from .history import EventType, event, iso, utcnow
+from .history import EventType, event, now_iso
+from .http_calls import HTTP_ACTIVITY, HttpCallFailed, HttpCaller
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ class ActivityRunner:
     """Starts activity runs and reports their outcomes to `on_outcomes` on the event loop, in batches."""
 
     def __init__(self, registry: Registry, runner: UserCodeRunner, log: logging.Logger,
-                 spawn: Callable[[Awaitable[Any]], None], on_outcomes: Callable[[list[Outcome]], None]) -> None:
+                 spawn: Callable[[Awaitable[Any]], None], on_outcomes: Callable[[list[Outcome]], None],
+                 http: HttpCaller | None = None) -> None:
         self._registry = registry
+        self._http = http or HttpCaller()
         self._runner = runner
         self._log = log
         self._spawn = spawn
@@ -68,11 +71,13 @@ class ActivityRunner:
 
     async def _run(self, run: ActivityRun) -> None:
         fn = self._registry.activity(run.name)
-        if fn is None:
+        if run.name == HTTP_ACTIVITY:
+            done = await self._runner.call(self._call_http, run)
+        elif fn is None:
             reason = unknown_activity(run.name)
             self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, run.name,
                            run.task_id, reason)
-            done = event(EventType.TaskFailed, iso(utcnow()), TaskScheduledId=run.task_id, Reason=reason, Details="")
+            done = event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id, Reason=reason, Details="")
         elif inspect.iscoroutinefunction(fn.handler):
             done = await self._runner.call(self._call_async, fn, run)
         else:
@@ -90,6 +95,22 @@ class ActivityRunner:
         self._on_outcomes(batch)
 
     # -- where the function runs ------------------------------------------------------------------------
+    async def _call_http(self, run: ActivityRun) -> dict[str, Any]:
+        """The extension's built-in HTTP activity (http_calls.py), on the user-code loop like async activities."""
+        self._log.info("%s: Function '%s (Activity)' started. TaskId: %d.", run.instance_id, HTTP_ACTIVITY,
+                       run.task_id)
+        started = time.perf_counter()
+        try:
+            result = await self._http.perform(run.input_json)
+        except HttpCallFailed as failure:
+            self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, HTTP_ACTIVITY,
+                           run.task_id, failure.reason)
+            return event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id, Reason=failure.reason,
+                         Details=failure.details)
+        self._log.info("%s: Function '%s (Activity)' completed. TaskId: %d. Duration: %.0f ms.", run.instance_id,
+                       HTTP_ACTIVITY, run.task_id, (time.perf_counter() - started) * 1000)
+        return event(EventType.TaskCompleted, now_iso(), TaskScheduledId=run.task_id, Result=result)
+
     def _call_sync(self, fn: Any, run: ActivityRun) -> Any:
         started = self._started(fn, run)
         try:
@@ -126,13 +147,13 @@ class ActivityRunner:
             return self._failed(fn, run, exc)
         self._log.info("%s: Function '%s (Activity)' completed. TaskId: %d. Duration: %.0f ms.", run.instance_id,
                        fn.name, run.task_id, (time.perf_counter() - started) * 1000)
-        return event(EventType.TaskCompleted, iso(utcnow()), TaskScheduledId=run.task_id, Result=encoded)
+        return event(EventType.TaskCompleted, now_iso(), TaskScheduledId=run.task_id, Result=encoded)
 
     def _failed(self, fn: Any, run: ActivityRun, exc: Exception) -> dict[str, Any]:
         details = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, fn.name,
                        run.task_id, details)
-        return event(EventType.TaskFailed, iso(utcnow()), TaskScheduledId=run.task_id,
+        return event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id,
                      Reason=f"Activity function '{fn.name}' failed: {exc}", Details=details)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from ..registry import Registry
 from ..user_code import UserCodeRunner
 from .errors import UnknownFunction
-from .history import EventType, event, iso, utcnow
+from .history import EventType, event, now_iso
 from .store import Store
 
 # (caller instance id, caller execution id, EventRaised event) -> None
@@ -129,7 +129,7 @@ class Entities:
             payload: dict[str, Any] = {"result": result if result is not None else "null"}
             if is_error:
                 payload["exceptionType"] = "Exception"
-            response_event = event(EventType.EventRaised, iso(utcnow()), Name=op["id"], Input=json.dumps(payload))
+            response_event = event(EventType.EventRaised, now_iso(), Name=op["id"], Input=json.dumps(payload))
             self._respond(op["caller"], op.get("callerExecution") or "", response_event)
 
     def _store_closed(self) -> bool:
@@ -140,7 +140,7 @@ class Entities:
         return False
 
     def _persist(self, eid: str, name: str, key: str, exists: bool, state: str | None) -> None:
-        now = iso(utcnow())
+        now = now_iso()
         self._store.write(
             "INSERT INTO entities(entity_id, name, key, state, exists_, last_op) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(entity_id) DO UPDATE SET state = excluded.state, exists_ = excluded.exists_, "

@@ -11,7 +11,7 @@ class UnknownFunction(EngineError):
 
 
 class InstanceExists(EngineError):
-    """An orchestration with this instance id is still running (HTTP 409)."""
+    """An orchestration with this instance id is still Pending, Running or Suspended (HTTP 409)."""
 
 
 class NotFound(EngineError):
@@ -24,3 +24,7 @@ class NotRunning(EngineError):
 
 class StoreError(EngineError):
     """The state file is not ours, is corrupted or has an unknown schema; it was left untouched."""
+
+
+class InvalidState(EngineError):
+    """The instance exists but its state does not allow the request, e.g. rewinding a Completed one (HTTP 412)."""

@@ -34,6 +34,7 @@ class EventType(IntEnum):
     HistoryState = 18
     ExecutionSuspended = 19
     ExecutionResumed = 20
+    ExecutionRewound = 21
 
 
 ISO_PRECISE = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -45,8 +46,18 @@ def utcnow() -> datetime:
 
 
 def iso(dt: datetime) -> str:
-    """The timestamp format of history events and stored times (sortable as text)."""
-    return dt.astimezone(timezone.utc).strftime(ISO_PRECISE)
+    """The timestamp format of history events and stored times (sortable as text): `%Y-%m-%dT%H:%M:%S.%fZ`.
+
+    Built with `isoformat` rather than `strftime`: the engine stamps several events per episode, and this is
+    about five times cheaper.
+    """
+    if dt.tzinfo is not timezone.utc:
+        dt = dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def now_iso() -> str:
+    return iso(datetime.now(timezone.utc))
 
 
 def iso_seconds(stored: str) -> str:

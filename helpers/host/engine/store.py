@@ -151,6 +151,10 @@ class Store:
 
     # -- statements --------------------------------------------------------------------------------------
     @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StoreError("the durable state file is closed")

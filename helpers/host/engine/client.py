@@ -1,0 +1,238 @@
+"""Client operations: what the Durable HTTP API asks of the engine (start, status, events, terminate, suspend,
+resume, restart, rewind, purge, entities).
+
+A mixin of DurableEngine. Every operation that changes state commits before it returns, so nothing is
+acknowledged to a client before it is on disk; every read commits first, so a client never sees a state that is
+not on disk yet.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+from .entities import entity_id
+from .errors import InstanceExists, InvalidState, NotFound, UnknownFunction
+from .history import EventType, event, now_iso, public_history
+from .instance import Instance
+from .instances import jt_value, unknown_function
+from .queries import STATUS_COLUMNS, filter_sql, status_from_row
+from .rewind import plan_rewind, rewound_event
+
+
+class ClientOperations:
+    # ================================================================================= starting
+    async def start_orchestration(self, name: str, instance_id: str | None = None, input_json: str | None = None,
+                                  version: str | None = None) -> str:
+        """Start a new instance. `version` None means this host's defaultVersion; "" is an explicit empty one.
+
+        Like the extension (OverridableExistingInstanceStates = NonRunningStates), an instance id that is still
+        Pending, Running or Suspended is refused and that instance is left untouched; a finished one is replaced.
+        """
+        fn = self.registry.orchestrator(name)
+        if fn is None:
+            raise UnknownFunction(unknown_function(name, "orchestrator") +
+                                  " Additional info: the app defines no orchestrator with that name.")
+        instance_id = instance_id or uuid.uuid4().hex
+        existing = self._active.get(instance_id)
+        if existing is not None:
+            raise InstanceExists(f"An Orchestration instance with the status {existing.status} already exists.")
+        self._create_instance(fn.name, instance_id, input_json,
+                              version=self.versioning.default_version if version is None else version)
+        self.store.commit()
+        return instance_id
+
+    async def restart(self, instance_id: str, new_id: bool = True) -> str:
+        """Start the instance's orchestrator again with its original input (RestartAsync)."""
+        rows = self.store.read("SELECT name, input FROM instances WHERE instance_id = ?", (instance_id,))
+        if not rows:
+            raise NotFound(f"No instance with ID '{instance_id}' found.")
+        name, input_json = rows[0]
+        return await self.start_orchestration(name, None if new_id else instance_id, input_json)
+
+    # ================================================================================= reading
+    async def get_status(self, instance_id: str, *, show_history: bool = False, show_history_output: bool = False,
+                         show_input: bool = True) -> dict[str, Any] | None:
+        self.store.commit()
+        rows = self.store.read(f"SELECT {STATUS_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,))
+        if not rows:
+            return None
+        status = status_from_row(rows[0], show_input)
+        if show_history:
+            events = [json.loads(text) for (text,) in self.store.read(
+                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+            status["historyEvents"] = public_history(events, show_output=show_history_output, show_input=show_input)
+        return status
+
+    async def query_instances(self, *, runtime_status: list[str] | None = None, created_from: Any = None,
+                              created_to: Any = None, instance_id_prefix: str | None = None, top: int | None = None,
+                              skip: int = 0, show_input: bool = True) -> list[dict[str, Any]]:
+        self.store.commit()
+        sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
+        sql = f"SELECT {STATUS_COLUMNS} FROM instances{sql} ORDER BY created, instance_id"
+        if top:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([int(top), int(skip)])
+        return [status_from_row(row, show_input) for row in self.store.read(sql, params)]
+
+    async def wait_for_instance(self, instance_id: str, timeout: float) -> dict[str, Any] | None:
+        """Wait until the instance reaches a terminal state; returns its status (or the last one on timeout)."""
+        if instance_id in self._active:
+            future = asyncio.get_running_loop().create_future()
+            self._waiters.setdefault(instance_id, []).append(future)
+            try:
+                await asyncio.wait_for(asyncio.shield(future), timeout)
+            except asyncio.TimeoutError:
+                pass
+        return await self.get_status(instance_id)
+
+    # ================================================================================= changing a running instance
+    async def raise_event(self, instance_id: str, event_name: str, input_json: str | None) -> None:
+        """Deliver an external event. `input_json` is stored verbatim as EventRaised.Input -- the HTTP layer
+        passes the request body text, as the real extension does (so SDK clients' payloads arrive JT-encoded)."""
+        inst = self._require_active(instance_id)
+        ev = event(EventType.EventRaised, now_iso(), Name=event_name, Input="null" if input_json is None else input_json)
+        self._deliver(inst.instance_id, inst.execution_id, ev)
+        self.store.commit()
+
+    async def terminate(self, instance_id: str, reason: str | None = None) -> None:
+        inst = self._require_active(instance_id)
+        reason = reason or ""
+        self._append_history(inst, [event(EventType.ExecutionTerminated, now_iso(), Input=reason)])
+        self._finish(inst, "Terminated", json.dumps(reason))
+        self.store.commit()
+
+    async def suspend(self, instance_id: str, reason: str | None = None) -> None:
+        inst = self._require_active(instance_id)
+        if inst.status == "Suspended":
+            return
+        self._append_history(inst, [event(EventType.ExecutionSuspended, now_iso(), Reason=reason or "")])
+        inst.status = "Suspended"
+        self._save(inst)
+        self.store.commit()
+        self.log.info("%s: Function '%s (Orchestrator)' suspended. Reason: %s", instance_id, inst.name, reason or "")
+
+    async def resume(self, instance_id: str, reason: str | None = None) -> None:
+        inst = self._require_active(instance_id)
+        if inst.status != "Suspended":
+            return
+        self._append_history(inst, [event(EventType.ExecutionResumed, now_iso(), Reason=reason or "")])
+        inst.status = "Running"
+        self._save(inst)
+        self.store.commit()
+        self.log.info("%s: Function '%s (Orchestrator)' resumed. Reason: %s", instance_id, inst.name, reason or "")
+        self._kick(inst)
+
+    def _require_active(self, instance_id: str) -> Instance:
+        inst = self._active.get(instance_id)
+        if inst is not None:
+            return inst
+        if self.store.read("SELECT 1 FROM instances WHERE instance_id = ?", (instance_id,)):
+            from .errors import NotRunning
+
+            raise NotRunning(f"The instance '{instance_id}' has already finished.")
+        raise NotFound(f"No instance with ID '{instance_id}' found.")
+
+    # ================================================================================= rewind
+    async def rewind(self, instance_id: str, reason: str | None = None) -> None:
+        """Rewind a Failed instance: failed work runs again, completed work is kept (rewind.py)."""
+        self._rewind(instance_id, reason or "")
+        self.store.commit()
+
+    def _rewind(self, instance_id: str, reason: str) -> Instance:
+        rows = self.store.read(
+            "SELECT name, execution_id, status, input, custom_status, created, parent_id, parent_task_id, book "
+            "FROM instances WHERE instance_id = ?", (instance_id,))
+        if not rows:
+            raise NotFound(f'No orchestration with instance ID "${instance_id}" found.')  # sic: the extension's text
+        name, _, status, input_json, custom_status, created, parent_id, parent_task_id, book_text = rows[0]
+        if status != "Failed" or instance_id in self._active:
+            raise InvalidState(f'This orchestration has status {status}, but only orchestrations in the "Failed" '
+                               "state can be rewound.")
+        history = [json.loads(text) for (text,) in self.store.read(
+            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+        book = json.loads(book_text)
+        plan = plan_rewind(history, book)
+        book.update(retries=plan.retries, failed_loops=[], next_id=plan.next_id)
+        book.pop("fan_in", None)
+        inst = Instance(instance_id=instance_id, name=name, execution_id=uuid.uuid4().hex, status="Running",
+                        input=input_json, created=created, updated=created, parent_id=parent_id,
+                        parent_task_id=parent_task_id, custom_status=custom_status, book=book)
+        self._active[instance_id] = inst
+        self.store.write("DELETE FROM pending WHERE instance_id = ?", (instance_id,))
+        self.store.write("DELETE FROM work WHERE instance_id = ?", (instance_id,))
+        self._replace_history(inst, plan.history)
+        self._queue_event(inst, rewound_event(now_iso(), reason))
+        self._save(inst)
+        self.log.info("%s: Function '%s (Orchestrator)' rewound. Reason: %s. Work running again: %d task(s), "
+                      "%d sub-orchestration(s).", instance_id, name, reason, len(plan.rerun), len(plan.children))
+        for task_id, activity, activity_input in plan.rerun:
+            self._queue_activity(inst, task_id, activity, activity_input)
+        for timer_id, fire_at in plan.timers:
+            self._create_timer(inst, timer_id, fire_at)
+        for child in plan.children:
+            self._resume_child(inst, child, reason)
+        self._kick(inst)
+        return inst
+
+    def _resume_child(self, inst: Instance, child: dict[str, Any], reason: str) -> None:
+        """A sub-orchestration the rewound parent still awaits: rewind it, report it, or start it again."""
+        child_id, task_id = child["instanceId"], child["taskId"]
+        if child_id in self._active:
+            return  # still running: it reports to the parent when it ends
+        rows = self.store.read("SELECT status, output FROM instances WHERE instance_id = ? AND parent_id = ?",
+                               (child_id, inst.instance_id))
+        status, output = rows[0] if rows else (None, None)
+        if status == "Failed":
+            self._rewind(child_id, reason)
+        elif status == "Completed":
+            self._deliver(inst.instance_id, inst.execution_id, event(
+                EventType.SubOrchestrationInstanceCompleted, now_iso(), TaskScheduledId=task_id, Result=output))
+        elif status is not None:
+            message = jt_value(output)
+            self._deliver(inst.instance_id, inst.execution_id, event(
+                EventType.SubOrchestrationInstanceFailed, now_iso(), TaskScheduledId=task_id,
+                Reason=message if isinstance(message, str) else json.dumps(message),
+                Details=f"Sub-orchestration '{child_id}' {status.lower()}."))
+        else:
+            self._launch_child(inst, task_id, child["name"], child_id, child["input"], child["version"])
+
+    # ================================================================================= purge
+    async def purge(self, instance_id: str) -> int:
+        """Delete a finished instance and its history; 0 when unknown. A running one is refused (InvalidState)."""
+        inst = self._active.get(instance_id)
+        if inst is not None:
+            raise InvalidState("Only orchestrations in a terminal state can be purged, but the orchestration with "
+                               f"instance ID {instance_id} has status {inst.status}")
+        if not self.store.read("SELECT 1 FROM instances WHERE instance_id = ?", (instance_id,)):
+            return 0
+        self._delete_instance_rows(instance_id)
+        self.store.commit()
+        return 1
+
+    async def purge_by(self, *, runtime_status: list[str] | None = None, created_from: Any = None,
+                       created_to: Any = None, instance_id_prefix: str | None = None) -> int:
+        sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
+        ids = [row[0] for row in self.store.read("SELECT instance_id FROM instances" + sql, params)
+               if row[0] not in self._active]
+        for iid in ids:
+            self._delete_instance_rows(iid)
+        self.store.commit()
+        return len(ids)
+
+    # ================================================================================= entities
+    async def signal_entity(self, entity_name: str, key: str, operation: str, input_json: str | None) -> None:
+        assert self.entities is not None
+        self.entities.enqueue(entity_id(entity_name, key), operation, input_json, signal=True)
+        self.store.commit()
+
+    async def read_entity(self, entity_name: str, key: str) -> tuple[bool, str | None]:
+        assert self.entities is not None
+        self.store.commit()
+        return self.entities.read_raw(entity_id(entity_name, key))
+
+    async def list_entities(self, entity_name: str | None = None, fetch_state: bool = False) -> list[dict[str, Any]]:
+        assert self.entities is not None
+        self.store.commit()
+        return self.entities.list(entity_name, fetch_state)

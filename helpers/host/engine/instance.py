@@ -1,0 +1,69 @@
+"""An orchestration instance while it is active: what the engine keeps in memory, mirrored row by row in the Store.
+
+Why the history is kept twice: `history` holds the events as dicts (the engine inspects them), `history_text`
+holds each one already JSON-encoded with `IsPlayed: true` -- exactly the text stored in the `history` table and
+fed back to the SDK on every later episode. Encoding an event once, when it joins the history, instead of
+re-encoding the whole history on every episode keeps an episode's cost independent of how long the instance
+has been running (apart from the SDK's own replay).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+RUNNING_STATES = ("Pending", "Running")
+ACTIVE_STATES = ("Pending", "Running", "Suspended")
+TERMINAL_STATES = ("Completed", "Failed", "Terminated", "Canceled")
+
+_UNPLAYED = '"IsPlayed": false'
+_PLAYED = '"IsPlayed": true'
+
+
+def new_book(version: str | None = None) -> dict[str, Any]:
+    """The per-execution bookkeeping persisted with the instance row.
+
+    episode: episodes run so far; next_id: the next sequence id the SDK will hand out; sigs: signature of every
+    id-consuming action handled, by position (the non-determinism check); retries: retry loops in progress;
+    failed_loops: retry loops that gave up (what rewind needs); version: the orchestration version.
+    """
+    return {"episode": 0, "next_id": 0, "sigs": [], "retries": [], "failed_loops": [], "version": version}
+
+
+def played_text(ev: dict[str, Any]) -> str:
+    """The stored JSON text of an event that now belongs to an earlier episode."""
+    ev["IsPlayed"] = True
+    return json.dumps(ev)
+
+
+def unplayed_text(ev: dict[str, Any]) -> str:
+    """The JSON text of an event delivered in the current episode (`IsPlayed` is the third key of every event)."""
+    return json.dumps(ev).replace(_PLAYED, _UNPLAYED, 1)
+
+
+@dataclass
+class Instance:
+    """An orchestration instance that is still active (Pending, Running or Suspended)."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    status: str
+    input: str | None
+    created: str
+    updated: str
+    parent_id: str | None = None
+    parent_task_id: int | None = None
+    output: str | None = None  # JSON text
+    custom_status: str | None = None  # JSON text
+    history: list[dict[str, Any]] = field(default_factory=list)
+    history_text: list[str] = field(default_factory=list)  # the same events, encoded (see module docstring)
+    pending: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (row id, event)
+    book: dict[str, Any] = field(default_factory=new_book)
+    busy: bool = False
+    timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str | None:
+        return self.book.get("version")

@@ -1,0 +1,197 @@
+"""Instance bookkeeping: creating instances, persisting them, queueing arrived events, and ending executions.
+
+A mixin of DurableEngine (engine.py), which supplies `store`, `registry`, `log`, `versioning`, `_active`,
+`_waiters`, `_stopping` and the episode driver `_drive` (episodes.py). Every state change here is written to
+the Store in the same loop step as the in-memory change; the Store commits once per loop iteration.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from .fan_in import worth_an_episode
+from .history import EventType, event, now_iso
+from .instance import RUNNING_STATES, Instance, new_book, played_text
+
+
+def unknown_function(name: str, kind: str) -> str:
+    return f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function."
+
+
+def jt_value(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class InstanceBook:
+    # -------------------------------------------------------------------------------------------- creating
+    def _create_instance(self, name: str, instance_id: str, input_json: str | None,
+                         parent: tuple[str, int] | None = None, version: str | None = None) -> Instance:
+        self._delete_instance_rows(instance_id)  # replaces a finished instance with the same id
+        now = now_iso()
+        inst = Instance(instance_id=instance_id, name=name, execution_id=uuid.uuid4().hex, status="Pending",
+                        input=input_json, created=now, updated=now, book=new_book(version),
+                        parent_id=parent[0] if parent else None, parent_task_id=parent[1] if parent else None)
+        self._active[instance_id] = inst
+        self._save(inst)
+        self._queue_event(inst, self._execution_started(inst))
+        self._kick(inst)
+        return inst
+
+    @staticmethod
+    def _execution_started(inst: Instance) -> dict[str, Any]:
+        parent = {"InstanceId": inst.parent_id, "TaskScheduleId": inst.parent_task_id} if inst.parent_id else None
+        return event(EventType.ExecutionStarted, now_iso(), Name=inst.name, Version=inst.version, Input=inst.input,
+                     OrchestrationInstance={"InstanceId": inst.instance_id, "ExecutionId": inst.execution_id},
+                     ParentInstance=parent)
+
+    def _delete_instance_rows(self, instance_id: str) -> None:
+        for table in ("instances", "history", "pending", "work"):
+            self.store.write(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
+
+    # -------------------------------------------------------------------------------------------- persisting
+    def _save(self, inst: Instance) -> None:
+        inst.updated = now_iso()
+        self.store.write(
+            "INSERT OR REPLACE INTO instances(instance_id, name, execution_id, status, input, output, custom_status, "
+            "created, updated, parent_id, parent_task_id, book) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input, inst.output,
+             inst.custom_status, inst.created, inst.updated, inst.parent_id, inst.parent_task_id,
+             json.dumps(inst.book)),
+        )
+
+    def _append_history(self, inst: Instance, events: list[dict[str, Any]], texts: list[str] | None = None) -> None:
+        """Append events (marked played from now on); `texts` may carry their encodings already."""
+        start = len(inst.history)
+        if texts is None:
+            texts = [played_text(ev) for ev in events]
+        else:
+            for ev in events:
+                ev["IsPlayed"] = True
+        inst.history.extend(events)
+        inst.history_text.extend(texts)
+        self.store.write_many("INSERT INTO history(instance_id, seq, event) VALUES (?, ?, ?)",
+                              [(inst.instance_id, start + i, text) for i, text in enumerate(texts)])
+
+    def _replace_history(self, inst: Instance, events: list[dict[str, Any]]) -> None:
+        self.store.write("DELETE FROM history WHERE instance_id = ?", (inst.instance_id,))
+        inst.history, inst.history_text = [], []
+        if events:
+            self._append_history(inst, events)
+
+    def _queue_event(self, inst: Instance, ev: dict[str, Any]) -> None:
+        row = self.store.write("INSERT INTO pending(instance_id, event) VALUES (?, ?)",
+                               (inst.instance_id, json.dumps(ev)))
+        inst.pending.append((row.lastrowid, ev))
+
+    # -------------------------------------------------------------------------------------------- arrivals
+    def _deliver(self, instance_id: str, execution_id: str, ev: dict[str, Any], work_id: int | None = None) -> None:
+        """A completion or external event arrived for an instance: persist it and run an episode if allowed."""
+        inst = self._record(instance_id, execution_id, ev, work_id)
+        if inst is not None:
+            self._kick(inst)
+
+    def _record(self, instance_id: str, execution_id: str, ev: dict[str, Any],
+                work_id: int | None = None) -> Instance | None:
+        """Persist an arrived event as pending (clearing its work row); None when it is stale or we stopped."""
+        if self._stopping and not self._store_open():
+            return None
+        if work_id is not None:
+            self.store.write("DELETE FROM work WHERE id = ?", (work_id,))
+        inst = self._active.get(instance_id)
+        if inst is None or (execution_id and inst.execution_id != execution_id):
+            return None  # the instance finished, was terminated or continued as new: drop the stale completion
+        self._queue_event(inst, ev)
+        return inst
+
+    def _store_open(self) -> bool:
+        return self.store.is_open
+
+    def _kick(self, inst: Instance) -> None:
+        """Start the instance's episode driver unless it runs, may not run, or has nothing worth an episode."""
+        if inst.busy or self._stopping or inst.status not in RUNNING_STATES or not worth_an_episode(inst):
+            return
+        if not self.versioning.accepts(inst.version):
+            self._refuse_version(inst)
+            return
+        inst.busy = True
+        self._spawn(self._drive(inst))
+
+    def _refuse_version(self, inst: Instance) -> None:
+        """The DTFx dispatcher's versioning check failed: leave the instance as it is, or fail it."""
+        if self.versioning.failure_strategy == "Fail":
+            from .versioning import VERSION_MISMATCH_OUTPUT
+
+            self._finish(inst, "Failed", json.dumps(VERSION_MISMATCH_OUTPUT))
+            return
+        if inst.instance_id not in self._refusals_logged:  # once per instance and host run
+            self._refusals_logged.add(inst.instance_id)
+            self.log.warning("%s: Function '%s (Orchestrator)' not run: %s. versionFailureStrategy Reject leaves "
+                             "it %s until a host whose defaultVersion accepts it runs it.", inst.instance_id,
+                             inst.name, self.versioning.describe_refusal(inst.version), inst.status)
+
+    # -------------------------------------------------------------------------------------------- endings
+    def _continue_as_new(self, inst: Instance, input_json: str | None) -> None:
+        """Start a fresh execution with the new input; external events not yet delivered carry over."""
+        self.log.info("%s: Function '%s (Orchestrator)' continued as new.", inst.instance_id, inst.name)
+        self._cancel_work(inst)
+        self._replace_history(inst, [])
+        carried = [(row_id, ev) for row_id, ev in inst.pending if ev["EventType"] == EventType.EventRaised]
+        dropped = [(row_id,) for row_id, ev in inst.pending if ev["EventType"] != EventType.EventRaised]
+        self.store.write_many("DELETE FROM pending WHERE id = ?", dropped)
+        inst.pending = []
+        inst.execution_id = uuid.uuid4().hex
+        inst.input = input_json
+        inst.book = new_book(inst.version)
+        inst.status = "Running"
+        self._queue_event(inst, self._execution_started(inst))
+        for row_id, ev in carried:  # keep their order after the new ExecutionStarted
+            self.store.write("DELETE FROM pending WHERE id = ?", (row_id,))
+            self._queue_event(inst, ev)
+        self._save(inst)
+
+    def _cancel_work(self, inst: Instance) -> None:
+        for handle in inst.timers.values():
+            handle.cancel()
+        inst.timers.clear()
+        self.store.write("DELETE FROM work WHERE instance_id = ?", (inst.instance_id,))
+
+    def _finish(self, inst: Instance, status: str, output_json: str) -> None:
+        inst.status = status
+        inst.output = output_json
+        self._append_history(inst, [event(EventType.ExecutionCompleted, now_iso(), OrchestrationStatus=status,
+                                          Result=output_json)])
+        self._cancel_work(inst)
+        self.store.write("DELETE FROM pending WHERE instance_id = ?", (inst.instance_id,))
+        inst.pending = []
+        inst.book["retries"] = []
+        self._save(inst)
+        self._active.pop(inst.instance_id, None)
+        if status == "Completed":
+            self.log.info("%s: Function '%s (Orchestrator)' completed.", inst.instance_id, inst.name)
+        else:
+            self.log.info("%s: Function '%s (Orchestrator)' %s. %s", inst.instance_id, inst.name, status.lower(),
+                          jt_value(output_json))
+        self._notify_parent(inst)
+        for future in self._waiters.pop(inst.instance_id, []):
+            if not future.done():
+                future.set_result(status)
+
+    def _notify_parent(self, inst: Instance) -> None:
+        parent = self._active.get(inst.parent_id or "")
+        if parent is None or inst.parent_task_id is None:
+            return
+        if inst.status == "Completed":
+            ev = event(EventType.SubOrchestrationInstanceCompleted, now_iso(), TaskScheduledId=inst.parent_task_id,
+                       Result=inst.output)
+        else:
+            message = jt_value(inst.output)
+            ev = event(EventType.SubOrchestrationInstanceFailed, now_iso(), TaskScheduledId=inst.parent_task_id,
+                       Reason=message if isinstance(message, str) else json.dumps(message),
+                       Details=f"Sub-orchestration '{inst.instance_id}' {inst.status.lower()}.")
+        self._deliver(parent.instance_id, parent.execution_id, ev)

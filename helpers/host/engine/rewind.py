@@ -1,0 +1,88 @@
+"""Rewinding a Failed instance: which history to keep, and which work to run again -- a pure function.
+
+The Durable Task Framework rewinds by rewriting the history (TaskOrchestrationDispatcher
+.ProcessRewindOrchestrationDecision): every failure event and the failed execution's completion are dropped,
+everything else is kept, failed sub-orchestrations are rewound in turn, and the orchestrator replays. The
+replay then waits exactly where work failed, so that work runs again while completed work is not repeated.
+
+Two details differ from DTFx because the Python SDK numbers and retries tasks itself:
+- The failed task's own `TaskScheduled` event stays and the engine runs that task again with the same id
+  (DTFx drops it and lets the orchestrator schedule it anew; the SDK would hand out the same id anyway).
+- A `*_with_retry` loop that gave up keeps its earlier attempts; its last attempt runs once more, and the
+  trailing retry timer the SDK waits for before raising is dropped. If that attempt fails again, the SDK
+  raises again -- the same budget the SDK itself grants.
+Work that was still running when the instance failed (a scheduled activity with no result, an unfired timer,
+an unfinished child) is resumed as well, since its result was discarded with the failure.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .history import EventType, event
+
+HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+
+
+@dataclass
+class RewindPlan:
+    history: list[dict[str, Any]]  # the kept events, in order
+    rerun: list[tuple[int, str, str | None]] = field(default_factory=list)  # (task id, activity name, input)
+    timers: list[tuple[int, str]] = field(default_factory=list)  # (timer id, fireAt) to arm again
+    children: list[dict[str, Any]] = field(default_factory=list)  # sub-orchestrations the parent still awaits
+    retries: list[dict[str, Any]] = field(default_factory=list)  # retry loops resumed at their last attempt
+    next_id: int = 0
+
+
+def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPlan:
+    """The rewound history and the work to restart for an instance whose last execution Failed."""
+    loops = list(book.get("failed_loops") or [])
+    keep_failures = {aid for loop in loops for aid in (loop.get("attemptIds") or [loop["taskId"]])[:-1]}
+    dropped_timers = {loop["timerId"] for loop in loops if loop.get("timerId") is not None}
+
+    scheduled: dict[int, tuple[str, str | None]] = {}
+    children: dict[int, dict[str, Any]] = {}
+    outcome: set[int] = set()
+    timers: dict[int, str] = {}
+    kept: list[dict[str, Any]] = []
+    for source in history:
+        kind = source["EventType"]
+        if kind in (EventType.ExecutionCompleted, EventType.ExecutionFailed):
+            continue
+        if kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed) \
+                and source.get("TaskScheduledId") not in keep_failures:
+            continue
+        if kind in (EventType.TimerCreated, EventType.TimerFired) \
+                and (source.get("EventId") if kind == EventType.TimerCreated else source.get("TimerId")) in dropped_timers:
+            continue
+        ev = dict(source)
+        kept.append(ev)
+        if kind == EventType.TaskScheduled:
+            scheduled[ev["EventId"]] = (ev.get("Name") or "", ev.get("Input"))
+        elif kind == EventType.SubOrchestrationInstanceCreated:
+            children[ev["EventId"]] = {"taskId": ev["EventId"], "instanceId": ev.get("InstanceId"),
+                                       "name": ev.get("Name"), "input": ev.get("Input"), "version": ev.get("Version")}
+        elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
+                      EventType.SubOrchestrationInstanceFailed):
+            outcome.add(ev.get("TaskScheduledId"))
+        elif kind == EventType.TimerCreated:
+            timers[ev["EventId"]] = ev.get("FireAt")
+        elif kind == EventType.TimerFired:
+            timers.pop(ev.get("TimerId"), None)
+
+    plan = RewindPlan(kept, next_id=int(book.get("next_id") or 0))
+    plan.rerun = [(task_id, name, input_json) for task_id, (name, input_json) in sorted(scheduled.items())
+                  if task_id not in outcome]
+    plan.children = [child for task_id, child in sorted(children.items()) if task_id not in outcome]
+    plan.timers = sorted(timers.items())
+    for loop in loops:
+        plan.retries.append({**loop, "attempts": loop["max"], "timerId": None})
+    for timer_id in sorted(dropped_timers, reverse=True):
+        if timer_id == plan.next_id - 1:  # the SDK will hand out this id again when the last attempt fails
+            plan.next_id -= 1
+    return plan
+
+
+def rewound_event(timestamp: str, reason: str) -> dict[str, Any]:
+    """The event that records the rewind (DTFx ExecutionRewound); the SDK skips event types it does not know."""
+    return event(EventType.ExecutionRewound, timestamp, Reason=reason)

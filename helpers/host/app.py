@@ -3,6 +3,7 @@
 URL space (as under `func start`):
   /admin/host/status                     readiness: {"state": "Running", ...}
   /admin/functions                       the function index (name, trigger, route/url) for listings
+  /admin/instances/{id}/history          an instance's history as the orchestrator is fed it (replay_history.py)
   /runtime/webhooks/durabletask/...      the Durable Functions HTTP API (durable_api.py)
   /<routePrefix>/<route>                 the app's HTTP-triggered functions
 """
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from . import durable_api
+from .replay_history import stored_history
 from .durable_urls import WEBHOOK_PATH
 from .errors import HttpError, error_response, read_body
 from .http_functions import build_http_request, invoke_http_function, to_response
@@ -155,6 +157,7 @@ def create_app(host: HostRuntime) -> Starlette:
     routes = [
         Route("/admin/host/status", host_status, methods=["GET"]),
         Route("/admin/functions", list_functions, methods=["GET"]),
+        Route("/admin/instances/{instance_id}/history", stored_history, methods=["GET"]),
         Mount(WEBHOOK_PATH, routes=durable_api.ROUTES),
         # Every method reaches the dispatcher; the function's own method list decides (404 otherwise, as in func).
         Route("/{path:path}", http_trigger, methods=ALL_METHODS),

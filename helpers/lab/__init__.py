@@ -14,6 +14,7 @@ The package, one module per concept:
 - `model_calls`, `model_errors`: the gateway's records of every model call, fault injection, the one-call
   backend check, and one clear message when a model call fails;
 - `polling`: wait for an instance with a progress bar;
+- `deploy`: run orchestrators and activities written in a notebook on the kit's host (`kit.deploy`);
 - `views`, `replay`, `plots`: tables of history, conversations and episodes; replay walk-throughs; timelines;
 - `environment`: which Python, packages, model and host the kit will use (secrets masked);
 - `azure_plan`: notebook 06's checks and `az` commands.
@@ -32,11 +33,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import azure_plan, environment, plots, replay, views
-from .environment import KIT_ROOT, describe_environment
+from .deploy import activity, orchestrator
+from .environment import KIT_ROOT, TEACHING_APP, describe_environment
 from .errors import LabError
 from .model_calls import ModelCheck
 from .model_errors import ModelBackendError
-from .plots import ModelCall, OverlapSummary, as_calls, overlap_summary, timeline_plot
+from .plots import ModelCall, OverlapSummary, as_calls, overlap_summary, swimlane_plot, timeline_plot
 from .polling import poll
 from .session import Lab, current, host_environment, model_settings, start, with_task_hub
 from .views import Episode, Table, agent_text, episode_table, episodes, replay_counts
@@ -44,10 +46,11 @@ from .views import Episode, Table, agent_text, episode_table, episodes, replay_c
 __all__ = [
     "Lab", "LabError", "ModelBackendError", "ModelCheck", "start", "current", "poll", "history",
     "history_table", "entity_calls_of", "entity_conversation", "entity_state", "find_agent_sessions", "host_log",
-    "model_stats", "model_calls", "set_model_faults", "check_model", "timeline_plot", "overlap_summary",
+    "model_stats", "model_calls", "set_model_faults", "check_model", "timeline_plot", "swimlane_plot", "overlap_summary",
     "replay_counts", "episodes", "episode_table", "describe_environment", "Table", "ModelCall", "OverlapSummary",
     "Episode", "agent_text", "as_calls", "environment", "views", "replay", "plots", "azure_plan",
-    "host_environment", "model_settings", "with_task_hub", "KIT_ROOT",
+    "host_environment", "model_settings", "with_task_hub", "KIT_ROOT", "orchestrator", "activity",
+    "TEACHING_APP",
 ]
 
 

@@ -1,8 +1,8 @@
-"""Reading durable state through the public Durable Functions HTTP API: status, history, entities, functions.
+"""The public Durable Functions HTTP API: start instances, raise events, read status, history and entities.
 
 Everything a notebook learns about an orchestration comes through `/runtime/webhooks/durabletask/...` and
 the host's `/admin/functions`, which real `func start` answers too; nothing here reads the embedded host's
-SQLite file. `DurableApiReader` is mixed into the running kit (`Lab`), so notebooks call `kit.history_table(...)`.
+SQLite file. `DurableApiClient` is mixed into the running kit (`Lab`), so notebooks call `kit.history_table(...)`.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ CONTINUATION_HEADER = "x-ms-continuation-token"  # how the Durable HTTP API page
 MAX_PAGES = 1000  # a server that keeps answering with a continuation token must not loop us forever
 
 
-class DurableApiReader:
-    """Durable HTTP API reads for a kit that has `base_url`, `host_kind` and an `httpx.Client` in `_http`."""
+class DurableApiClient:
+    """The Durable HTTP API for a kit that has `base_url`, `host_kind` and an `httpx.Client` in `_http`."""
 
     base_url: str
     host_kind: str
@@ -41,6 +41,34 @@ class DurableApiReader:
         if response.status_code >= 400 and response.status_code != 404:
             raise LabError(_durable_api_error(self.host_kind, what, response))
         return response
+
+    def start_orchestration(self, name: str, input: Any = None, *, instance_id: str | None = None) -> dict[str, Any]:
+        """Start orchestrator `name` with the standard route (`POST .../orchestrators/{name}[/{instanceId}]`).
+
+        Returns the `202 Accepted` body: the instance `id` and its management URLs (`statusQueryGetUri`,
+        `sendEventPostUri`, ...). Real Functions answers the same route the same way.
+        """
+        path = f"orchestrators/{quote(name, safe='')}" + (f"/{quote(instance_id, safe='')}" if instance_id else "")
+        response = self._http.post(self.durable_url(path), json=input)
+        if response.status_code != 202:
+            raise LabError(f"Starting orchestrator {name!r} answered {response.status_code}: {response.text[:300]}")
+        return response.json()
+
+    def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> int:
+        """Send external event `event_name` with JSON `data` to an instance (`POST .../raiseEvent/{event}`).
+
+        Returns the status code (202: accepted). An instance that does not exist (404) or has finished (410)
+        raises a `LabError` that says so.
+        """
+        path = f"instances/{quote(instance_id, safe='')}/raiseEvent/{quote(event_name, safe='')}"
+        response = self._http.post(self.durable_url(path), json=data)
+        if response.status_code == 404:
+            raise LabError(f"No instance {instance_id!r} to send {event_name!r} to.")
+        if response.status_code == 410:
+            raise LabError(f"Instance {instance_id} has already finished; it no longer takes {event_name!r}.")
+        if response.status_code >= 400:
+            raise LabError(f"Raising {event_name!r} answered {response.status_code}: {response.text[:300]}")
+        return response.status_code
 
     def status(self, instance_id: str, *, history: bool = False) -> dict[str, Any]:
         """The Durable HTTP API's status of one instance (with `historyEvents` when `history=True`)."""

@@ -123,3 +123,50 @@ def timeline_plot(groups: dict[str, Iterable[dict[str, Any] | ModelCall]] | Iter
     ax.grid(axis="x", linestyle=":")
     fig.tight_layout()
     return fig
+
+
+def swimlane_plot(steps: Any, model_calls: Iterable[dict[str, Any]] = (), *,
+                  title: str = "Episodes, agent turns and model calls") -> Any:
+    """One time axis, one lane each for the orchestrator's episodes, each entity (an agent's turns), activities,
+    and the model calls: who was busy when. `steps` is `kit.replay_steps(...)` (its `spans` come from the
+    history's timestamps); `model_calls` are `kit.model_calls()` records, kept when they fall inside the run.
+
+    What to look for: the orchestrator's episodes are short bars (milliseconds) between long waits; each agent
+    turn contains its model call; nothing runs in the orchestrator lane while the model works.
+    """
+    import matplotlib.pyplot as plt
+
+    spans = list(steps.spans)
+    if not spans:
+        raise ValueError("No spans to draw: the instance has no recorded episodes yet.")
+    begin, finish = min(s.start for s in spans), max(s.end for s in spans)
+    calls = [c for c in as_calls(model_calls, label="model") if c.start >= begin - 0.5 and c.end <= finish + 0.5]
+    lanes: list[str] = []
+    for span in spans:
+        if span.lane not in lanes:
+            lanes.append(span.lane)
+    lanes.sort(key=lambda lane: (lane != "orchestrator", lane == "activities"))
+    if calls:
+        lanes.append("model calls")
+    origin = min([begin, *(c.start for c in calls)])
+
+    fig, ax = plt.subplots(figsize=(9, 0.7 * len(lanes) + 1.5))
+    plt.close(fig)  # shown once, as the cell's result (see timeline_plot)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    minimum = (finish - origin) / 300  # an episode of a few ms would be invisible at the scale of seconds
+    items = [(s.lane, s.label, s.start, s.end) for s in spans] + [("model calls", c.label, c.start, c.end) for c in calls]
+    for lane, label, start, end in items:
+        y = lanes.index(lane)
+        width = max(end - start, minimum)
+        ax.broken_barh([(start - origin, width)], (y - 0.35, 0.7), facecolors=colours[y % len(colours)],
+                       edgecolor="black", linewidth=0.5)
+        if lane == "orchestrator":
+            ax.annotate(label.replace("episode ", ""), (start - origin + width / 2, y - 0.42), ha="center",
+                        va="bottom", fontsize=8)
+    ax.set_yticks(range(len(lanes)), lanes)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the instance started")
+    ax.set_title(title)
+    ax.grid(axis="x", linestyle=":")
+    fig.tight_layout()
+    return fig

@@ -31,14 +31,17 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from .. import processes
+from . import deploy, stepper
 from ..offline_settings import offline_model_settings
-from .durable_client import DurableApiReader
+from .durable_client import DurableApiClient
 from .environment import DEFAULT_APP_DIR, BackendChoice, choose_host, choose_model, settings_as_host_sees_them
 from .errors import LabError
 from .func_host import FuncHost, wait_until_running
@@ -49,11 +52,12 @@ START_TIMEOUT = 60.0
 DEFAULT_TASK_HUB = "default"  # the value local.settings.json.template gives TASKHUB_NAME
 DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
+WORK_DIR_SETTING = "LAB_WORK_DIR"
 # How long `lab.poll` waits by default: a real model can take tens of seconds per call.
 WAIT_BUDGET_SECONDS = {"offline": 60.0, "env": 300.0}
 
 
-class Lab(DurableApiReader, ModelRecords):
+class Lab(DurableApiClient, ModelRecords):
     """The running kit: the model backend, the model gateway, the Functions host, and what reads their state.
 
     State (orchestration history, entity state) lives in a SQLite file in the kit's own temp folder
@@ -66,6 +70,8 @@ class Lab(DurableApiReader, ModelRecords):
         self.model = model
         self.host_kind = host
         self.app_dir = Path(app_dir).resolve()
+        self.base_app_dir = self.app_dir  # what `deploy` builds on: the app the kit started with
+        self._deployments = 0
         self.latency_ms = latency_ms
         self.start_timeout = start_timeout
         self.work_dir = Path(tempfile.mkdtemp(prefix="durable-lab-"))
@@ -113,8 +119,10 @@ class Lab(DurableApiReader, ModelRecords):
         return model_settings(self.model, self.gateway_url)
 
     def _host_env(self) -> dict[str, str]:
-        return host_environment(settings_as_host_sees_them(self.app_dir), model=self._model_settings(),
-                                task_hub=self.task_hub)
+        env = host_environment(settings_as_host_sees_them(self.app_dir), model=self._model_settings(),
+                               task_hub=self.task_hub)
+        env[WORK_DIR_SETTING] = str(self.work_dir)  # a folder of this kit's own, for files an app writes
+        return env
 
     def _start_host(self) -> None:
         assert self._port is not None
@@ -162,6 +170,36 @@ class Lab(DurableApiReader, ModelRecords):
         if self._host is not None and self._host.running:
             raise LabError("The host is already running; call kill_host() or restart_host() instead.")
         self._start_host()
+
+    def deploy(self, *functions: Callable[..., Any]) -> list[str]:
+        """Run notebook functions (marked `@lab.orchestrator` / `@lab.activity`) on the host; see `lab.deploy`.
+
+        The host restarts on the kit's app plus these functions, with the same state and port. Each call
+        replaces the functions of the previous one. Returns the names now deployed.
+        """
+        self._deployments += 1
+        target = self.work_dir / f"{deploy.GENERATED_APP_DIR}_{self._deployments}"
+        deploy.write_app(functions, self.base_app_dir, target)
+        previous = self.app_dir
+        self.app_dir = target
+        try:
+            self.restart_host()
+        except LabError as error:
+            self.app_dir = previous
+            self.restart_host()  # back to the app that worked, so the kit stays usable
+            raise LabError(f"Your functions did not load, so the kit went back to its previous app. {error}") from None
+        return [function.__name__ for function in functions]
+
+    def replay_steps(self, instance_id: str) -> stepper.ReplaySteps:
+        """Re-run the instance's orchestrator on each prefix of its history; one row per episode (`lab.stepper`)."""
+        if self.host_kind != "embedded":
+            raise LabError("The replay stepper reads the embedded host's stored history (episode markers "
+                           "included), which `func start` keeps inside its storage provider: use host='embedded'.")
+        response = self._http.get(f"{self.base_url}/admin/instances/{quote(instance_id, safe='')}/history")
+        if response.status_code == 404:
+            raise LabError(f"No orchestration instance {instance_id!r} on this host.")
+        response.raise_for_status()
+        return stepper.run_in_subprocess(self.app_dir, response.json(), self._host_env())
 
     def stop(self) -> None:
         """Stop the host, the gateway and the model and remove the kit's temp folder. Safe to call twice."""

@@ -168,7 +168,8 @@ def agent_text(value: Any) -> str | None:
             for content in message.get("contents") or [] if isinstance(content, dict)
             if content.get("type", content.get("$type")) == "text"
         ]
-        return " ".join(t for t in texts if t)
+        # Structured output arrives as text that held JSON, which decode_nested has turned into a value.
+        return " ".join(t if isinstance(t, str) else json.dumps(t, ensure_ascii=False) for t in texts if t)
     return None
 
 

@@ -18,6 +18,9 @@ ANSWER_FIELDS = frozenset(
     {"answer", "response", "text", "content", "message", "reply", "result", "summary", "output",
      "explanation", "sentence", "description", "body"}
 )
+# Property names of a heading: they receive the reply's first words (so a title reads like one).
+TITLE_FIELDS = frozenset({"title", "headline", "subject", "heading"})
+TITLE_WORDS = 8
 _FORMATS = {
     "date-time": "2026-01-01T00:00:00Z",
     "date": "2026-01-01",
@@ -41,6 +44,7 @@ class InstanceBuilder:
         self.reply = reply
         self.seed = seed
         self._answer_used = False
+        self._answer_path: str | None = None  # where the reply goes, once an object names an answer field
 
     def _index(self, path: str, modulo: int) -> int:
         """A stable pseudo-random index for the value at `path`."""
@@ -102,6 +106,9 @@ class InstanceBuilder:
         properties = schema.get("properties") or {}
         if not isinstance(properties, dict):
             raise SchemaError(f"'properties' at {path} must be an object.")
+        if not self._answer_used and self._answer_path is None:
+            # An answer-named property takes the reply even when another string property comes first.
+            self._answer_path = next((f"{path}.{key}" for key in properties if key.lower() in ANSWER_FIELDS), None)
         value = {key: self.build(sub, f"{path}.{key}", key, depth + 1) for key, sub in properties.items()}
         for key in schema.get("required") or []:  # required but undeclared: any value will do
             value.setdefault(key, self.build({}, f"{path}.{key}", key, depth + 1))
@@ -122,9 +129,13 @@ class InstanceBuilder:
             value = str(uuid.UUID(hashlib.sha256(f"{self.seed}/{path}".encode()).hexdigest()[:32]))
         elif fmt in _FORMATS:
             value = _FORMATS[fmt]
-        elif not self._answer_used and (name.lower() in ANSWER_FIELDS or path.count(".") <= 1):
+        elif not self._answer_used and (path == self._answer_path or (
+                self._answer_path is None and (name.lower() in ANSWER_FIELDS or path.count(".") <= 1))):
             self._answer_used = True
             value = self.reply
+        elif name.lower() in TITLE_FIELDS:
+            words = self.reply.split()
+            value = " ".join(words[:TITLE_WORDS]) + ("…" if len(words) > TITLE_WORDS else "")
         else:
             label = name.replace("_", " ") or "value"
             value = f"offline {label} {self._index(path, 100)}"

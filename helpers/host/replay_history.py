@@ -1,0 +1,30 @@
+"""`GET /admin/instances/{instanceId}/history`: an instance's history exactly as the orchestrator is fed it.
+
+The Durable HTTP API's `showHistory` view is for people: it drops the `OrchestratorStarted` /
+`OrchestratorCompleted` markers that delimit episodes, folds each `TaskScheduled` into its completion and
+removes event ids. Replaying the orchestrator needs all of that (the markers' timestamps drive
+`current_utc_datetime` and so `new_uuid()`). The kit's replay stepper (`lab.replay_steps`) reads this route to
+re-run an orchestrator, with the real durable SDK, on each prefix of the real history. It is the embedded
+host's own route: real `func start` keeps this history inside its storage provider.
+"""
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .errors import error_response
+from .runtime import host_of
+
+
+async def stored_history(request: Request) -> Response:
+    engine = host_of(request).require_engine()
+    instance_id = request.path_params["instance_id"]
+    status = await engine.get_status(instance_id, show_input=True)
+    if status is None:
+        return error_response(404, f"No instance with ID '{instance_id}' found.")
+    events = [json.loads(text) for (text,) in engine.store.read(
+        "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+    return JSONResponse({"instanceId": instance_id, "name": status.get("name"), "input": status.get("input"),
+                         "runtimeStatus": status.get("runtimeStatus"), "history": events})

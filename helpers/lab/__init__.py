@@ -14,6 +14,8 @@ The package, one module per concept:
 - `model_calls`, `model_errors`: the gateway's records of every model call, fault injection, the one-call
   backend check, and one clear message when a model call fails;
 - `polling`: wait for an instance with a progress bar;
+- `checks`: the exercises' self-checks (one module per lesson), each answering with a `Verdict`;
+- `stepper`: re-run an orchestrator episode by episode on its real history (`kit.replay_steps`);
 - `deploy`: run orchestrators and activities written in a notebook on the kit's host (`kit.deploy`);
 - `views`, `replay`, `plots`: tables of history, conversations and episodes; replay walk-throughs; timelines;
 - `environment`: which Python, packages, model and host the kit will use (secrets masked);
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import azure_plan, environment, plots, replay, views
+from . import azure_plan, checks, environment, plots, replay, views
 from .deploy import activity, orchestrator
 from .environment import KIT_ROOT, TEACHING_APP, describe_environment
 from .errors import LabError
@@ -48,7 +50,7 @@ __all__ = [
     "history_table", "entity_calls_of", "entity_conversation", "entity_state", "find_agent_sessions", "host_log",
     "model_stats", "model_calls", "set_model_faults", "check_model", "timeline_plot", "swimlane_plot", "overlap_summary",
     "replay_counts", "episodes", "episode_table", "describe_environment", "Table", "ModelCall", "OverlapSummary",
-    "Episode", "agent_text", "as_calls", "environment", "views", "replay", "plots", "azure_plan",
+    "Episode", "agent_text", "as_calls", "environment", "views", "replay", "plots", "azure_plan", "checks",
     "host_environment", "model_settings", "with_task_hub", "KIT_ROOT", "orchestrator", "activity",
     "TEACHING_APP",
 ]

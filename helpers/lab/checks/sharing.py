@@ -1,0 +1,2 @@
+"""Self-checks for the sharing lesson's exercises."""
+from __future__ import annotations

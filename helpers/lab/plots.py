@@ -69,11 +69,18 @@ class OverlapSummary:
     span: float  # first start to last end, seconds
     total: float  # sum of the durations, seconds
     overlapped: bool  # did any two calls run at the same time?
+    longest: float = 0.0  # the longest call, seconds
 
     @property
     def span_over_total(self) -> float:
-        """≈ 1.0 when the calls ran one after another, ≈ 1/n when n calls ran side by side."""
+        """≈ 1.0 (or more) when the calls ran one after another, < 1 when some ran side by side (≈ 1/n for n
+        calls of equal length)."""
         return self.span / self.total if self.total else 1.0
+
+    @property
+    def span_over_longest(self) -> float:
+        """≈ 1.0 when every call ran inside the longest one (all at once), ≈ n for n equal calls in a row."""
+        return self.span / self.longest if self.longest else 1.0
 
 
 def overlap_summary(calls: Iterable[dict[str, Any] | ModelCall]) -> OverlapSummary:
@@ -83,25 +90,26 @@ def overlap_summary(calls: Iterable[dict[str, Any] | ModelCall]) -> OverlapSumma
     span = max(c.end for c in items) - min(c.start for c in items)
     total = sum(c.duration for c in items)
     overlapped = any(b.start < a.end for a, b in zip(items, items[1:]))
-    return OverlapSummary(len(items), span, total, overlapped)
+    return OverlapSummary(len(items), span, total, overlapped, max(c.duration for c in items))
 
 
 def timeline_plot(groups: dict[str, Iterable[dict[str, Any] | ModelCall]] | Iterable[dict[str, Any] | ModelCall],
                   *, title: str = "Model calls over time", ax: Any = None) -> Any:
     """Draw one horizontal bar per model call; returns the matplotlib Figure.
 
-    `groups` is either a list of calls or `{"group name": calls, ...}` (e.g. one group per orchestration);
-    each group's times are shifted so the group starts at 0, which puts a chain and a fan-out side by side
-    on one time axis.
+    `groups` is either a list of calls or `{"group name": calls, ...}` (e.g. one group per orchestration).
+    All groups share one time axis, starting at the first call of any group, so calls that ran at different
+    times never look simultaneous. A bar's label is the agent that made the call, or — for an agent's first
+    call, before its name is in the conversation — the field its instructions name (e.g. "physics lens").
     """
     import matplotlib.pyplot as plt  # imported here: only notebooks that plot pay for matplotlib
 
     if not isinstance(groups, dict):
         groups = {"": groups}
     rows: list[tuple[str, ModelCall, int]] = []
-    for group_number, (group, records) in enumerate(groups.items()):
-        calls = as_calls(records)
-        origin = min((c.start for c in calls), default=0.0)
+    grouped = {group: as_calls(records) for group, records in groups.items()}
+    origin = min((c.start for calls in grouped.values() for c in calls), default=0.0)
+    for group_number, (group, calls) in enumerate(grouped.items()):
         for number, call in enumerate(calls, start=1):
             name = f"{group}: {number}. {call.label}" if group else f"{number}. {call.label}"
             rows.append((name, ModelCall(call.label, call.start - origin, call.end - origin), group_number))
@@ -118,7 +126,7 @@ def timeline_plot(groups: dict[str, Iterable[dict[str, Any] | ModelCall]] | Iter
         ax.barh(y, call.duration, left=call.start, color=colours[group_number % len(colours)], edgecolor="black")
     ax.set_yticks(range(len(rows)), [name for name, _, _ in rows])
     ax.invert_yaxis()
-    ax.set_xlabel("seconds since the group's first model call")
+    ax.set_xlabel("seconds since the first model call shown")
     ax.set_title(title)
     ax.grid(axis="x", linestyle=":")
     fig.tight_layout()

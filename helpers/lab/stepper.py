@@ -34,6 +34,7 @@ from typing import Any
 from ..host.engine.actions import ActionType, flatten
 from ..host.engine.replay import orchestrator_request, run_orchestrator
 from .errors import LabError
+from .replay import label_keys
 from .views import Table, agent_text, entity_id, excerpt
 
 # Events that bring something new into an orchestration (they wake an episode); everything else an episode
@@ -42,6 +43,7 @@ INPUT_EVENTS = {0: "ExecutionStarted", 5: "TaskCompleted", 6: "TaskFailed", 8: "
                 9: "SubOrchestrationInstanceFailed", 11: "TimerFired", 15: "EventRaised", 3: "ExecutionTerminated",
                 19: "ExecutionSuspended", 20: "ExecutionResumed"}
 ORCHESTRATOR_STARTED = 12
+SEPARATOR = "\x1f"  # between table cells while their keys are labelled together (never in a description)
 STEP_COLUMNS = ("episode", "woken by", "yields (is_replaying)", "new actions", "custom status")
 
 
@@ -77,6 +79,8 @@ class ReplaySteps:
     spans: list[Span] = field(default_factory=list)  # from the history's timestamps (see `history_spans`)
 
     def table(self) -> Table:
+        """The episodes as rows. Session keys (random on every run) become `key-1`, `key-2`, ... in order of
+        first use, the same label everywhere in the table, so two different keys stay visibly different."""
         rows = []
         for ep in self.episodes:
             yields = "; ".join(f"{what} ({replaying})" for replaying, what in ep.yields) or "—"
@@ -86,6 +90,12 @@ class ReplaySteps:
             rows.append({"episode": ep.number, "woken by": "; ".join(ep.woken_by), "yields (is_replaying)": yields,
                          "new actions": actions,
                          "custom status": "" if ep.custom_status is None else excerpt(json.dumps(ep.custom_status), 60)})
+        keyed = ("yields (is_replaying)", "new actions")
+        cells = [row[column] for row in rows for column in keyed]
+        labelled = iter(label_keys(SEPARATOR.join(cells)).split(SEPARATOR))  # one numbering for the whole table
+        for row in rows:
+            for column in keyed:
+                row[column] = next(labelled)
         return Table(STEP_COLUMNS, rows, title=f"replay steps of {self.name} instance {self.instance_id}")
 
     def __repr__(self) -> str:
@@ -122,16 +132,11 @@ def describe_event(ev: dict[str, Any]) -> str:
     return kind
 
 
-def short_key(key: str) -> str:
-    """A session key shortened for a table cell: the first 8 characters of a GUID are enough to tell keys apart."""
-    return key[:8] + "…" if len(key) > 12 else key
-
-
 def describe_action(action: dict[str, Any]) -> str:
     kind = ActionType(action["actionType"])
     if kind in (ActionType.CallEntity, ActionType.SignalEntity, ActionType.ScheduledSignalEntity):
         name_key = entity_id(action.get("instanceId", ""))
-        target = f"{name_key[0]}/{short_key(name_key[1])}" if name_key else action.get("instanceId", "")
+        target = f"{name_key[0]}/{name_key[1]}" if name_key else action.get("instanceId", "")
         verb = "call" if kind is ActionType.CallEntity else "signal"
         return f"{verb} entity {target} .{action.get('operation')}"
     if kind in (ActionType.CallActivity, ActionType.CallActivityWithRetry):

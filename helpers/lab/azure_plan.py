@@ -72,6 +72,11 @@ class AzurePlan:
     deployment: str = "gpt-4o-mini"
     model_version: str = "2024-07-18"
     python_version: str = "3.11"
+    # Who may reach the scheduler's endpoint over the network. Access also needs an Entra ID token with the
+    # Durable Task Data Contributor role (the app's managed identity has it; nobody else does), but an open
+    # list still exposes the endpoint to the whole internet: narrow it to your app's outbound addresses, or
+    # use a private endpoint, for anything beyond a tutorial.
+    ip_allowlist: tuple[str, ...] = ("0.0.0.0/0",)
 
     @property
     def openai_endpoint(self) -> str:
@@ -110,7 +115,7 @@ class AzurePlan:
             ("remember its ids", f"IDENTITY_CLIENT_ID=$(az identity show --name {p.identity} {rg} --query clientId -o tsv); "
                                  f"IDENTITY_PRINCIPAL_ID=$(az identity show --name {p.identity} {rg} --query principalId -o tsv)"),
             ("Durable Task Scheduler", f"az durabletask scheduler create --name {p.scheduler} {rg} "
-                                       f"--location {p.location} --ip-allowlist '[\"0.0.0.0/0\"]' --sku-name consumption"),
+                                       f"--location {p.location} --ip-allowlist '{json.dumps(list(p.ip_allowlist))}' --sku-name consumption"),
             ("task hub", f"az durabletask taskhub create --name {p.task_hub} --scheduler-name {p.scheduler} {rg}"),
             ("scheduler endpoint", f"DTS_ENDPOINT=$(az durabletask scheduler show --name {p.scheduler} {rg} "
                                    "--query properties.endpoint -o tsv)"),
@@ -144,6 +149,43 @@ class AzurePlan:
             ("function key for the HTTP routes", f"FUNCTION_KEY=$(az functionapp keys list --name {p.function_app} {rg} "
                                                  "--query functionKeys.default -o tsv)"),
         ]
+
+
+    @property
+    def open_to_the_internet(self) -> bool:
+        return any(entry.endswith("/0") for entry in self.ip_allowlist)
+
+    def summary(self) -> "Table":
+        """One row per step: what it creates or changes, and the command group it uses (not the options)."""
+        from .views import Table
+
+        rows = [{"step": number, "what": what, "command": _command_name(command)}
+                for number, (what, command) in enumerate(self.commands(), start=1)]
+        return Table(("step", "what", "command"), rows, title=f"deploying to resource group {self.resource_group}")
+
+    def script(self) -> str:
+        """Every command, as one bash script to copy (or save and run after `az login`, from the kit's root)."""
+        lines = ["#!/usr/bin/env bash", "# Deploys functions_app/ to Azure; run from the kit's root after `az login`.",
+                 "set -euo pipefail", ""]
+        for what, command in self.commands():
+            lines += [f"# {what}", multiline(command), ""]
+        return "\n".join(lines)
+
+    def delete_command(self) -> str:
+        """The one command that removes everything the plan created (the whole resource group)."""
+        return f"az group delete --name {self.resource_group} --yes --no-wait"
+
+
+def _command_name(command: str) -> str:
+    """`az group create`, `cd functions_app && func azure functionapp publish`: the words before the options."""
+    if "=$(" in command.split()[0]:
+        command = command.split("=$(", 1)[1]
+    words = []
+    for word in command.split():
+        if word.startswith("-") or word.startswith("$"):
+            break
+        words.append(word)
+    return " ".join(words)
 
 
 def multiline(command: str, indent: str = "    ") -> str:

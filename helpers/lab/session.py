@@ -72,6 +72,8 @@ class Lab(DurableApiClient, ModelRecords):
         self.app_dir = Path(app_dir).resolve()
         self.base_app_dir = self.app_dir  # what `deploy` builds on: the app the kit started with
         self._deployments = 0
+        self._deployed: dict[str, Callable[..., Any]] = {}  # what `deploy` put on the host, by name
+        self._deployed_sources: dict[str, str] = {}
         self.latency_ms = latency_ms
         self.start_timeout = start_timeout
         self.work_dir = Path(tempfile.mkdtemp(prefix="durable-lab-"))
@@ -174,12 +176,20 @@ class Lab(DurableApiClient, ModelRecords):
     def deploy(self, *functions: Callable[..., Any]) -> list[str]:
         """Run notebook functions (marked `@lab.orchestrator` / `@lab.activity`) on the host; see `lab.deploy`.
 
-        The host restarts on the kit's app plus these functions, with the same state and port. Each call
-        replaces the functions of the previous one. Returns the names now deployed.
+        Each call adds these functions to those deployed before (a function of the same name is replaced), and
+        the host restarts on the kit's app plus all of them, with the same state and port. When nothing changed
+        — the same functions with the same source — the host is left running as it is. Returns the names of
+        every deployed function.
         """
+        wanted = dict(self._deployed)
+        for function in functions:
+            wanted[function.__name__] = function
+        sources = {name: deploy.function_source(f) + deploy.registration(f) for name, f in wanted.items()}
+        if functions and sources == self._deployed_sources:
+            return list(wanted)
         self._deployments += 1
         target = self.work_dir / f"{deploy.GENERATED_APP_DIR}_{self._deployments}"
-        deploy.write_app(functions, self.base_app_dir, target)
+        deploy.write_app(tuple(wanted.values()), self.base_app_dir, target)
         previous = self.app_dir
         self.app_dir = target
         try:
@@ -188,7 +198,8 @@ class Lab(DurableApiClient, ModelRecords):
             self.app_dir = previous
             self.restart_host()  # back to the app that worked, so the kit stays usable
             raise LabError(f"Your functions did not load, so the kit went back to its previous app. {error}") from None
-        return [function.__name__ for function in functions]
+        self._deployed, self._deployed_sources = wanted, sources
+        return list(wanted)
 
     def replay_steps(self, instance_id: str) -> stepper.ReplaySteps:
         """Re-run the instance's orchestrator on each prefix of its history; one row per episode (`lab.stepper`)."""

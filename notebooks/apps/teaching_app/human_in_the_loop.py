@@ -35,6 +35,7 @@ logger = logging.getLogger("teaching_app.hitl")
 CONTENT_WRITER_AGENT_NAME = "ContentWriterAgent"
 HUMAN_APPROVAL_EVENT = "HumanApproval"
 MAX_TOPIC_CHARS = 200
+UNTITLED = "(untitled)"
 
 
 class ContentGenerationInput(BaseModel):
@@ -44,8 +45,23 @@ class ContentGenerationInput(BaseModel):
 
 
 class GeneratedContent(BaseModel):
+    """A draft. Sent to the model as the structured-output schema (`response_format`) of every writer turn.
+
+    Agent Framework checks the answer with `model_validate_json` and fails the agent's task when that raises.
+    A model that ignores the schema answers prose, not JSON: that prose is kept as an untitled draft instead,
+    so a person can still review it and the run goes on.
+    """
+
     title: str
     content: str
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> "GeneratedContent":
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError:
+            text = json_data.decode() if isinstance(json_data, (bytes, bytearray)) else str(json_data)
+            return cls(title=UNTITLED, content=text.strip())
 
 
 class HumanApproval(BaseModel):
@@ -69,14 +85,14 @@ def as_content(response: Any) -> GeneratedContent:
     A model that ignores the JSON schema still produces a reviewable draft (untitled) instead of failing the run;
     an empty answer means the model call failed, and fails the run with the model's error (`answer_text`).
     """
-    value = getattr(response, "value", None)
+    try:
+        value = getattr(response, "value", None)  # parsed on first access
+    except (ValueError, ValidationError):
+        value = None
     if isinstance(value, GeneratedContent):
         return value
     text = kit.answer_text(response, CONTENT_WRITER_AGENT_NAME)
-    try:
-        return GeneratedContent.model_validate(json.loads(text))
-    except (ValueError, ValidationError):
-        return GeneratedContent(title="(untitled)", content=text)
+    return GeneratedContent.model_validate_json(text)
 
 
 def as_approval(raw: Any) -> HumanApproval:
@@ -123,11 +139,14 @@ def content_generation_hitl_orchestration(context: df.DurableOrchestrationContex
                                          options=options)))
 
     for number in range(1, request.max_review_attempts + 1):
+        context.set_custom_status({"step": "notifying reviewer", "draft": number, "title": draft.title})
+        yield context.call_activity("notify_user_for_approval", {"number": number, **draft.model_dump()})
+
+        # Durable time, not the wall clock: current_utc_datetime is this episode's start as history recorded
+        # it, so every replay computes the same deadline. The status is saved with the timer, in one episode.
         deadline = context.current_utc_datetime + timedelta(seconds=request.approval_timeout_seconds)
         context.set_custom_status({"step": "waiting for approval", "draft": number, "title": draft.title,
                                    "deadline": deadline.isoformat()})
-        yield context.call_activity("notify_user_for_approval", {"number": number, **draft.model_dump()})
-
         approval_task = context.wait_for_external_event(HUMAN_APPROVAL_EVENT)
         timeout_task = context.create_timer(deadline)
         winner = yield context.task_any([approval_task, timeout_task])
@@ -181,8 +200,9 @@ async def send_human_approval(req: func.HttpRequest, client: df.DurableOrchestra
     instance_id = req.route_params["instanceId"]
     try:
         await client.raise_event(instance_id, HUMAN_APPROVAL_EVENT, approval.model_dump())
-    except Exception as exc:  # the SDK raises when the instance does not exist or no longer runs
-        return _error(f"Could not send the decision to instance {instance_id!r}: {exc}", 404)
+    except Exception as exc:  # the SDK raises when the instance does not exist (404) or has finished (410)
+        return _error(f"Could not send the decision to instance {instance_id!r}: {exc}",
+                      410 if "is gone" in str(exc) else 404)
     return func.HttpResponse(json.dumps({"message": "Human approval sent to orchestration.",
                                          "instanceId": instance_id, "approved": approval.approved}),
                              mimetype="application/json")

@@ -1,23 +1,27 @@
 """Notebook 08 (at least once): side effects that run twice, idempotency keys, retries, failed model calls.
 
 Durable Functions runs an activity (and an entity operation, such as an agent's turn) **at least once**: work
-that was in flight when the host crashed runs again. These functions make that visible.
+that was in flight when the host crashed runs again, because its completion was never recorded in history.
+These functions make that visible.
 
 - `send_welcome_email` - a side effect: it writes one line to the outbox (a stand-in for a mail provider),
-  then waits 2 s for a "receipt" before it returns. Crash the host during the wait and the restarted host runs
-  it again: a second e-mail.
+  then waits `RECEIPT_SECONDS` for a "receipt" before it returns. Crash the host during the wait and the
+  restarted host runs it again: a second e-mail.
 - `send_welcome_email_once` - the same, given an **idempotency key**: the outbox accepts each key once, like
   a provider that de-duplicates by key (many payment and messaging APIs do). The key must be the same every
-  time the same send is attempted, so the orchestrator builds it from what history keeps: its instance id and
-  the step.
+  time the same send is attempted, so the orchestrator builds it from what stays the same for this send: its
+  instance id and the step.
 - `welcome_email` / `welcome_email_once` - orchestrators that send one e-mail, without and with a key.
 - `flaky_lookup` - fails its first two attempts per instance ("the weather service is down"), then answers.
   `lookup_without_retry` fails; `lookup_with_retry` uses `call_activity_with_retry` + `RetryOptions`.
 - `writer_with_retry` - the chaining writer's first turn, retried by the orchestrator when the agent comes back
-  with no text (its model call failed): agent calls are entity operations, which have no RetryOptions.
+  with no text (its model call failed). Agent calls are entity operations, which have no `RetryOptions`, so the
+  loop is written out: a durable timer between attempts, a wait that starts at `WRITER_FIRST_RETRY_SECONDS` and
+  grows by `WRITER_BACKOFF_COEFFICIENT`, at most `WRITER_MAX_ATTEMPTS` attempts, all on one session.
 - `GET /api/lab/outbox` - what the outbox holds; `DELETE /api/lab/outbox` empties it.
 
 The outbox and the attempt counters live in `LAB_WORK_DIR` (the running kit's own folder, set by `lab.start`).
+`LAB_RECEIPT_SECONDS` (default 2) sets the receipt wait; tests shorten it.
 """
 import json
 import os
@@ -33,8 +37,13 @@ from kit_app import WRITER_AGENT_NAME, app
 WORK_DIR = Path(os.environ.get("LAB_WORK_DIR") or tempfile.gettempdir())
 OUTBOX = WORK_DIR / "outbox.jsonl"
 ATTEMPTS = WORK_DIR / "flaky_attempts.json"
-RECEIPT_SECONDS = 2.0  # how long a send waits after writing: the window in which a crash causes a repeat
+# How long a send waits after writing: the window in which a crash makes the send run again.
+RECEIPT_SECONDS = float(os.environ.get("LAB_RECEIPT_SECONDS") or 2.0)
 FLAKY_FAILURES = 2
+WRITER_PROMPT = "Write a concise inspirational sentence about learning."
+WRITER_MAX_ATTEMPTS = 3
+WRITER_FIRST_RETRY_SECONDS = 1.0
+WRITER_BACKOFF_COEFFICIENT = 2.0
 
 
 def outbox() -> list[dict]:
@@ -111,16 +120,22 @@ def lookup_with_retry(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context")
 def writer_with_retry(context: df.DurableOrchestrationContext):
-    """The writer's first turn, up to 3 attempts, 1 s apart (a durable timer), on one session."""
+    """The writer's first turn, retried while the agent answers with no text; a durable timer between attempts."""
     writer = app.get_agent(context, WRITER_AGENT_NAME)
     session = writer.create_session()
-    for attempt in range(1, 4):
-        answer = yield writer.run("Write a concise inspirational sentence about learning.", session=session)
+    wait = WRITER_FIRST_RETRY_SECONDS
+    for attempt in range(1, WRITER_MAX_ATTEMPTS + 1):
+        answer = yield writer.run(WRITER_PROMPT, session=session)
         if answer.text.strip():
             return {"attempts": attempt, "text": answer.text}
-        context.set_custom_status({"attempt": attempt, "result": "no text: the model call failed"})
-        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1))
-    raise RuntimeError("WriterAgent returned no text in 3 attempts: the model keeps failing.")
+        if attempt == WRITER_MAX_ATTEMPTS:
+            break
+        context.set_custom_status({"attempt": attempt, "result": "no text: the model call failed",
+                                   "next attempt in seconds": wait})
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=wait))
+        wait *= WRITER_BACKOFF_COEFFICIENT
+    raise RuntimeError(f"{WRITER_AGENT_NAME} returned no text in {WRITER_MAX_ATTEMPTS} attempts: "
+                       "the model keeps failing.")
 
 
 @app.route(route="lab/outbox", methods=["GET", "DELETE"])

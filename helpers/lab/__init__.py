@@ -115,7 +115,11 @@ def _show_kit_errors_without_traceback() -> None:
         return
 
     def show_message_only(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
-        return shell.InteractiveTB.get_exception_only(etype, value)
+        # IPython calls a custom handler instead of showing the error, so the handler shows it: an error
+        # output (name and message, no frames), which Jupyter and nbval see as the cell's error.
+        structured = shell.InteractiveTB.get_exception_only(etype, value)
+        shell._showtraceback(etype, value, structured)
+        return structured
 
     shell.set_custom_exc((LabError,), show_message_only)
 

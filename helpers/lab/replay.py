@@ -6,6 +6,7 @@ notebooks can print it as tables whose columns never hold raw timestamps or port
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -191,7 +192,9 @@ def conversation_by_caller(state: Any, callers: dict[str, str]) -> Table:
             by_correlation[correlation] = callers.get(orchestration, "HTTP route" if not orchestration else "?")
         caller = by_correlation.get(correlation, "?")
         for message in entry.get("messages") or []:
-            text = " ".join(c.get("text", "") for c in message.get("contents") or [] if c.get("$type") == "text")
+            text = " ".join(t if isinstance(t, str) else json.dumps(t, ensure_ascii=False)
+                            for c in message.get("contents") or [] if c.get("$type") == "text"
+                            for t in [c.get("text", "")])
             rows.append({"#": len(rows), "caller": caller, "entry": kind, "role": message.get("role", ""),
                          "text": excerpt(text, 90)})
     return Table(("#", "caller", "entry", "role", "text"), rows)

@@ -349,7 +349,9 @@ def _message_text(message: dict[str, Any]) -> str:
     for content in message.get("contents") or []:
         kind = content.get("$type", content.get("type"))
         if kind == "text":
-            parts.append(content.get("text", ""))
+            text = content.get("text", "")
+            # structured output arrives as text holding JSON, which decode_nested has turned into a value
+            parts.append(text if isinstance(text, str) else json.dumps(text, ensure_ascii=False))
         elif kind == "error":
             parts.append(f"error: {content.get('message', '')}")
         elif kind:

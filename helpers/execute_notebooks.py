@@ -85,12 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="folder holding the notebooks (e.g. notebooks)")
     parser.add_argument("names", nargs="*", help="only these notebooks (file names or unique prefixes, e.g. 03)")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT_SECONDS, help="seconds per cell")
+    parser.add_argument("--out", type=Path, help="save the executed notebooks in this folder, not in place")
+    parser.add_argument("--allow-errors", action="store_true", help="run on after a failing cell (kept in its output)")
     args = parser.parse_args(argv)
     failures = 0
     for path in notebooks_in(args.folder, args.names):
         print(f"executing {path} ...", flush=True)
+        target = None
+        if args.out is not None:
+            target = args.out / path.parent.name / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            seconds = execute(path, timeout=args.timeout)
+            seconds = execute(path, timeout=args.timeout, save_to=target, allow_errors=args.allow_errors)
         except CellExecutionError as error:
             failures += 1
             print(f"FAILED {path}:\n{error}", file=sys.stderr, flush=True)

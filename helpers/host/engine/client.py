@@ -54,7 +54,7 @@ class ClientOperations:
     # ================================================================================= reading
     async def get_status(self, instance_id: str, *, show_history: bool = False, show_history_output: bool = False,
                          show_input: bool = True) -> dict[str, Any] | None:
-        self.store.commit()
+        self.store.commit_for_read()
         rows = self.store.read(f"SELECT {STATUS_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,))
         if not rows:
             return None
@@ -68,7 +68,7 @@ class ClientOperations:
     async def query_instances(self, *, runtime_status: list[str] | None = None, created_from: Any = None,
                               created_to: Any = None, instance_id_prefix: str | None = None, top: int | None = None,
                               skip: int = 0, show_input: bool = True) -> list[dict[str, Any]]:
-        self.store.commit()
+        self.store.commit_for_read()
         sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
         sql = f"SELECT {STATUS_COLUMNS} FROM instances{sql} ORDER BY created, instance_id"
         if top:
@@ -229,10 +229,10 @@ class ClientOperations:
 
     async def read_entity(self, entity_name: str, key: str) -> tuple[bool, str | None]:
         assert self.entities is not None
-        self.store.commit()
+        self.store.commit_for_read()
         return self.entities.read_raw(entity_id(entity_name, key))
 
     async def list_entities(self, entity_name: str | None = None, fetch_state: bool = False) -> list[dict[str, Any]]:
         assert self.entities is not None
-        self.store.commit()
+        self.store.commit_for_read()
         return self.entities.list(entity_name, fetch_state)

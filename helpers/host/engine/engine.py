@@ -29,6 +29,7 @@ from .episodes import EpisodeRunner
 from .http_calls import DEFAULT_TIMEOUT_SECONDS, HttpCaller
 from .instance import RUNNING_STATES, Instance
 from .instances import InstanceBook
+from .sdk_timestamps import install as memoise_sdk_timestamps
 from .store import Store
 from .versioning import Versioning
 
@@ -43,6 +44,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
                  logger: logging.Logger | None = None, *, synchronous_full: bool = False,
                  versioning: Versioning | None = None, http_timeout: float = DEFAULT_TIMEOUT_SECONDS,
                  inline_replay: bool = True) -> None:
+        memoise_sdk_timestamps()  # sdk_timestamps.py: replays stop re-parsing the timestamps of old events
         self.registry = registry
         self.hub_name = hub_name
         self.runner = runner

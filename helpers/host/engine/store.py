@@ -13,8 +13,10 @@ Why it looks like this:
   write has reached the OS; only a power cut can lose the last commits. That is the failure model of a
   laptop learning kit, and it keeps per-transition cost low. Set `synchronous_full=True` for FULL.
 - Checkpoints (copying the WAL into the database file, with the fsyncs NORMAL does there) run on a thread of
-  their own with its own connection, every `CHECKPOINT_SECONDS`. Left to SQLite's auto-checkpoint they would
-  run inside some unlucky commit on the event loop and stall it for tens of milliseconds.
+  their own with its own connection, when the engine has not committed for `CHECKPOINT_IDLE_SECONDS` (or the
+  WAL has outgrown `CHECKPOINT_FORCE_BYTES`). Left to SQLite's auto-checkpoint they would run inside some
+  unlucky commit on the event loop and stall it for tens of milliseconds; run while the engine is busy, their
+  fsyncs would still hold up its commits' writes to the same file.
 - The file is stamped with `PRAGMA application_id` and `PRAGMA user_version`; anything else (another
   application's database, a newer schema, a corrupted or non-SQLite file) is refused before it is modified.
 """
@@ -24,6 +26,7 @@ import asyncio
 import os
 import sqlite3
 import threading
+import time
 from typing import Any, Callable, Iterable
 
 from .errors import StoreError
@@ -32,7 +35,8 @@ APPLICATION_ID = 0x44464B31  # "DFK1": durable functions kit
 SCHEMA_VERSION = 1
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 LAZY_COMMIT_SECONDS = 0.02
-CHECKPOINT_SECONDS = 0.5
+CHECKPOINT_IDLE_SECONDS = 0.05
+CHECKPOINT_FORCE_BYTES = 16 * 2**20
 
 _SCHEMA = """
 CREATE TABLE instances (
@@ -111,6 +115,9 @@ class Store:
         self._visible_writes = False  # uncommitted writes a reader could see (not only lazy ones)
         self._checkpointer: _Checkpointer | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._flushed: asyncio.Future | None = None  # what `flush()` callers wait on: the next commit
+        self.last_commit = 0.0  # time.monotonic() of the last commit (the checkpointer waits for a quiet moment)
+        self.commits = 0
 
     # -- opening ----------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -126,7 +133,7 @@ class Store:
             conn.close()
             raise
         self._conn = conn
-        self._checkpointer = _Checkpointer(self.path)
+        self._checkpointer = _Checkpointer(self.path, self)
 
     def _validate_or_create(self, conn: sqlite3.Connection, had_data: bool) -> None:
         try:
@@ -231,7 +238,7 @@ class Store:
             self.commit()
 
     def commit(self) -> None:
-        """Make every write so far durable; call before acknowledging anything to a client."""
+        """Make every write so far durable now (`flush()` is the shared, awaitable form for acknowledgements)."""
         self._commit_scheduled = False
         self._visible_writes = False
         if self._lazy_commit is not None:
@@ -239,10 +246,26 @@ class Store:
             self._lazy_commit = None
         if self._conn is not None and self._conn.in_transaction:
             self._conn.execute("COMMIT")
+            self.last_commit = time.monotonic()
+            self.commits += 1
         if self._after_commit and self._conn is not None:
             callbacks, self._after_commit = self._after_commit, []
             for callback in callbacks:
                 callback()
+        if self._flushed is not None:
+            flushed, self._flushed = self._flushed, None
+            if not flushed.done():
+                flushed.set_result(None)
+
+    async def flush(self) -> None:
+        """Return once everything written so far is committed. Callers in the same loop iteration share one
+        commit (group commit): ten clients starting orchestrations at once cost one commit, not ten."""
+        if self._conn is None or not self._conn.in_transaction:
+            return
+        if self._flushed is None:
+            self._flushed = asyncio.get_running_loop().create_future()
+            self.touch()
+        await asyncio.shield(self._flushed)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` right after the next commit (scheduled now): for work that may begin only once its
@@ -267,11 +290,12 @@ class Store:
 
 
 class _Checkpointer:
-    """A daemon thread with its own connection that checkpoints the WAL every CHECKPOINT_SECONDS (PASSIVE: it
-    never waits for, nor blocks, the engine's connection)."""
+    """A daemon thread with its own connection that checkpoints the WAL at quiet moments (PASSIVE: it never
+    waits for, nor blocks, the engine's connection); see the module docstring."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, store: "Store") -> None:
         self._path = path
+        self._store = store
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
@@ -281,10 +305,19 @@ class _Checkpointer:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error:
             return
+        checkpointed_at = -1
         try:
-            while not self._stop.wait(CHECKPOINT_SECONDS):
+            while not self._stop.wait(CHECKPOINT_IDLE_SECONDS / 2):
+                store = self._store
+                if store.commits == checkpointed_at:
+                    continue  # nothing new in the WAL
+                quiet = time.monotonic() - store.last_commit >= CHECKPOINT_IDLE_SECONDS
+                if not quiet and self._wal_bytes() < CHECKPOINT_FORCE_BYTES:
+                    continue
+                commits = store.commits
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    checkpointed_at = commits
                 except sqlite3.Error:
                     pass  # busy or closing: the next round does it
             try:
@@ -293,6 +326,12 @@ class _Checkpointer:
                 pass
         finally:
             conn.close()
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.path.getsize(f"{self._path}-wal")
+        except OSError:
+            return 0
 
     def stop(self) -> None:
         self._stop.set()

@@ -176,6 +176,7 @@ async def wait_for_completion_response(request: Request, instance_id: str, timeo
     if interval > timeout:
         return extension_error(400, f"Total timeout {timeout:g} should be bigger than retry timeout {interval:g}")
     status = await host_of(request).require_engine().wait_for_instance(instance_id, timeout)
+    log_writer.flush()  # as for status reads: the log holds every line of what this answer shows
     if status is not None and status["runtimeStatus"] == "Completed":
         return JSONResponse(status["output"], status_code=200)
     if status is not None and status["runtimeStatus"] in ("Failed", "Terminated", "Canceled"):

@@ -64,7 +64,7 @@ def test_whole_run_prints_a_table_and_writes_json_and_the_readme_table(tmp_path:
     names = [figure["name"] for figure in document["figures"]]
     assert any(name.startswith("chain of 2") for name in names)
     assert "throughput: ours / durabletask" in names
-    assert "host cost per episode above the SDK floor" in names
+    assert "host cost per episode above the SDK floor, end to end" in names
     assert any(name.startswith("single-agent chaining") for name in names)
     assert {figure["verdict"] for figure in document["figures"]} <= {"PASS", "MISS", "info", "SKIP"}
     assert document["machine"]["cores"] and document["machine"]["python"]

@@ -8,6 +8,7 @@ import pytest
 
 from bench import host_bench, run_all
 from bench.host_timeline import timeline
+from bench.sdk_floor import sdk_floor
 from helpers.processes import start_host
 
 
@@ -46,16 +47,31 @@ def test_an_app_that_does_not_import_is_skipped_with_a_note(tmp_path: Path) -> N
     assert figure.verdict == "SKIP" and "missing dependency" in figure.note
 
 
-def test_whole_run_prints_a_table_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sdk_floor_times_every_episode_of_the_chain() -> None:
+    floor = sdk_floor(host_bench.BENCH_APP, "sleep_chain", {"count": 2, "ms": 0}, repeats=3)
+    assert len(floor.per_episode_ms) == 3 and all(ms > 0 for ms in floor.per_episode_ms)
+
+
+def test_whole_run_prints_a_table_and_writes_json_and_the_readme_table(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\nprose stays\n\n" + run_all.TABLE_BEGIN + "\nold\n" + run_all.TABLE_END + "\nend\n")
     run_all.main(["--n", "2", "--sleep-ms", "10", "--reps", "1", "--count", "4", "--concurrency", "2",
-                  "--results-dir", str(tmp_path)])
+                  "--agent-latency-ms", "20", "--results-dir", str(tmp_path), "--readme", str(readme)])
     report = capsys.readouterr().out
     [results] = tmp_path.glob("host-*.json")
     document = json.loads(results.read_text())
     names = [figure["name"] for figure in document["figures"]]
     assert any(name.startswith("chain of 2") for name in names)
     assert "throughput: ours / durabletask" in names
+    assert "host cost per episode above the SDK floor, end to end" in names
+    assert any(name.startswith("single-agent chaining") for name in names)
     assert {figure["verdict"] for figure in document["figures"]} <= {"PASS", "MISS", "info", "SKIP"}
     assert document["machine"]["cores"] and document["machine"]["python"]
     for name in names:
         assert name in report
+    table = readme.read_text()
+    assert table.startswith("# Benchmarks") and "prose stays" in table and table.rstrip().endswith("end")
+    assert "\nold\n" not in table
+    for figure in document["figures"]:
+        assert f"| {figure['name']} |" in table

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import log_writer
 from .errors import HttpError, read_body
 from .runtime import host_of
 
@@ -175,6 +176,7 @@ async def wait_for_completion_response(request: Request, instance_id: str, timeo
     if interval > timeout:
         return extension_error(400, f"Total timeout {timeout:g} should be bigger than retry timeout {interval:g}")
     status = await host_of(request).require_engine().wait_for_instance(instance_id, timeout)
+    log_writer.flush()  # as for status reads: the log holds every line of what this answer shows
     if status is not None and status["runtimeStatus"] == "Completed":
         return JSONResponse(status["output"], status_code=200)
     if status is not None and status["runtimeStatus"] in ("Failed", "Terminated", "Canceled"):
@@ -201,6 +203,7 @@ async def _status_response(request: Request, instance_id: str, fail_with_500: bo
     """HandleGetStatusRequestAsync: 202 + Location (this URL) + Retry-After 5 while running, 200 when finished
     (500 for Failed with `returnInternalServerErrorOnFailure=true`), 404 when unknown (with a JSON reason: the
     extension sends no body, and the SDK client treats both alike)."""
+    log_writer.flush()  # every log line of what this status shows is in the log file first
     status = await host_of(request).require_engine().get_status(
         instance_id,
         show_history=_flag(request, "showHistory"),
@@ -223,6 +226,7 @@ def _original_url(request: Request) -> str:
 
 
 async def list_instances(request: Request) -> Response:
+    log_writer.flush()
     engine = host_of(request).require_engine()
     top = _query(request, "top")
     if top is not None and not top.isdigit():
@@ -329,6 +333,7 @@ async def signal_entity(request: Request) -> Response:
 
 
 async def read_entity(request: Request) -> Response:
+    log_writer.flush()
     name, key = request.path_params["name"], request.path_params["key"]
     exists, state_json = await host_of(request).require_engine().read_entity(name, key)
     if not exists:
@@ -338,6 +343,7 @@ async def read_entity(request: Request) -> Response:
 
 
 async def list_entities(request: Request) -> Response:
+    log_writer.flush()
     entities = await host_of(request).require_engine().list_entities(
         entity_name=request.path_params.get("name"), fetch_state=_flag(request, "fetchState")
     )

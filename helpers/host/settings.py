@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -95,12 +96,18 @@ def substitute_settings(text: str, environ: MutableMapping[str, str], *, source:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """The file's JSON object. Text after a complete first object is ignored with a warning: Microsoft's own
+    samples-v2/function_chaining ships a host.json holding two objects one after the other."""
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        data, end = json.JSONDecoder().raw_decode(text.lstrip())
     except (OSError, ValueError) as error:
         raise SettingsError(f"{path.name} is not valid JSON: {error}") from error
+    if text.lstrip()[end:].strip():
+        logging.getLogger("host").warning("%s has more text after its first JSON object; only that object is used.",
+                                          path.name)
     if not isinstance(data, dict):
         raise SettingsError(f"{path.name} must contain a JSON object")
     return data

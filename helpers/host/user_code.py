@@ -10,6 +10,7 @@ Why two places:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import functools
 import inspect
@@ -39,6 +40,15 @@ class UserCodeRunner:
             future = asyncio.run_coroutine_threadsafe(_await(result), self._loop)
             return await asyncio.wrap_future(future)
         return result
+
+    def submit_sync(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        """Run a blocking callable in a worker thread; the caller attaches a done-callback (no asyncio task)."""
+        ctx = contextvars.copy_context()
+        return self._pool.submit(ctx.run, fn, *args)
+
+    def submit_coroutine(self, coro: Any) -> concurrent.futures.Future:
+        """Run a coroutine on the user-code loop."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

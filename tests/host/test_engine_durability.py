@@ -34,8 +34,8 @@ def crash(engine: DurableEngine) -> None:
     engine.store._conn = None
 
 
-async def new_engine(db_path, runner) -> DurableEngine:
-    eng = DurableEngine(REGISTRY, db_path, runner, "TestHub", logging.getLogger("helpers.host.durable"))
+async def new_engine(db_path, runner, **options) -> DurableEngine:
+    eng = DurableEngine(REGISTRY, db_path, runner, "TestHub", logging.getLogger("helpers.host.durable"), **options)
     await eng.start()
     return eng
 
@@ -159,13 +159,14 @@ async def test_refuses_a_corrupted_file(db_path, runner):
 
 async def test_stop_during_an_episode_leaves_nothing_scheduled_that_did_not_run(db_path, runner):
     """An episode that returns while the engine stops must not schedule work the stop then cuts off: its
-    decisions are dropped, its events stay pending, and the next start replays it and completes."""
+    decisions are dropped, its events stay pending, and the next start replays it and completes. (Replays run
+    in worker threads here, as they do for an orchestrator that blocks; inline replays cannot overlap a stop.)"""
     from tests.host.test_engine_support import IN_SECOND_EPISODE, REPLAY_GATE
 
     CALLS.clear()
     IN_SECOND_EPISODE.clear()
     REPLAY_GATE.clear()
-    first = await new_engine(db_path, runner)
+    first = await new_engine(db_path, runner, inline_replay=False)
     iid = await first.start_orchestration("slow_second_episode")
     await wait_for(IN_SECOND_EPISODE.is_set)
     stopping = asyncio.get_running_loop().create_task(first.stop(timeout=5))
@@ -184,3 +185,25 @@ async def test_stop_during_an_episode_leaves_nothing_scheduled_that_did_not_run(
         assert CALLS["hello"] == 2
     finally:
         await second.stop(timeout=2)
+
+
+async def test_an_orchestrator_that_blocks_is_moved_off_the_loop_thread(db_path, runner, caplog):
+    """One replay that blocks past the limit demotes its orchestrator to worker threads, with a warning."""
+    from tests.host.test_engine_support import IN_SECOND_EPISODE, REPLAY_GATE
+
+    CALLS.clear()
+    IN_SECOND_EPISODE.clear()
+    REPLAY_GATE.clear()
+    engine = await new_engine(db_path, runner)
+    try:
+        caplog.set_level(logging.WARNING, logger="helpers.host.durable")
+        iid = await engine.start_orchestration("slow_second_episode")
+        threading_timer = __import__("threading").Timer(0.2, REPLAY_GATE.set)
+        threading_timer.start()  # the inline replay blocks the loop, so the gate opens from another thread
+        status = await engine.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert "must not block" in caplog.text and "slow_second_episode" in caplog.text
+        assert "slow_second_episode" in engine._threaded_orchestrators
+    finally:
+        REPLAY_GATE.set()
+        await engine.stop(timeout=2)

@@ -15,6 +15,7 @@ through `ActivityTriggerConverter.encode`, failures as `TaskFailed` with the ext
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import logging
 import time
@@ -51,40 +52,74 @@ def unknown_activity(name: str) -> str:
 
 
 class ActivityRunner:
-    """Starts activity runs and reports their outcomes to `on_outcomes` on the event loop, in batches."""
+    """Starts activity runs and reports their outcomes to `on_outcomes` on the event loop, in batches.
+
+    A run starts only once the transaction that recorded it (its `work` row) is committed: `after_commit`
+    (Store.after_commit) runs the start right after that commit, in the same loop step, so a crash can never
+    lose the record of work that already began. Runs go straight to the worker threads (sync activities) or the
+    user-code loop (async ones, HTTP calls) and report back with `call_soon_threadsafe` -- no asyncio task per
+    run, no extra loop iteration on either side.
+    """
 
     def __init__(self, registry: Registry, runner: UserCodeRunner, log: logging.Logger,
-                 spawn: Callable[[Awaitable[Any]], None], on_outcomes: Callable[[list[Outcome]], None],
+                 after_commit: Callable[[Callable[[], None]], None], on_outcomes: Callable[[list[Outcome]], None],
                  http: HttpCaller | None = None) -> None:
         self._registry = registry
         self._http = http or HttpCaller()
         self._runner = runner
         self._log = log
-        self._spawn = spawn
+        self._after_commit = after_commit
         self._on_outcomes = on_outcomes
         self._finished: list[Outcome] = []
         self._hand_over_scheduled = False
+        self._in_flight: set[concurrent.futures.Future] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, run: ActivityRun) -> None:
-        """Begin the run; must be called on the engine's event loop."""
-        self._spawn(self._run(run))
+        """Begin the run once its record is committed; must be called on the engine's event loop."""
+        self._loop = asyncio.get_running_loop()
+        self._after_commit(lambda: self._submit(run))
 
-    async def _run(self, run: ActivityRun) -> None:
+    def _submit(self, run: ActivityRun) -> None:
         fn = self._registry.activity(run.name)
         if run.name == HTTP_ACTIVITY:
-            done = await self._runner.call(self._call_http, run)
+            future = self._runner.submit_coroutine(self._call_http(run))
         elif fn is None:
             reason = unknown_activity(run.name)
             self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, run.name,
                            run.task_id, reason)
-            done = event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id, Reason=reason, Details="")
+            self._arrived(run, event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id, Reason=reason,
+                                     Details=""))
+            return
         elif inspect.iscoroutinefunction(fn.handler):
-            done = await self._runner.call(self._call_async, fn, run)
+            future = self._runner.submit_coroutine(self._call_async(fn, run))
         else:
-            done = await self._runner.call(self._call_sync, fn, run)
-        self._finished.append((run, done))
+            future = self._runner.submit_sync(self._call_sync, fn, run)
+        self._in_flight.add(future)
+        loop = self._loop
+        assert loop is not None
+
+        def done(f: concurrent.futures.Future) -> None:
+            try:
+                outcome = f.result()
+                if inspect.isawaitable(outcome):  # a sync wrapper handed back a coroutine: finish it there
+                    self._runner.submit_coroutine(_awaited(outcome)).add_done_callback(done)
+                    return
+            except BaseException as exc:  # noqa: BLE001 - the runner failed the call itself
+                outcome = event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id,
+                                Reason=f"Activity function '{run.name}' failed: {exc}", Details=repr(exc))
+            try:
+                loop.call_soon_threadsafe(self._arrived, run, outcome, f)
+            except RuntimeError:
+                pass  # the loop is gone: the host is exiting, the work row stays for the next start
+
+        future.add_done_callback(done)
+
+    def _arrived(self, run: ActivityRun, outcome: dict[str, Any], future: Any = None) -> None:
+        self._in_flight.discard(future)
+        self._finished.append((run, outcome))
         if not self._hand_over_scheduled:
-            # call_soon runs after every task step already queued for this loop iteration, so outcomes that
+            # call_soon runs after every callback already queued for this loop iteration, so outcomes that
             # arrived together are handed over together.
             self._hand_over_scheduled = True
             asyncio.get_running_loop().call_soon(self._hand_over)
@@ -92,7 +127,16 @@ class ActivityRunner:
     def _hand_over(self) -> None:
         batch, self._finished = self._finished, []
         self._hand_over_scheduled = False
-        self._on_outcomes(batch)
+        if batch:
+            self._on_outcomes(batch)
+
+    def in_flight(self) -> list[asyncio.Future]:
+        """Runs still executing, as awaitables (for an orderly stop)."""
+        return [asyncio.wrap_future(f) for f in self._in_flight if not f.done()]
+
+    def flush(self) -> None:
+        """Hand over outcomes that arrived but were not yet handed over (an orderly stop calls it last)."""
+        self._hand_over()
 
     # -- where the function runs ------------------------------------------------------------------------
     async def _call_http(self, run: ActivityRun) -> dict[str, Any]:
@@ -155,6 +199,10 @@ class ActivityRunner:
                        run.task_id, details)
         return event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id,
                      Reason=f"Activity function '{fn.name}' failed: {exc}", Details=details)
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 def _decode(input_json: str | None) -> Any:

@@ -1,9 +1,9 @@
 """Client operations: what the Durable HTTP API asks of the engine (start, status, events, terminate, suspend,
 resume, restart, rewind, purge, entities).
 
-A mixin of DurableEngine. Every operation that changes state commits before it returns, so nothing is
-acknowledged to a client before it is on disk; every read commits first, so a client never sees a state that is
-not on disk yet.
+A mixin of DurableEngine. Every operation that changes state waits for its commit before it returns
+(`store.flush()`, shared by the requests of one loop iteration), so nothing is acknowledged to a client before it
+is on disk; every read commits first, so a client never sees a state that is not on disk yet.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class ClientOperations:
             raise InstanceExists(f"An Orchestration instance with the status {existing.status} already exists.")
         self._create_instance(fn.name, instance_id, input_json,
                               version=self.versioning.default_version if version is None else version)
-        self.store.commit()
+        await self.store.flush()
         return instance_id
 
     async def restart(self, instance_id: str, new_id: bool = True) -> str:
@@ -54,11 +54,16 @@ class ClientOperations:
     # ================================================================================= reading
     async def get_status(self, instance_id: str, *, show_history: bool = False, show_history_output: bool = False,
                          show_input: bool = True) -> dict[str, Any] | None:
-        self.store.commit()
-        rows = self.store.read(f"SELECT {STATUS_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,))
-        if not rows:
-            return None
-        status = status_from_row(rows[0], show_input)
+        self.store.commit_for_read()
+        inst = self._active.get(instance_id)
+        if inst is not None:  # committed, so its row says the same: skip the read (status polls are frequent)
+            status = status_from_row((inst.instance_id, inst.name, inst.status, inst.input, inst.output,
+                                      inst.custom_status, inst.created, inst.updated), show_input)
+        else:
+            rows = self.store.read(f"SELECT {STATUS_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,))
+            if not rows:
+                return None
+            status = status_from_row(rows[0], show_input)
         if show_history:
             events = [json.loads(text) for (text,) in self.store.read(
                 "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
@@ -68,7 +73,7 @@ class ClientOperations:
     async def query_instances(self, *, runtime_status: list[str] | None = None, created_from: Any = None,
                               created_to: Any = None, instance_id_prefix: str | None = None, top: int | None = None,
                               skip: int = 0, show_input: bool = True) -> list[dict[str, Any]]:
-        self.store.commit()
+        self.store.commit_for_read()
         sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
         sql = f"SELECT {STATUS_COLUMNS} FROM instances{sql} ORDER BY created, instance_id"
         if top:
@@ -94,14 +99,14 @@ class ClientOperations:
         inst = self._require_active(instance_id)
         ev = event(EventType.EventRaised, now_iso(), Name=event_name, Input="null" if input_json is None else input_json)
         self._deliver(inst.instance_id, inst.execution_id, ev)
-        self.store.commit()
+        await self.store.flush()
 
     async def terminate(self, instance_id: str, reason: str | None = None) -> None:
         inst = self._require_active(instance_id)
         reason = reason or ""
         self._append_history(inst, [event(EventType.ExecutionTerminated, now_iso(), Input=reason)])
         self._finish(inst, "Terminated", json.dumps(reason))
-        self.store.commit()
+        await self.store.flush()
 
     async def suspend(self, instance_id: str, reason: str | None = None) -> None:
         inst = self._require_active(instance_id)
@@ -110,7 +115,7 @@ class ClientOperations:
         self._append_history(inst, [event(EventType.ExecutionSuspended, now_iso(), Reason=reason or "")])
         inst.status = "Suspended"
         self._save(inst)
-        self.store.commit()
+        await self.store.flush()
         self.log.info("%s: Function '%s (Orchestrator)' suspended. Reason: %s", instance_id, inst.name, reason or "")
 
     async def resume(self, instance_id: str, reason: str | None = None) -> None:
@@ -120,7 +125,7 @@ class ClientOperations:
         self._append_history(inst, [event(EventType.ExecutionResumed, now_iso(), Reason=reason or "")])
         inst.status = "Running"
         self._save(inst)
-        self.store.commit()
+        await self.store.flush()
         self.log.info("%s: Function '%s (Orchestrator)' resumed. Reason: %s", instance_id, inst.name, reason or "")
         self._kick(inst)
 
@@ -138,7 +143,7 @@ class ClientOperations:
     async def rewind(self, instance_id: str, reason: str | None = None) -> None:
         """Rewind a Failed instance: failed work runs again, completed work is kept (rewind.py)."""
         self._rewind(instance_id, reason or "")
-        self.store.commit()
+        await self.store.flush()
 
     def _rewind(self, instance_id: str, reason: str) -> Instance:
         rows = self.store.read(
@@ -208,7 +213,7 @@ class ClientOperations:
         if not self.store.read("SELECT 1 FROM instances WHERE instance_id = ?", (instance_id,)):
             return 0
         self._delete_instance_rows(instance_id)
-        self.store.commit()
+        await self.store.flush()
         return 1
 
     async def purge_by(self, *, runtime_status: list[str] | None = None, created_from: Any = None,
@@ -218,21 +223,21 @@ class ClientOperations:
                if row[0] not in self._active]
         for iid in ids:
             self._delete_instance_rows(iid)
-        self.store.commit()
+        await self.store.flush()
         return len(ids)
 
     # ================================================================================= entities
     async def signal_entity(self, entity_name: str, key: str, operation: str, input_json: str | None) -> None:
         assert self.entities is not None
         self.entities.enqueue(entity_id(entity_name, key), operation, input_json, signal=True)
-        self.store.commit()
+        await self.store.flush()
 
     async def read_entity(self, entity_name: str, key: str) -> tuple[bool, str | None]:
         assert self.entities is not None
-        self.store.commit()
+        self.store.commit_for_read()
         return self.entities.read_raw(entity_id(entity_name, key))
 
     async def list_entities(self, entity_name: str | None = None, fetch_state: bool = False) -> list[dict[str, Any]]:
         assert self.entities is not None
-        self.store.commit()
+        self.store.commit_for_read()
         return self.entities.list(entity_name, fetch_state)

@@ -77,13 +77,18 @@ class WorkDispatcher:
     def _arm_timer(self, inst: Instance, task_id: int, when: float, fire_at: str, work_id: int) -> None:
         delay = max(0.0, when - time.time())
         instance_id, execution_id = inst.instance_id, inst.execution_id
+        loop = asyncio.get_running_loop()
 
         def fire() -> None:
+            remaining = when - time.time()
+            if remaining > 0:  # loop timers may run a little early (uvloop counts milliseconds): never fire early
+                inst.timers[task_id] = loop.call_later(remaining + 0.0005, fire)
+                return
             inst.timers.pop(task_id, None)
             self._deliver(instance_id, execution_id,
                           event(EventType.TimerFired, now_iso(), TimerId=task_id, FireAt=fire_at), work_id)
 
-        inst.timers[task_id] = asyncio.get_running_loop().call_later(delay, fire)
+        inst.timers[task_id] = loop.call_later(delay, fire)
 
     # ---- retries -----------------------------------------------------------------------------------------
     def _track_retry(self, inst: Instance, kind: str, action: dict[str, Any], task_id: int,

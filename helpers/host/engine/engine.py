@@ -29,6 +29,7 @@ from .episodes import EpisodeRunner
 from .http_calls import DEFAULT_TIMEOUT_SECONDS, HttpCaller
 from .instance import RUNNING_STATES, Instance
 from .instances import InstanceBook
+from .sdk_timestamps import install as memoise_sdk_timestamps
 from .store import Store
 from .versioning import Versioning
 
@@ -41,7 +42,9 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
 
     def __init__(self, registry: Registry, store_path: str, runner: UserCodeRunner, hub_name: str = DEFAULT_HUB_NAME,
                  logger: logging.Logger | None = None, *, synchronous_full: bool = False,
-                 versioning: Versioning | None = None, http_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+                 versioning: Versioning | None = None, http_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                 inline_replay: bool = True) -> None:
+        memoise_sdk_timestamps()  # sdk_timestamps.py: replays stop re-parsing the timestamps of old events
         self.registry = registry
         self.hub_name = hub_name
         self.runner = runner
@@ -52,11 +55,14 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         self._tasks: set[asyncio.Task] = set()
         self._waiters: dict[str, list[asyncio.Future]] = {}
         self._refusals_logged: set[str] = set()
+        self.inline_replay = inline_replay  # episodes.py: replays on the loop thread unless an orchestrator blocks
+        self._threaded_orchestrators: set[str] = set()
         self._stopping = False
         self._started = False
         self.entities: Entities | None = None
         self.http = HttpCaller(http_timeout)
-        self.activities = ActivityRunner(registry, runner, self.log, self._spawn, self._activities_finished, self.http)
+        self.activities = ActivityRunner(registry, runner, self.log, lambda start: self.store.after_commit(start),
+                                         self._activities_finished, self.http)
 
     # ================================================================================= lifecycle
     async def start(self) -> None:
@@ -81,8 +87,11 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         # that returns now is discarded (its events stay pending for the next start), so no activity can be
         # scheduled after this point and then be cut off with its completion unrecorded.
         deadline = time.monotonic() + timeout
-        while (pending := [t for t in self._tasks if not t.done()]) and time.monotonic() < deadline:
+        while ((pending := [t for t in self._tasks if not t.done()] + self.activities.in_flight())
+               and time.monotonic() < deadline):
             await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
+            await asyncio.sleep(0)  # let outcomes that just arrived reach their hand-over
+        self.activities.flush()
         for task in self._tasks:
             task.cancel()
         self.store.close()

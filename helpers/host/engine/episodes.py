@@ -1,15 +1,25 @@
 """Episodes: pending events -> one replay through the SDK -> the decisions applied, in one loop step.
 
-A mixin of DurableEngine. An instance has at most one episode running (`Instance.busy`); its driver loops
-while there is something worth an episode (fan_in.worth_an_episode). The replay itself -- building the
-request, calling the SDK, deciding what is new -- is replay.py's plain-data boundary; this module supplies the
-events and applies the answer: new work goes to dispatch.py, endings to instances.py.
+A mixin of DurableEngine. An instance has at most one episode running (`Instance.busy`); it is run again while
+there is something worth an episode (fan_in.worth_an_episode). The replay itself -- building the request,
+calling the SDK, deciding what is new -- is replay.py's plain-data boundary; this module supplies the events
+and applies the answer: new work goes to dispatch.py, endings to instances.py.
+
+Where the replay runs: on the engine's loop thread, inline. Orchestrator code must not block (a Durable rule:
+no I/O, no sleeping), so a replay is pure computation of a millisecond or two, and handing it to a worker
+thread would cost two thread hops per episode -- about as much as the replay itself on a small machine. An
+orchestrator that breaks the rule anyway (one replay longer than INLINE_REPLAY_LIMIT) is moved to the worker
+threads from then on, with a warning, so it can hold up only itself, as on Azure.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from ..registry import DurableFunction
 from .actions import signature
 from .fan_in import outstanding_fan_in, worth_an_episode
 from .history import EventType, event, now_iso
@@ -18,23 +28,86 @@ from .instances import unknown_function
 from .replay import ReplayResult, orchestrator_request, plan_episode, run_orchestrator
 
 _UNPLAYED, _PLAYED = '"IsPlayed": false', '"IsPlayed": true'
+INLINE_REPLAY_LIMIT = 0.05  # seconds
+
+
+@dataclass
+class _Prepared:
+    """An episode between building its request and applying the SDK's answer."""
+
+    take: list[tuple[int, dict[str, Any]]]
+    new_events: list[dict[str, Any]]
+    new_texts: list[str]
+    request: str
+    episode_no: int
+    execution_id: str
+    fn: DurableFunction | None
 
 
 class EpisodeRunner:
-    async def _drive(self, inst: Instance) -> None:
+    def _start_episodes(self, inst: Instance) -> None:
+        """Called by `_kick` with `inst.busy` set: run its episodes inline, or in a worker thread."""
+        if self.inline_replay and inst.name.lower() not in self._threaded_orchestrators:
+            asyncio.get_running_loop().call_soon(self._run_inline, inst)
+        else:
+            self._spawn(self._drive(inst))
+
+    def _wants_episode(self, inst: Instance) -> bool:
+        return (not self._stopping and inst.status in RUNNING_STATES and worth_an_episode(inst)
+                and self._active.get(inst.instance_id) is inst)
+
+    def _run_inline(self, inst: Instance) -> None:
         try:
-            while (not self._stopping and inst.status in RUNNING_STATES and worth_an_episode(inst)
-                   and self._active.get(inst.instance_id) is inst):
-                await self._episode(inst)
+            while self._wants_episode(inst):
+                if not self.versioning.accepts(inst.version):
+                    self._refuse_version(inst)
+                    break
+                prepared = self._prepare_episode(inst)
+                fn = prepared.fn
+                if fn is not None and fn.name.lower() in self._threaded_orchestrators:
+                    self._spawn(self._drive(inst, prepared))  # it keeps `busy` and clears it when done
+                    return
+                started = time.perf_counter()
+                result = (run_orchestrator(fn.handler, prepared.request) if fn is not None
+                          else ReplayResult({}, unknown_function(inst.name, "orchestrator")))
+                elapsed = time.perf_counter() - started
+                if fn is not None and elapsed > INLINE_REPLAY_LIMIT:
+                    self._threaded_orchestrators.add(fn.name.lower())
+                    self.log.warning("Orchestrator function '%s' held the host for %.0f ms in one replay: "
+                                     "orchestrator code must not block (no I/O, no sleeping). Its replays run in "
+                                     "worker threads from now on.", fn.name, elapsed * 1000)
+                self._conclude_episode(inst, prepared, result)
         except Exception as exc:  # an engine bug must fail this instance, never the engine
-            self.log.exception("%s: episode failed inside the engine", inst.instance_id)
-            if self._active.get(inst.instance_id) is inst and self._store_open():
-                self._finish(inst, "Failed", json.dumps(f"Orchestrator function '{inst.name}' failed: "
-                                                        f"internal host error: {type(exc).__name__}: {exc}"))
+            self._engine_bug(inst, exc)
+        inst.busy = False
+
+    async def _drive(self, inst: Instance, prepared: _Prepared | None = None) -> None:
+        """The threaded driver: each replay runs in a worker thread while the loop carries on."""
+        try:
+            while prepared is not None or self._wants_episode(inst):
+                if prepared is None:
+                    if not self.versioning.accepts(inst.version):
+                        self._refuse_version(inst)
+                        break
+                    prepared = self._prepare_episode(inst)
+                if prepared.fn is None:
+                    result = ReplayResult({}, unknown_function(inst.name, "orchestrator"))
+                else:
+                    result = await self.runner.call(run_orchestrator, prepared.fn.handler, prepared.request)
+                self._conclude_episode(inst, prepared, result)
+                prepared = None
+        except Exception as exc:  # an engine bug must fail this instance, never the engine
+            self._engine_bug(inst, exc)
         finally:
             inst.busy = False
 
-    async def _episode(self, inst: Instance) -> None:
+    def _engine_bug(self, inst: Instance, exc: Exception) -> None:
+        self.log.exception("%s: episode failed inside the engine", inst.instance_id)
+        if self._active.get(inst.instance_id) is inst and self._store_open():
+            self._finish(inst, "Failed", json.dumps(f"Orchestrator function '{inst.name}' failed: "
+                                                    f"internal host error: {type(exc).__name__}: {exc}"))
+
+    def _prepare_episode(self, inst: Instance) -> _Prepared:
         book = inst.book
         # Retry loops allocate ids while the SDK processes their events, so deliver one event at a time then.
         take = inst.pending[:1] if book["retries"] else list(inst.pending)
@@ -48,25 +121,24 @@ class EpisodeRunner:
                       len(inst.history) + len(new_events))
         request = orchestrator_request(inst.history_text, new_texts, instance_id=inst.instance_id,
                                        input_json=inst.input, parent_id=inst.parent_id)
-        execution_id = inst.execution_id
-        fn = self.registry.orchestrator(inst.name)
-        if fn is None:
-            result = ReplayResult({}, unknown_function(inst.name, "orchestrator"))
-        else:
-            result = await self.runner.call(run_orchestrator, fn.handler, request)
-        if self._active.get(inst.instance_id) is not inst or inst.execution_id != execution_id \
+        return _Prepared(take, new_events, new_texts, request, episode_no, inst.execution_id,
+                         self.registry.orchestrator(inst.name))
+
+    def _conclude_episode(self, inst: Instance, prepared: _Prepared, result: ReplayResult) -> None:
+        if self._active.get(inst.instance_id) is not inst or inst.execution_id != prepared.execution_id \
                 or inst.status in TERMINAL_STATES or self._stopping or not self._store_open():
             # Terminated, purged or replaced while the orchestrator ran -- or the host is stopping: then the
             # episode's decisions are dropped and its events stay pending, so the next start replays it.
             return
-        # -- from here on no awaits: the episode's effects are applied (and committed) as one step --
-        self._apply_episode(inst, take, new_events, new_texts, result, episode_no)
+        self._apply_episode(inst, prepared.take, prepared.new_events, prepared.new_texts, result,
+                            prepared.episode_no)
 
     def _apply_episode(self, inst: Instance, take: list[tuple[int, dict[str, Any]]], new_events: list[dict[str, Any]],
                        new_texts: list[str], result: ReplayResult, episode_no: int) -> None:
         book = inst.book
         inst.pending = inst.pending[len(take):]
-        self.store.write_many("DELETE FROM pending WHERE id = ?", [(row_id,) for row_id, _ in take])
+        if take:  # the oldest pending events of this instance, so one range delete
+            self.store.write("DELETE FROM pending WHERE instance_id = ? AND id <= ?", (inst.instance_id, take[-1][0]))
         made: list[dict[str, Any]] = []  # events this episode adds after the delivered ones
         for _, ev in take:
             self._advance_retries(inst, ev, made)

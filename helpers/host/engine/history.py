@@ -62,6 +62,8 @@ def now_iso() -> str:
 
 def iso_seconds(stored: str) -> str:
     """`createdTime` / `lastUpdatedTime` as the Durable HTTP API prints them: `yyyy-MM-ddTHH:mm:ssZ`."""
+    if len(stored) == 27 and stored[10] == "T" and stored[-1] == "Z":  # our own format: cut, don't parse
+        return stored[:19] + "Z"
     return parse_iso(stored).strftime(ISO_SECONDS)
 
 

@@ -139,7 +139,8 @@ def _request_headers(raw: Any) -> tuple[list[tuple[str, str]], str | None]:
 
 def _response_headers(response: httpx.Response) -> dict[str, Any]:
     grouped: dict[str, list[str]] = {}
-    for name, value in response.headers.multi_items():
+    for raw_name, raw_value in response.headers.raw:  # names as they came on the wire
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if name.lower() in _CONTENT_HEADERS:
             continue
         key = next((k for k in grouped if k.lower() == name.lower()), name)

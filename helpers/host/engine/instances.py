@@ -56,14 +56,23 @@ class InstanceBook:
 
     # -------------------------------------------------------------------------------------------- persisting
     def _save(self, inst: Instance) -> None:
+        """Write the instance row: an UPDATE of the fields an execution changes (cheaper than rewriting the row
+        and its index), an INSERT when the row is new."""
         inst.updated = now_iso()
-        self.store.write(
-            "INSERT OR REPLACE INTO instances(instance_id, name, execution_id, status, input, output, custom_status, "
-            "created, updated, parent_id, parent_task_id, book) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input, inst.output,
-             inst.custom_status, inst.created, inst.updated, inst.parent_id, inst.parent_task_id,
-             json.dumps(inst.book)),
+        cur = self.store.write(
+            "UPDATE instances SET execution_id = ?, status = ?, input = ?, output = ?, custom_status = ?, "
+            "updated = ?, book = ? WHERE instance_id = ?",
+            (inst.execution_id, inst.status, inst.input, inst.output, inst.custom_status, inst.updated,
+             json.dumps(inst.book), inst.instance_id),
         )
+        if cur.rowcount == 0:
+            self.store.write(
+                "INSERT INTO instances(instance_id, name, execution_id, status, input, output, custom_status, "
+                "created, updated, parent_id, parent_task_id, book) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input, inst.output,
+                 inst.custom_status, inst.created, inst.updated, inst.parent_id, inst.parent_task_id,
+                 json.dumps(inst.book)),
+            )
 
     def _append_history(self, inst: Instance, events: list[dict[str, Any]], texts: list[str] | None = None) -> None:
         """Append events (marked played from now on); `texts` may carry their encodings already."""
@@ -75,8 +84,11 @@ class InstanceBook:
                 ev["IsPlayed"] = True
         inst.history.extend(events)
         inst.history_text.extend(texts)
-        self.store.write_many("INSERT INTO history(instance_id, seq, event) VALUES (?, ?, ?)",
-                              [(inst.instance_id, start + i, text) for i, text in enumerate(texts)])
+        for first in range(0, len(texts), 300):  # one statement per 300 rows: far below SQLite's variable limit
+            chunk = texts[first:first + 300]
+            rows = [value for i, text in enumerate(chunk, start + first) for value in (inst.instance_id, i, text)]
+            self.store.write("INSERT INTO history(instance_id, seq, event) VALUES "
+                             + ", ".join(["(?, ?, ?)"] * len(chunk)), rows)
 
     def _replace_history(self, inst: Instance, events: list[dict[str, Any]]) -> None:
         self.store.write("DELETE FROM history WHERE instance_id = ?", (inst.instance_id,))
@@ -84,9 +96,9 @@ class InstanceBook:
         if events:
             self._append_history(inst, events)
 
-    def _queue_event(self, inst: Instance, ev: dict[str, Any]) -> None:
+    def _queue_event(self, inst: Instance, ev: dict[str, Any], *, lazy: bool = False) -> None:
         row = self.store.write("INSERT INTO pending(instance_id, event) VALUES (?, ?)",
-                               (inst.instance_id, json.dumps(ev)))
+                               (inst.instance_id, json.dumps(ev)), lazy=lazy)
         inst.pending.append((row.lastrowid, ev))
 
     # -------------------------------------------------------------------------------------------- arrivals
@@ -98,15 +110,20 @@ class InstanceBook:
 
     def _record(self, instance_id: str, execution_id: str, ev: dict[str, Any],
                 work_id: int | None = None) -> Instance | None:
-        """Persist an arrived event as pending (clearing its work row); None when it is stale or we stopped."""
+        """Persist an arrived event as pending (clearing its work row); None when it is stale or we stopped.
+
+        Lazily (store.py): until it is committed, the work row it clears is still on disk, so a crash in between
+        only means the work runs again -- as for any work in flight. Whoever acknowledges the event to a client
+        (raise_event) commits explicitly.
+        """
         if self._stopping and not self._store_open():
             return None
         if work_id is not None:
-            self.store.write("DELETE FROM work WHERE id = ?", (work_id,))
+            self.store.write("DELETE FROM work WHERE id = ?", (work_id,), lazy=True)
         inst = self._active.get(instance_id)
         if inst is None or (execution_id and inst.execution_id != execution_id):
             return None  # the instance finished, was terminated or continued as new: drop the stale completion
-        self._queue_event(inst, ev)
+        self._queue_event(inst, ev, lazy=True)
         return inst
 
     def _store_open(self) -> bool:
@@ -120,7 +137,7 @@ class InstanceBook:
             self._refuse_version(inst)
             return
         inst.busy = True
-        self._spawn(self._drive(inst))
+        self._start_episodes(inst)
 
     def _refuse_version(self, inst: Instance) -> None:
         """The DTFx dispatcher's versioning check failed: leave the instance as it is, or fail it."""

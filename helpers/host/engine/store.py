@@ -5,9 +5,18 @@ Why it looks like this:
   Statements are microseconds; what costs is the commit, so writes pile up in one open transaction and
   `touch()` schedules a single commit at the end of the current loop iteration (group commit). Callers that
   acknowledge something to a client call `commit()` first, so nothing is acknowledged before it is on disk.
+- Some writes may wait a little (`lazy=True`): an activity's result, for example, is safe uncommitted -- its
+  `work` row is still on disk, so after a crash the activity simply runs again, which is what a crash does to
+  work in flight anyway. Such writes ride along with the next commit (usually the episode the result starts,
+  milliseconds later) or are committed after `LAZY_COMMIT_SECONDS`. That halves the commits of a chain.
 - WAL with `synchronous=NORMAL`: a commit is durable against the process dying (`kill -9`) because the WAL
   write has reached the OS; only a power cut can lose the last commits. That is the failure model of a
   laptop learning kit, and it keeps per-transition cost low. Set `synchronous_full=True` for FULL.
+- Checkpoints (copying the WAL into the database file, with the fsyncs NORMAL does there) run on a thread of
+  their own with its own connection, when the engine has not committed for `CHECKPOINT_IDLE_SECONDS` (or the
+  WAL has outgrown `CHECKPOINT_FORCE_BYTES`). Left to SQLite's auto-checkpoint they would run inside some
+  unlucky commit on the event loop and stall it for tens of milliseconds; run while the engine is busy, their
+  fsyncs would still hold up its commits' writes to the same file.
 - The file is stamped with `PRAGMA application_id` and `PRAGMA user_version`; anything else (another
   application's database, a newer schema, a corrupted or non-SQLite file) is refused before it is modified.
 """
@@ -16,13 +25,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from typing import Any, Iterable
+import threading
+import time
+from typing import Any, Callable, Iterable
 
 from .errors import StoreError
 
 APPLICATION_ID = 0x44464B31  # "DFK1": durable functions kit
 SCHEMA_VERSION = 1
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+LAZY_COMMIT_SECONDS = 0.02
+CHECKPOINT_IDLE_SECONDS = 0.05
+CHECKPOINT_FORCE_BYTES = 16 * 2**20
 
 _SCHEMA = """
 CREATE TABLE instances (
@@ -97,6 +111,13 @@ class Store:
         self._synchronous_full = synchronous_full
         self._conn: sqlite3.Connection | None = None
         self._commit_scheduled = False
+        self._lazy_commit: asyncio.TimerHandle | None = None
+        self._visible_writes = False  # uncommitted writes a reader could see (not only lazy ones)
+        self._checkpointer: _Checkpointer | None = None
+        self._after_commit: list[Callable[[], None]] = []
+        self._flushed: asyncio.Future | None = None  # what `flush()` callers wait on: the next commit
+        self.last_commit = 0.0  # time.monotonic() of the last commit (the checkpointer waits for a quiet moment)
+        self.commits = 0
 
     # -- opening ----------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -112,6 +133,7 @@ class Store:
             conn.close()
             raise
         self._conn = conn
+        self._checkpointer = _Checkpointer(self.path, self)
 
     def _validate_or_create(self, conn: sqlite3.Connection, had_data: bool) -> None:
         try:
@@ -148,6 +170,7 @@ class Store:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={'FULL' if self._synchronous_full else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it (module docstring)
 
     # -- statements --------------------------------------------------------------------------------------
     @property
@@ -164,22 +187,29 @@ class Store:
         if not self.conn.in_transaction:
             self.conn.execute("BEGIN")
 
-    def write(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        """Run a modifying statement inside the open transaction and schedule its commit."""
+    def write(self, sql: str, params: Iterable[Any] = (), *, lazy: bool = False) -> sqlite3.Cursor:
+        """Run a modifying statement inside the open transaction and schedule its commit (see `lazy` above)."""
         self._begin()
         cur = self.conn.execute(sql, tuple(params))
-        self.touch()
+        self._after_write(lazy)
         return cur
 
-    def write_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+    def write_many(self, sql: str, rows: Iterable[Iterable[Any]], *, lazy: bool = False) -> None:
         self._begin()
         self.conn.executemany(sql, rows)
-        self.touch()
+        self._after_write(lazy)
 
     def read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         return self.conn.execute(sql, tuple(params)).fetchall()
 
     # -- commits -----------------------------------------------------------------------------------------
+    def _after_write(self, lazy: bool) -> None:
+        if lazy:
+            self.touch_lazily()
+        else:
+            self._visible_writes = True
+            self.touch()
+
     def touch(self) -> None:
         """Schedule one commit for everything written during this loop iteration."""
         if self._commit_scheduled:
@@ -192,18 +222,117 @@ class Store:
         self._commit_scheduled = True
         loop.call_soon(self._scheduled_commit)
 
+    def touch_lazily(self) -> None:
+        """Commit within LAZY_COMMIT_SECONDS, or with whichever commit comes first."""
+        if self._commit_scheduled or self._lazy_commit is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.commit()
+            return
+        self._lazy_commit = loop.call_later(LAZY_COMMIT_SECONDS, self._scheduled_commit)
+
     def _scheduled_commit(self) -> None:
-        self._commit_scheduled = False
         if self._conn is not None:
             self.commit()
 
     def commit(self) -> None:
-        """Make every write so far durable; call before acknowledging anything to a client."""
+        """Make every write so far durable now (`flush()` is the shared, awaitable form for acknowledgements)."""
+        self._commit_scheduled = False
+        self._visible_writes = False
+        if self._lazy_commit is not None:
+            self._lazy_commit.cancel()
+            self._lazy_commit = None
         if self._conn is not None and self._conn.in_transaction:
             self._conn.execute("COMMIT")
+            self.last_commit = time.monotonic()
+            self.commits += 1
+        if self._after_commit and self._conn is not None:
+            callbacks, self._after_commit = self._after_commit, []
+            for callback in callbacks:
+                callback()
+        if self._flushed is not None:
+            flushed, self._flushed = self._flushed, None
+            if not flushed.done():
+                flushed.set_result(None)
+
+    async def flush(self) -> None:
+        """Return once everything written so far is committed. Callers in the same loop iteration share one
+        commit (group commit): ten clients starting orchestrations at once cost one commit, not ten."""
+        if self._conn is None or not self._conn.in_transaction:
+            return
+        if self._flushed is None:
+            self._flushed = asyncio.get_running_loop().create_future()
+            self.touch()
+        await asyncio.shield(self._flushed)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` right after the next commit (scheduled now): for work that may begin only once its
+        record is on disk."""
+        self._after_commit.append(callback)
+        self.touch()
+
+    def commit_for_read(self) -> None:
+        """Before answering a read: commit unless the only uncommitted writes are lazy ones, which no status,
+        history or entity read shows (pending events and finished work rows)."""
+        if self._visible_writes:
+            self.commit()
 
     def close(self) -> None:
         if self._conn is not None:
             self.commit()
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+                self._checkpointer = None
             self._conn.close()
             self._conn = None
+
+
+class _Checkpointer:
+    """A daemon thread with its own connection that checkpoints the WAL at quiet moments (PASSIVE: it never
+    waits for, nor blocks, the engine's connection); see the module docstring."""
+
+    def __init__(self, path: str, store: "Store") -> None:
+        self._path = path
+        self._store = store
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        checkpointed_at = -1
+        try:
+            while not self._stop.wait(CHECKPOINT_IDLE_SECONDS / 2):
+                store = self._store
+                if store.commits == checkpointed_at:
+                    continue  # nothing new in the WAL
+                quiet = time.monotonic() - store.last_commit >= CHECKPOINT_IDLE_SECONDS
+                if not quiet and self._wal_bytes() < CHECKPOINT_FORCE_BYTES:
+                    continue
+                commits = store.commits
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    checkpointed_at = commits
+                except sqlite3.Error:
+                    pass  # busy or closing: the next round does it
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # leave a small WAL behind
+            except sqlite3.Error:
+                pass
+        finally:
+            conn.close()
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.path.getsize(f"{self._path}-wal")
+        except OSError:
+            return 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

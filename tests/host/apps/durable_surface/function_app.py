@@ -1,0 +1,148 @@
+"""Durable features beyond the basic patterns, written as for `func start`: durable HTTP calls, rewind, and
+starting an instance id that is still running.
+
+The app also serves the HTTP targets its `call_http` orchestrators call (routes under `target/`), so the tests
+need no other server. Module-level dicts hold what the tests inspect or flip (`FIXED`, `CALLS`): the host runs
+the whole app in one process, as the Functions Python worker does.
+"""
+import json
+import threading
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+FIXED: set = set()
+CALLS: dict = {}
+LOCK = threading.Lock()
+
+
+def _json(value, status_code: int = 200, headers=None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(value), status_code=status_code, mimetype="application/json", headers=headers)
+
+
+# ------------------------------------------------------------------------------------------ client routes
+@app.route(route="start/{name}/{instanceId?}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def start(req: func.HttpRequest, client) -> func.HttpResponse:
+    body = req.get_body()
+    try:
+        instance_id = await client.start_new(req.route_params["name"], req.route_params.get("instanceId"),
+                                             json.loads(body) if body else None)
+    except Exception as exc:  # noqa: BLE001 - the test reads what the SDK client raised
+        return _json({"refused": str(exc)}, 409)
+    return client.create_check_status_response(req, instance_id)
+
+
+@app.route(route="rewind/{instanceId}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def rewind(req: func.HttpRequest, client) -> func.HttpResponse:
+    try:
+        await client.rewind(req.route_params["instanceId"], req.params.get("reason", "fixed"))
+    except Exception as exc:  # noqa: BLE001
+        return _json({"refused": str(exc)}, 400)
+    return func.HttpResponse(status_code=202)
+
+
+@app.route(route="fix/{key}", methods=["POST"])
+def fix(req: func.HttpRequest) -> func.HttpResponse:
+    FIXED.add(req.route_params["key"])
+    return func.HttpResponse(status_code=204)
+
+
+@app.route(route="calls/{key}", methods=["GET"])
+def calls(req: func.HttpRequest) -> func.HttpResponse:
+    key = req.route_params["key"]
+    return _json({name: n for name, n in CALLS.items() if name.startswith(key)})
+
+
+# ------------------------------------------------------------------------------------------ HTTP targets
+@app.route(route="target/hello", methods=["GET"])
+def target_hello(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("hi there", mimetype="text/plain", headers={"X-Target": "hello"})
+
+
+@app.route(route="target/echo", methods=["POST", "PUT"])
+def target_echo(req: func.HttpRequest) -> func.HttpResponse:
+    seen = {name: req.headers.get(name) for name in ("content-type", "x-custom", "authorization")}
+    return _json({"method": req.method, "headers": seen, "body": req.get_body().decode()}, 201)
+
+
+@app.route(route="target/accepted", methods=["GET"])
+def target_accepted(req: func.HttpRequest) -> func.HttpResponse:
+    location = req.url.split("/api/")[0] + "/api/target/hello"
+    return _json({"status": "working"}, 202, headers={"Location": location, "Retry-After": "1"})
+
+
+# ------------------------------------------------------------------------------------------ orchestrators
+@app.orchestration_trigger(context_name="context")
+def http_get(context: df.DurableOrchestrationContext):
+    return (yield context.call_http("GET", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def http_post(context: df.DurableOrchestrationContext):
+    return (yield context.call_http("POST", context.get_input(), content={"order": 7},
+                                    headers={"Content-Type": "application/json", "X-Custom": "42"}))
+
+
+@app.orchestration_trigger(context_name="context")
+def http_guarded(context: df.DurableOrchestrationContext):
+    """{"uri": ..., "token": resource or null}: a failure of the call is caught by the orchestrator."""
+    spec = context.get_input()
+    source = df.ManagedIdentityTokenSource(spec["token"]) if spec.get("token") else None
+    try:
+        response = yield context.call_http("GET", spec["uri"], token_source=source)
+    except Exception as exc:  # noqa: BLE001
+        return {"caught": str(exc)}
+    return {"status": response["statusCode"]}
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_chain(context: df.DurableOrchestrationContext):
+    key = context.get_input()
+    first = yield context.call_activity("counted", f"{key}:first")
+    second = yield context.call_activity("fails_until_fixed", key)
+    return [first, second]
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_parent(context: df.DurableOrchestrationContext):
+    key = context.get_input()
+    first = yield context.call_activity("counted", f"{key}:parent")
+    child = yield context.call_sub_orchestrator("flaky_chain", key, f"{context.instance_id}-child")
+    return {"first": first, "child": child}
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_retry(context: df.DurableOrchestrationContext):
+    key = context.get_input()
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=20, max_number_of_attempts=2)
+    return (yield context.call_activity_with_retry("fails_until_fixed", options, key))
+
+
+@app.orchestration_trigger(context_name="context")
+def waiter(context: df.DurableOrchestrationContext):
+    context.set_custom_status({"input": context.get_input()})
+    return {"input": context.get_input(), "event": (yield context.wait_for_external_event("Go"))}
+
+
+# ------------------------------------------------------------------------------------------ activities
+def _count(name: str) -> int:
+    with LOCK:
+        CALLS[name] = CALLS.get(name, 0) + 1
+        return CALLS[name]
+
+
+@app.activity_trigger(input_name="name")
+def counted(name: str) -> str:
+    return f"{name} #{_count(name)}"
+
+
+@app.activity_trigger(input_name="key")
+def fails_until_fixed(key: str) -> str:
+    attempt = _count(f"{key}:flaky")
+    if key not in FIXED:
+        raise RuntimeError(f"{key} is not fixed yet (attempt {attempt})")
+    return f"fixed on attempt {attempt}"

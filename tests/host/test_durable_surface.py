@@ -1,0 +1,170 @@
+"""Durable HTTP calls, rewind and duplicate starts, answered the way the Durable extension answers them.
+
+The app (apps/durable_surface) serves its own call_http targets; everything is driven over real HTTP, through
+the app's SDK client and through the public Durable HTTP API.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import DURABLE_WEBHOOKS, DurableApi
+from tests.host.conftest import unique
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def api(start_module_host) -> Iterator[DurableApi]:
+    client = DurableApi(start_module_host("durable_surface").url)
+    yield client
+    client.close()
+
+
+def start(api: DurableApi, name: str, payload=None, instance_id: str | None = None) -> dict:
+    route = f"start/{name}" + (f"/{instance_id}" if instance_id else "")
+    response = api.http.post(api.app_url(route), json=payload)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def run(api: DurableApi, name: str, payload=None) -> dict:
+    return api.wait_for(start(api, name, payload)["id"])
+
+
+# ------------------------------------------------------------------------------------------ call_http
+def test_call_http_returns_the_durable_http_response(api: DurableApi) -> None:
+    final = run(api, "http_get", f"{api.base_url}/api/target/hello")
+    assert final["runtimeStatus"] == "Completed", final
+    response = final["output"]
+    assert set(response) == {"statusCode", "headers", "content"}
+    assert response["statusCode"] == 200 and response["content"] == "hi there"
+    headers = {name.lower(): value for name, value in response["headers"].items()}
+    assert headers["x-target"] == "hello"
+    # .NET keeps content headers apart; the extension's DurableHttpResponse carries only the others.
+    assert not {name.lower() for name in response["headers"]} & {"content-type", "content-length"}
+    history = api.status(final["instanceId"], showHistory="true").json()["historyEvents"]
+    assert [e.get("FunctionName") for e in history if e["EventType"] == "TaskCompleted"] == ["BuiltIn::HttpActivity"]
+
+
+def test_call_http_post_sends_method_headers_and_content(api: DurableApi) -> None:
+    final = run(api, "http_post", f"{api.base_url}/api/target/echo")
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"]["statusCode"] == 201
+    echoed = json.loads(final["output"]["content"])
+    assert echoed == {"method": "POST", "body": '{"order": 7}',
+                      "headers": {"content-type": "application/json", "x-custom": "42", "authorization": None}}
+
+
+def test_call_http_hands_a_202_back_without_polling(api: DurableApi) -> None:
+    # The Python SDK does not ask the extension to poll (no asynchronousPatternEnabled), so on Azure too the
+    # orchestrator gets the 202 and its Location.
+    final = run(api, "http_get", f"{api.base_url}/api/target/accepted")
+    assert final["runtimeStatus"] == "Completed", final
+    response = final["output"]
+    assert response["statusCode"] == 202
+    headers = {name.lower(): value for name, value in response["headers"].items()}
+    assert headers["location"] == f"{api.base_url}/api/target/hello" and headers["retry-after"] == "1"
+    assert json.loads(response["content"]) == {"status": "working"}
+
+
+def test_an_unreachable_target_fails_the_task_and_the_orchestrator_can_catch_it(api: DurableApi) -> None:
+    final = run(api, "http_guarded", {"uri": "http://127.0.0.1:9/nothing-listens-here"})
+    assert final["runtimeStatus"] == "Completed", final
+    assert "127.0.0.1:9" in final["output"]["caught"]
+
+
+def test_a_token_source_without_an_identity_fails_with_the_reason(api: DurableApi) -> None:
+    final = api.wait_for(start(api, "http_guarded", {"uri": f"{api.base_url}/api/target/hello",
+                                                      "token": "https://management.core.windows.net"})["id"],
+                         timeout=40)
+    assert final["runtimeStatus"] == "Completed", final
+    assert "could not get a token for 'https://management.core.windows.net'" in final["output"]["caught"]
+    assert "managed identity" in final["output"]["caught"]
+
+
+def test_a_relative_uri_fails_the_task_with_the_reason(api: DurableApi) -> None:
+    final = run(api, "http_guarded", {"uri": "/api/target/hello"})
+    assert "Invalid URI for call_http" in final["output"]["caught"], final
+
+
+# ------------------------------------------------------------------------------------------ rewind
+def test_rewind_runs_the_failed_work_again_and_keeps_the_rest(api: DurableApi) -> None:
+    key = unique("rw")
+    failed = run(api, "flaky_chain", key)
+    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    assert api.http.post(api.app_url(f"fix/{key}")).status_code == 204
+    response = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{failed['instanceId']}/rewind", params={"reason": "fixed"})
+    assert response.status_code == 202, response.text
+    final = api.wait_for(failed["instanceId"])
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == [f"{key}:first #1", "fixed on attempt 2"]
+    assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:first": 1, f"{key}:flaky": 2}
+    events = [e["EventType"] for e in api.status(final["instanceId"], showHistory="true").json()["historyEvents"]]
+    assert "TaskFailed" not in events and "ExecutionRewound" in events and events[-1] == "ExecutionCompleted"
+
+
+def test_rewind_through_the_sdk_client_reaches_failed_sub_orchestrations(api: DurableApi) -> None:
+    key = unique("rwp")
+    failed = run(api, "flaky_parent", key)
+    assert failed["runtimeStatus"] == "Failed", failed
+    api.http.post(api.app_url(f"fix/{key}"))
+    assert api.http.post(api.app_url(f"rewind/{failed['instanceId']}")).status_code == 202
+    final = api.wait_for(failed["instanceId"])
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == {"first": f"{key}:parent #1", "child": [f"{key}:first #1", "fixed on attempt 2"]}
+    assert api.status(f"{failed['instanceId']}-child").json()["runtimeStatus"] == "Completed"
+
+
+def test_rewind_of_a_retry_loop_that_gave_up_runs_its_last_attempt_again(api: DurableApi) -> None:
+    key = unique("rwr")
+    failed = run(api, "flaky_retry", key)
+    assert failed["runtimeStatus"] == "Failed" and "attempt 2" in failed["output"], failed
+    api.http.post(api.app_url(f"fix/{key}"))
+    assert api.http.post(f"{DURABLE_WEBHOOKS}/instances/{failed['instanceId']}/rewind").status_code == 202
+    final = api.wait_for(failed["instanceId"])
+    assert final["runtimeStatus"] == "Completed" and final["output"] == "fixed on attempt 3", final
+
+
+def test_rewind_answers_like_the_extension_for_unknown_and_not_failed_instances(api: DurableApi) -> None:
+    missing = api.http.post(f"{DURABLE_WEBHOOKS}/instances/no-such-instance/rewind")
+    assert missing.status_code == 404 and "no-such-instance" in missing.json()
+    done = run(api, "http_get", f"{api.base_url}/api/target/hello")
+    refused = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{done['instanceId']}/rewind")
+    assert refused.status_code == 412
+    assert refused.json() == ('This orchestration has status Completed, but only orchestrations in the "Failed" '
+                              "state can be rewound.")
+    through_sdk = api.http.post(api.app_url(f"rewind/{done['instanceId']}"))
+    assert through_sdk.status_code == 400 and "Completed" in through_sdk.json()["refused"]
+
+
+# ------------------------------------------------------------------------------------------ duplicate starts
+def test_starting_a_running_instance_id_is_refused_and_leaves_it_untouched(api: DurableApi) -> None:
+    instance_id = unique("dup")
+    start(api, "waiter", "first", instance_id)
+    api.wait_for(instance_id, {"Running"}, predicate=lambda s: s.get("customStatus") is not None)
+
+    direct = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter/{instance_id}", json="second")
+    assert direct.status_code == 409
+    assert direct.json() == {"Message": "An Orchestration instance with the status Running already exists."}
+    through_sdk = api.http.post(api.app_url(f"start/waiter/{instance_id}"), json="third")
+    assert through_sdk.status_code == 409 and "already exists" in through_sdk.json()["refused"]
+
+    api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/raiseEvent/Go", json="go")
+    final = api.wait_for(instance_id)
+    assert final["output"]["input"] == "first", "the running instance kept its own input"
+    # A finished instance id may be started again: it is replaced, as the default OverridableExistingInstanceStates.
+    start(api, "waiter", "again", instance_id)
+    assert api.wait_for(instance_id, {"Running"})["input"] == '"again"'
+    api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/terminate")
+
+
+def test_start_and_wait_through_the_http_api(api: DurableApi) -> None:
+    done = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/http_get",
+                         params={"timeout": "10", "pollingInterval": "1"}, json=f"{api.base_url}/api/target/hello")
+    assert done.status_code == 200 and done.json()["content"] == "hi there", done.text
+    waiting = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter", params={"timeout": "0.2", "pollingInterval": "0.1"})
+    assert waiting.status_code == 202 and waiting.headers["location"] == waiting.json()["statusQueryGetUri"]
+    api.http.post(f"{DURABLE_WEBHOOKS}/instances/{waiting.json()['id']}/terminate")

@@ -1,0 +1,52 @@
+"""Rewind as plain data: which events survive, and which work runs again."""
+from __future__ import annotations
+
+from helpers.host.engine.history import EventType, event
+from helpers.host.engine.instance import new_book
+from helpers.host.engine.rewind import plan_rewind
+
+T = "2025-01-01T12:00:00.000000Z"
+
+
+def kinds(events: list[dict]) -> list[str]:
+    return [EventType(ev["EventType"]).name for ev in events]
+
+
+def test_failures_and_the_failed_completion_go_completed_work_stays() -> None:
+    history = [
+        event(EventType.OrchestratorStarted, T), event(EventType.ExecutionStarted, T, Name="o", Version=None),
+        event(EventType.TaskScheduled, T, 0, Name="a", Input='"x"'), event(EventType.OrchestratorCompleted, T),
+        event(EventType.OrchestratorStarted, T), event(EventType.TaskCompleted, T, TaskScheduledId=0, Result='"A"'),
+        event(EventType.TaskScheduled, T, 1, Name="b", Input='"y"'), event(EventType.OrchestratorCompleted, T),
+        event(EventType.OrchestratorStarted, T), event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
+        event(EventType.OrchestratorCompleted, T), event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed"),
+    ]
+    plan = plan_rewind(history, {**new_book(), "next_id": 2})
+    assert "TaskFailed" not in kinds(plan.history) and "ExecutionCompleted" not in kinds(plan.history)
+    assert kinds(plan.history).count("TaskCompleted") == 1
+    assert plan.rerun == [(1, "b", '"y"')] and plan.next_id == 2 and plan.children == []
+
+
+def test_a_retry_loop_that_gave_up_reruns_only_its_last_attempt() -> None:
+    # max 2 attempts: task 0 failed, timer 1, task 2 failed, timer 3 -- then the SDK raised.
+    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
+               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
+               event(EventType.TimerCreated, T, 1, FireAt=T), event(EventType.TimerFired, T, TimerId=1, FireAt=T),
+               event(EventType.TaskScheduled, T, 2, Name="f", Input="1"),
+               event(EventType.TaskFailed, T, TaskScheduledId=2, Reason="r"),
+               event(EventType.TimerCreated, T, 3, FireAt=T), event(EventType.TimerFired, T, TimerId=3, FireAt=T)]
+    loop = {"kind": "activity", "name": "f", "input": "1", "max": 2, "intervalMs": 0, "attempts": 2, "taskId": 2,
+            "timerId": 3, "attemptIds": [0, 2]}
+    plan = plan_rewind(history, {**new_book(), "next_id": 4, "failed_loops": [loop]})
+    assert kinds(plan.history) == ["TaskScheduled", "TaskFailed", "TimerCreated", "TimerFired", "TaskScheduled"]
+    assert plan.rerun == [(2, "f", "1")] and plan.next_id == 3
+    assert plan.retries == [{**loop, "attempts": 2, "timerId": None}]
+
+
+def test_unfinished_children_and_timers_are_resumed() -> None:
+    history = [event(EventType.SubOrchestrationInstanceCreated, T, 0, Name="c", InstanceId="p-c", Input=None),
+               event(EventType.SubOrchestrationInstanceFailed, T, TaskScheduledId=0, Reason="child failed"),
+               event(EventType.TimerCreated, T, 1, FireAt="2030-01-01T00:00:00.000000Z")]
+    plan = plan_rewind(history, {**new_book(), "next_id": 2})
+    assert [c["instanceId"] for c in plan.children] == ["p-c"]
+    assert plan.timers == [(1, "2030-01-01T00:00:00.000000Z")]

@@ -49,7 +49,7 @@ demo: setup
 # One pytest run for the tests and every notebook (lessons and solutions), spread over TEST_WORKERS processes:
 # most tests wait on services and model latency, so more workers than cores still pays. Each notebook stays
 # on one worker (--dist loadscope), as nbval needs. Results for CI in build/test-results/.
-TEST_WORKERS ?= 6
+TEST_WORKERS ?= 4
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 PYTEST := $(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
 

@@ -20,7 +20,8 @@ setup: $(STAMP)
 # The Jupyter kernel `make setup` registers for this .venv, so VS Code or a JupyterLab of your own finds it.
 KERNEL_NAME ?= durable-agents-kit
 
-# uv installs the pinned requirements (into .venv, with pip's semantics) about ten times faster than pip.
+# uv installs the pinned requirements (into .venv, with pip's semantics) about ten times faster than pip, and
+# compiles them to bytecode at once, as pip does: otherwise the first runs of the kit would compile them.
 # Offline, from a folder of wheels (see the facilitator guide): make setup WHEELS=wheels
 UV_VERSION := 0.13.8
 WHEELS ?=
@@ -32,7 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 	  sys.exit(0 if ok else f"Python {v[0]}.{v[1]} found; the kit needs Python 3.11-3.13 (set PYTHON=python3.11 for example).")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet $(if $(WHEELS),--no-index --find-links $(WHEELS),) uv==$(UV_VERSION)
-	$(UV) pip install --quiet --python $(PY) $(UV_SOURCE) -r requirements.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) $(UV_SOURCE) -r requirements.txt
 	$(UV) pip install --quiet --python $(PY) $(UV_SOURCE) --no-deps --editable .
 	$(PY) -m ipykernel install --user --name $(KERNEL_NAME) --display-name "Python (durable agents kit)" >/dev/null
 	@touch $(STAMP)

@@ -36,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from bench import agent_bench, host_bench
+from bench import agent_bench, gateway_bench, host_bench
 from bench.host_timeline import timeline
 from bench.sdk_floor import sdk_floor
 from helpers.offline_settings import offline_host_env
@@ -93,6 +93,7 @@ class Options:
     cold_reps: int = 3
     agent_latency_ms: int = 600
     agent_reps: int = 3
+    gateway_calls: int = 200
     results_dir: Path = RESULTS_DIR
     readme: Path | None = README
 
@@ -210,6 +211,16 @@ def bench_agents(latency_ms: int, reps: int, scratch: Path, say: Callable[[str],
     return figures
 
 
+def bench_gateway(calls: int) -> list[Figure]:
+    """The model gateway's cost per call, beside a direct call to the same offline model in the same run."""
+    results = gateway_bench.measure(calls)
+    return [Figure(f"model gateway, {kind} chat completion: extra per call", figures["extra_ms"], "ms",
+                   f"<= {gateway_bench.TARGET_MS}", [],
+                   f"direct call to the offline model (no latency), same run: {figures['direct_ms']:.2f} ms; "
+                   f"through the gateway {figures['gateway_ms']:.2f} ms; medians of {calls} alternating calls")
+            for kind, figures in results.items()]
+
+
 def bench_cold_start(label: str, app_dir: Path, env: dict[str, str] | None, reps: int,
                      python_floor: float) -> list[Figure]:
     try:
@@ -273,6 +284,8 @@ def run(options: Options, say: Callable[[str], None] = print) -> dict[str, Any]:
         say("SDK floor ...")
         figures.extend(bench_episode_cost(figures[0], options.chain_count, options.sleep_ms))
         figures.extend(bench_agents(options.agent_latency_ms, options.agent_reps, Path(scratch), say))
+    say("model gateway ...")
+    figures.extend(bench_gateway(options.gateway_calls))
     say("cold start ...")
     floor = statistics.median(host_bench.bare_python_seconds() for _ in range(max(1, options.cold_reps)))
     figures.append(Figure("bare interpreter start (python -c pass)", floor, "s", ""))
@@ -385,6 +398,7 @@ def parse_args(argv: list[str] | None) -> Options:
                    throughput_reps=3 if reps == defaults.latency_reps else reps,
                    cold_reps=3 if reps == defaults.latency_reps else reps,
                    agent_latency_ms=args.agent_latency_ms, agent_reps=3 if reps == defaults.latency_reps else reps,
+                   gateway_calls=defaults.gateway_calls if reps == defaults.latency_reps else 20 * reps,
                    results_dir=args.results_dir, readme=args.readme)
 
 

@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             if not shown:
                 failures += 1
                 print(f"FAILED [{route.name}] no notebook output shows an answer of this route's model", flush=True)
+        served = httpx.get(remote.url + "/stats", timeout=10, trust_env=False).json()["calls"]
+        print(f"the remote served {served} model calls for these runs", flush=True)
     finally:
         remote.stop()
         for process in started:

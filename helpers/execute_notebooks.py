@@ -37,6 +37,7 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS, save_to: Path | 
         km=kernel,
         timeout=timeout,
         record_timing=False,
+        store_widget_state=False,  # a bar's widget models change on every run; its text fallback is enough
         coalesce_streams=False,  # nbclient's would move all stdout above stderr: see `in_arrival_order`
         allow_errors=allow_errors,  # a cell meant to fail is tagged `raises-exception` (NBVAL_RAISES_EXCEPTION)
         resources={"metadata": {"path": str(path.parent.resolve())}},
@@ -45,6 +46,7 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS, save_to: Path | 
     try:
         client.execute(**({"env": env} if env is not None else {}))
     finally:
+        notebook.metadata.pop("widgets", None)  # widget state from an earlier run: stale model ids
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 cell.outputs = in_arrival_order(cell.outputs)

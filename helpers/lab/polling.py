@@ -1,9 +1,10 @@
 """Wait for an orchestration to finish, with a progress bar: `lab.poll(status_url)`.
 
-Progress bars and stable notebook outputs: `poll` draws a plain `tqdm` bar on stderr (not `tqdm.auto`, which
-needs ipywidgets and otherwise falls back with a warning). The bar redraws in place with carriage returns;
-nbval keeps only the text after the last carriage return, and `notebooks/sanitize.cfg` replaces the bar's
-elapsed-time tail. So learners see a live bar while the stored and re-run outputs still compare equal.
+Progress bars: `tqdm.auto` draws a widget in JupyterLab / VS Code (ipywidgets) and a text bar on stderr
+anywhere else (a terminal, `make demo`, CI logs). In a notebook the widget is shown through a display handle
+that is updated once the instance finished, so a saved notebook's text fallback shows the finished bar, not its
+first drawing. nbval does not replay display updates, so `notebooks/sanitize.cfg` reduces any bar line to its
+description before it compares outputs.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from .errors import LabError
 from .model_errors import ModelBackendError
@@ -21,6 +22,20 @@ from .session import kit_serving
 
 DEFAULT_TIMEOUT = 60.0  # for a status URL no running kit handed out
 FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+
+
+def _progress_bar(desc: str, total: int) -> tuple[Any, Any]:
+    """(bar, display handle): a widget with a handle in a notebook, a stderr text bar (no handle) elsewhere."""
+    options = dict(total=total, desc=f"{desc}: starting", unit="s", leave=True,
+                   bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}]")
+    from tqdm.notebook import tqdm_notebook
+
+    if issubclass(tqdm, tqdm_notebook):  # tqdm.auto chose the widget: a notebook with ipywidgets
+        from IPython.display import display
+
+        bar = tqdm(display=False, **options)
+        return bar, display(bar.container, display_id=True)
+    return tqdm(file=sys.stderr, ncols=80, **options), None
 
 
 def poll(status_url: str, *, timeout: float | None = None, interval: float = 0.25, desc: str = "orchestration",
@@ -44,9 +59,8 @@ def poll(status_url: str, *, timeout: float | None = None, interval: float = 0.2
     http = client or httpx.Client(timeout=10.0, trust_env=False)
     # Text printed before the bar must reach the notebook first: stdout and stderr are separate buffers.
     sys.stdout.flush()
-    # tqdm.std, not tqdm.auto: see the module docstring. Whole seconds keep the redraws few and readable.
-    bar = tqdm(total=int(timeout), desc=f"{desc}: starting", unit="s", file=sys.stderr, leave=True, ncols=80,
-               bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}]")
+    # Whole seconds keep the redraws few and readable.
+    bar, handle = _progress_bar(desc, int(timeout))
     started = time.monotonic()
     status: dict[str, Any] = {}
     try:
@@ -73,6 +87,8 @@ def poll(status_url: str, *, timeout: float | None = None, interval: float = 0.2
             time.sleep(interval)
     finally:
         bar.close()
+        if handle is not None:
+            handle.update(bar.container)  # the saved notebook's text fallback: the finished bar
         # The kernel sends stdout and stderr in separate, timed batches. Flushing now sends the bar's final
         # line before anything the caller prints next, so the saved notebook shows them in that order.
         sys.stderr.flush()

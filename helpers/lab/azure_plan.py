@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .environment import DEFAULT_APP_DIR, KIT_ROOT, pinned_versions
+
+if TYPE_CHECKING:
+    from .views import Table
 
 DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 # Built-in Azure roles the app's managed identity needs (names as `az role assignment create --role` takes them).

@@ -70,6 +70,28 @@ class DurableApiClient:
             raise LabError(f"Raising {event_name!r} answered {response.status_code}: {response.text[:300]}")
         return response.status_code
 
+    def terminate(self, instance_id: str, reason: str = "") -> int:
+        """End a running instance (`POST .../instances/{id}/terminate?reason=`); 202 accepted, 410 already done."""
+        path = f"instances/{quote(instance_id, safe='')}/terminate"
+        response = self._http.post(self.durable_url(path), params={"reason": reason})
+        if response.status_code == 404:
+            raise LabError(f"No instance {instance_id!r} to terminate.")
+        return response.status_code
+
+    def restart_instance(self, instance_id: str, *, new_instance_id: bool = False) -> str:
+        """Run a finished instance again from the start, with its input (`POST .../instances/{id}/restart`).
+
+        With `new_instance_id=False` the new run keeps the same id (and replaces the old history). Returns the
+        id of the new run.
+        """
+        path = f"instances/{quote(instance_id, safe='')}/restart"
+        response = self._http.post(self.durable_url(path),
+                                   params={"restartWithNewInstanceId": str(new_instance_id).lower()})
+        if response.status_code != 202:
+            raise LabError(f"Restarting instance {instance_id} answered {response.status_code}: {response.text[:300]}")
+        body = _json_or_none(response)
+        return body.get("id", instance_id) if isinstance(body, dict) else instance_id
+
     def status(self, instance_id: str, *, history: bool = False) -> dict[str, Any]:
         """The Durable HTTP API's status of one instance (with `historyEvents` when `history=True`)."""
         params = {"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"} if history else {}

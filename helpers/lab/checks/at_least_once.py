@@ -57,7 +57,7 @@ def _wait(kit: Any, instance_id: str, before: dict[str, Any] | None = None) -> d
         if finished and seen_new_run:
             return status
         if time.monotonic() > deadline:
-            kit._http.post(kit.durable_url(f"instances/{instance_id}/terminate"), params={"reason": "self-check"})
+            kit.terminate(instance_id, "self-check")
             status["runtimeStatus"] = f"still {status.get('runtimeStatus')} after {RUN_TIMEOUT:.0f} s (terminated)"
             return status
         time.sleep(0.1)
@@ -66,10 +66,7 @@ def _wait(kit: Any, instance_id: str, before: dict[str, Any] | None = None) -> d
 def _restart_same_id(kit: Any, instance_id: str) -> dict[str, Any]:
     """Re-run a finished instance from the start under the same id (Durable HTTP API restart route)."""
     before = kit.status(instance_id)
-    response = kit._http.post(kit.durable_url(f"instances/{instance_id}/restart"),
-                              params={"restartWithNewInstanceId": "false"})
-    if response.status_code != 202:
-        raise LabError(f"The Durable API's restart route answered {response.status_code}: {response.text[:200]}")
+    kit.restart_instance(instance_id, new_instance_id=False)
     return _wait(kit, instance_id, before)
 
 

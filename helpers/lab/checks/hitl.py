@@ -15,7 +15,6 @@ import json
 import time
 import weakref
 from typing import Any
-from urllib.parse import quote
 
 from ..errors import LabError
 from ..views import Table, decode_nested, entity_calls, event_type, excerpt
@@ -120,8 +119,7 @@ def settle(kit: Any, instance_id: str, timeout: float) -> dict[str, Any]:
 
 def terminate(kit: Any, instance_id: str, reason: str) -> None:
     """End an instance the check left waiting (standard Durable HTTP API terminate route)."""
-    path = f"instances/{quote(instance_id, safe='')}/terminate"
-    kit._http.post(kit.durable_url(path), params={"reason": reason})
+    kit.terminate(instance_id, reason)
 
 
 def _text(content: dict[str, Any]) -> str:

@@ -126,16 +126,23 @@ async def _fault_response(fault: Fault, state: ServerState, call_number: int) ->
 
 def _streaming_body(events: list[str], latency: float, state: ServerState, record: CallRecord,
                     reply: str) -> AsyncIterator[str]:
-    """Yield SSE events: half the latency before the first, the rest spread between them."""
+    """Yield SSE events: the first after half the latency, the rest spread evenly over the other half.
+
+    Each event is due at a fixed moment measured from the call's start, so the sleeps' own overshoot does not
+    add up over many deltas: a streamed call lasts its latency, not latency plus a millisecond per event.
+    """
 
     async def body() -> AsyncIterator[str]:
         status = 499  # the client went away before the stream finished
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         try:
-            await asyncio.sleep(latency / 2)
-            gap = (latency / 2) / max(len(events) - 1, 1)
+            spread = max(len(events) - 1, 1)
             for index, event in enumerate(events):
-                if index:
-                    await asyncio.sleep(gap)
+                due = began + latency / 2 + (latency / 2) * (index / spread if len(events) > 1 else 1)
+                wait = due - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 yield event
             status = 200
         finally:

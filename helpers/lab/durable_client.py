@@ -92,6 +92,31 @@ class DurableApiClient:
         body = _json_or_none(response)
         return body.get("id", instance_id) if isinstance(body, dict) else instance_id
 
+    def ask_agent(self, agent_name: str, message: str, session_id: str, *, timeout: float = 300.0) -> dict[str, Any]:
+        """Send `message` to an agent's own route (`POST /api/agents/<agent>/run`) and return its answer.
+
+        The route waits up to 30 s for the model (Agent Framework's default); a slower model makes it answer
+        `status: timeout` while the agent goes on. Then this waits for the answer in the agent's entity, so a
+        slow model gives the same result as a fast one: `{"status", "response", "message_count", "session_id"}`.
+        """
+        import time
+
+        response = self._http.post(f"{self.base_url}/api/agents/{quote(agent_name, safe='')}/run",
+                                   json={"message": message, "session_id": session_id}, timeout=timeout)
+        reply = _json_or_none(response)
+        if not isinstance(reply, dict):
+            raise LabError(f"The {agent_name} route answered {response.status_code}: {response.text[:300]}")
+        if reply.get("status") != "timeout":
+            return reply
+        deadline = time.monotonic() + timeout
+        entity = f"dafx-{agent_name}"
+        while time.monotonic() < deadline:
+            rows = conversation_rows(self.entity_state(entity, session_id))
+            if rows.rows and rows[-1]["role"] == "assistant" and rows[-1]["text"].strip():
+                return {**reply, "status": "success", "response": rows[-1]["text"], "message_count": len(rows)}
+            time.sleep(0.5)
+        raise LabError(f"{agent_name} did not answer within {timeout:.0f} s (session {session_id!r}).")
+
     def status(self, instance_id: str, *, history: bool = False) -> dict[str, Any]:
         """The Durable HTTP API's status of one instance (with `historyEvents` when `history=True`)."""
         params = {"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"} if history else {}

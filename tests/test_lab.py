@@ -393,3 +393,24 @@ def test_multiline_commands_run_exactly_like_the_one_line_form(tmp_path: Path) -
                                capture_output=True, text=True, timeout=10, cwd=tmp_path)
         assert multi.returncode == one_line.returncode == 0 and not multi.stderr, (what, multi.stderr)
         assert multi.stdout == one_line.stdout, what
+
+
+def test_ask_agent_waits_in_the_entity_when_the_route_gave_up_waiting() -> None:
+    reads = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            assert request.url.path == "/api/agents/WriterAgent/run"
+            return httpx.Response(202, json={"status": "timeout", "session_id": "s1"})
+        reads.append(request.url.path)
+        history = [{"$type": "request", "correlationId": "c", "messages": [
+            {"role": "user", "contents": [{"$type": "text", "text": "hello"}]}]}]
+        if len(reads) > 1:  # the answer arrives on the second read
+            history.append({"$type": "response", "correlationId": "c", "messages": [
+                {"role": "assistant", "contents": [{"$type": "text", "text": "hi there"}]}]})
+        return httpx.Response(200, json={"schemaVersion": "1.1.0", "data": {"conversationHistory": history}})
+
+    kit = _lab_answering(handler)
+    reply = kit.ask_agent("WriterAgent", "hello", "s1", timeout=10)
+    assert reply["status"] == "success" and reply["response"] == "hi there" and reply["message_count"] == 2
+    assert reads and all(path.endswith("/entities/dafx-WriterAgent/s1") for path in reads)

@@ -174,3 +174,17 @@ def test_each_failure_kind_gets_its_own_advice(status: int, error: str, expected
                           model_name="gpt-4o-mini", auth="Microsoft Entra ID")
     message = explain_model_failure(entra, status, error, lab.KIT_ROOT / "functions_app")
     assert expected in message and "Azure OpenAI at https://x.openai.azure.com" in message
+
+
+def test_make_demo_with_your_model_reports_a_wrong_key_in_one_message(own_model: pytest.MonkeyPatch,
+                                                                      remote: processes.Service) -> None:
+    import os
+    import subprocess
+    import sys
+
+    azure(own_model, remote.url, key=WRONG_KEY)
+    result = subprocess.run([sys.executable, "-m", "helpers.demo", "--model", "env"], cwd=lab.KIT_ROOT,
+                            env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "refused the key (401)" in result.stderr and "AZURE_OPENAI_API_KEY" in result.stderr
+    assert "Traceback" not in result.stderr and WRONG_KEY not in result.stdout + result.stderr

@@ -77,6 +77,15 @@ class ActivityJournal:
         return starts, dones
 
 
+async def _first_new_start(journal: ActivityJournal, deadline: float) -> None:
+    """Wait until an activity starts after this call (or the deadline passes)."""
+    seen = len(journal.lines())
+    while time.monotonic() < deadline:
+        if any(kind == "start" for kind, _, _ in journal.lines()[seen:]):
+            return
+        await asyncio.sleep(0.01)
+
+
 def activities_in_flight(state_db: Path) -> set[tuple[str, int]]:
     """Activities the state file says are scheduled but not finished: exactly what a restart runs (again).
 
@@ -295,7 +304,8 @@ def run_chain_load(orchestrations: int, clients: int, *, activity_ms: int = 0, k
                    kill_window: tuple[float, float] = (0.3, 1.5), seed: int = 1, timeout: float = 120.0,
                    workdir: Path | None = None) -> ChainResult:
     """Start `orchestrations` chains from `clients` concurrent clients; optionally `kill -9` the host
-    `kill_rounds` times, each a random `kill_window` seconds after the (re)start, and restart it in place."""
+    `kill_rounds` times, each a random `kill_window` seconds after the first activity of the round begins, and restart
+    it in place."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="load-faults-"))
     workdir.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_chain_load(orchestrations, clients, activity_ms, kill_rounds, kill_window,
@@ -331,6 +341,9 @@ async def _chain_load(orchestrations: int, clients: int, activity_ms: int, kill_
             starting.add_done_callback(lambda t: report_box.append(t.result()) if not t.exception() else None)
             for _ in range(kill_rounds):
                 delay = rng.uniform(*kill_window)
+                # The window counts from the round's first activity start, not from the host answering: on a
+                # busy machine the first activities may begin well after the host is ready.
+                await _first_new_start(journal, deadline)
                 await asyncio.sleep(delay)
                 before = journal.lines()
                 accepted = report_box[0].accepted if report_box else None

@@ -5,6 +5,7 @@ Every wait in the suite is bounded, so a broken host fails a test instead of han
 """
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,19 @@ FINISHED_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than a couple of seconds (restarts, real sleeps)")
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_before_async_tests(request: pytest.FixtureRequest) -> None:
+    """Collect garbage before every anyio test, outside any event loop.
+
+    openai's async HTTP client closes itself from `__del__` by scheduling `aclose()` on whatever loop is running.
+    A client an earlier test left behind, collected during an async test, would schedule that on the test's
+    loop while its connections belong to the earlier, closed loop; anyio reports the error against the
+    innocent test. Collected here, with no loop running, `__del__` finds none and does nothing.
+    """
+    if request.node.get_closest_marker("anyio") is not None:
+        gc.collect()
 
 
 class HostLauncher:

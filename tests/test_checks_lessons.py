@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from helpers import lab
@@ -161,7 +162,13 @@ def test_three_turns_on_one_session_is_right_and_other_chains_are_not(kit: lab.L
 
 
 def test_fan_out_then_fan_in_is_right_and_sequential_or_uninformed_writers_are_not(kit: lab.Lab) -> None:
-    right = checks.concurrency.experts_then_writer(kit, experts_then_writer)
+    # Model calls long enough that two calls sent in one episode overlap however busy the machine is (the check
+    # compares their times); the lesson's own default latency is longer still.
+    httpx.post(kit.model_url + "/admin/latency", json={"latency_ms": 300}, timeout=5).raise_for_status()
+    try:
+        right = checks.concurrency.experts_then_writer(kit, experts_then_writer)
+    finally:
+        httpx.post(kit.model_url + "/admin/latency", json={"latency_ms": 20}, timeout=5).raise_for_status()
     assert right.ok, right
     sequential = checks.concurrency.experts_then_writer(kit, experts_one_after_the_other)
     assert not sequential.ok and "one after the other" in sequential.message

@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -83,6 +84,7 @@ class Lab(DurableApiClient, ModelRecords):
         self._gateway: processes.Service | None = None
         self._host: processes.Service | FuncHost | None = None
         self._port: int | None = None
+        self._gateway_url: str | None = None  # known before the gateway answers: the host is started with it
         self._http = httpx.Client(timeout=30.0, trust_env=False)
         self._stopped = False
         # One task hub per func kit, kept across restart_host()/start_host() so unfinished work resumes.
@@ -91,12 +93,16 @@ class Lab(DurableApiClient, ModelRecords):
     # ---------------------------------------------------------------------------------------- lifecycle
 
     def _start(self) -> "Lab":
+        """Start the model backend (offline), the gateway and the host, on ports chosen up front.
+
+        With the offline model the three start side by side: each is a Python process that spends most of its
+        start importing libraries, and the host calls the model only when an agent runs, never while starting.
+        With your own model the host waits for `check_model()`, so a wrong key is reported before anything else.
+        """
         try:
             if self.model.mode == "offline":
-                self._model_service = processes.start_offline_model(
-                    latency_ms=self.latency_ms, log_path=self.work_dir / "model.log", timeout=self.start_timeout
-                )
-                upstream = self._model_service.url
+                model_port, gateway_port, self._port = _distinct_free_ports(3)
+                upstream = f"http://127.0.0.1:{model_port}"
             elif not self.model.configured:
                 raise LabError(
                     f"model='env' asks for a real model, but none is configured: {self.model.problem}\n"
@@ -104,18 +110,35 @@ class Lab(DurableApiClient, ModelRecords):
                 )
             else:
                 assert self.model.upstream is not None
+                model_port = None
+                gateway_port, self._port = _distinct_free_ports(2)
                 upstream = self.model.upstream
-            self._gateway = processes.start_model_gateway(
-                upstream, label=self.model.label, log_path=self.work_dir / "gateway.log", timeout=self.start_timeout
-            )
-            if self.model.mode == "env":
+            self._gateway_url = f"http://127.0.0.1:{gateway_port}"
+            starts: list[Callable[[], None]] = [lambda: self._start_gateway(upstream, gateway_port)]
+            if model_port is not None:
+                starts += [lambda: self._start_offline_model(model_port), self._start_host]
+            with ThreadPoolExecutor(len(starts), thread_name_prefix="kit-start") as pool:
+                failures = [job.exception() for job in [pool.submit(start) for start in starts]]
+            if (failure := next((f for f in failures if f is not None), None)) is not None:
+                raise failure
+            if model_port is None:
                 self.check_model()  # a wrong key or deployment is reported now, in one sentence, not mid-lesson
-            self._port = processes.free_port()
-            self._start_host()
+                self._start_host()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_offline_model(self, port: int) -> None:
+        self._model_service = processes.start_offline_model(
+            port, latency_ms=self.latency_ms, log_path=self.work_dir / "model.log", timeout=self.start_timeout
+        )
+
+    def _start_gateway(self, upstream: str, port: int) -> None:
+        self._gateway = processes.start_model_gateway(
+            upstream, label=self.model.label, port=port, log_path=self.work_dir / "gateway.log",
+            timeout=self.start_timeout,
+        )
 
     def _model_settings(self) -> dict[str, str]:
         return model_settings(self.model, self.gateway_url)
@@ -245,6 +268,8 @@ class Lab(DurableApiClient, ModelRecords):
     @property
     def gateway_url(self) -> str:
         """The model gateway the app's client calls; it forwards to the backend and records every call."""
+        if self._gateway_url is not None:
+            return self._gateway_url
         if self._gateway is None:
             raise LabError("The kit has not started.")
         return self._gateway.url
@@ -339,6 +364,15 @@ def host_environment(settings: Mapping[str, str], *, model: Mapping[str, str],
 
 _running_kits: set[Lab] = set()
 _current: Lab | None = None
+
+
+def _distinct_free_ports(count: int) -> list[int]:
+    """`count` different free ports (two quick asks for a free port may, rarely, get the same one)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        if (port := processes.free_port()) not in ports:
+            ports.append(port)
+    return ports
 
 
 def start(model: str | None = None, host: str | None = None, *, latency_ms: int = DEFAULT_LATENCY_MS,

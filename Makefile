@@ -13,7 +13,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: setup lab demo test test-py test-notebooks test-own-model bench notebooks executed-notebooks clean
+.PHONY: setup bytecode lab demo test test-py test-notebooks test-own-model bench notebooks executed-notebooks clean
 
 setup: $(STAMP)
 
@@ -38,13 +38,19 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --user --name $(KERNEL_NAME) --display-name "Python (durable agents kit)" >/dev/null
 	@touch $(STAMP)
 
+# The kit's own modules compiled ahead of time, every time (only changed files are recompiled). Python reads
+# .pyc files even where PYTHONDONTWRITEBYTECODE (set in many containers and CI images) stops it writing them;
+# without this, each of the ~200 host, model, gateway and kernel processes of a test run compiles them again.
+bytecode: setup
+	@$(PY) -m compileall -q -j 0 helpers functions_app notebooks/apps tests bench >/dev/null
+
 # Jupyter refuses to run as root unless told; workshop containers and CI images often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: setup
+lab: bytecode
 	$(PY) -m jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
 
-demo: setup
+demo: bytecode
 	$(PY) -m helpers.demo
 
 # One pytest run for the tests and every notebook (lessons and solutions), spread over TEST_WORKERS processes:
@@ -54,14 +60,14 @@ TEST_WORKERS ?= 4
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 PYTEST := $(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
 
-test: setup
+test: bytecode
 	@mkdir -p build/test-results
 	$(PYTEST) $(NBVAL) --junitxml=build/test-results/junit.xml tests notebooks
 
-test-py: setup
+test-py: bytecode
 	$(PYTEST) tests
 
-test-notebooks: setup
+test-notebooks: bytecode
 	$(PYTEST) $(NBVAL) notebooks
 
 # The foreign model server of the own-model tests lives in a venv of its own, so its packages never touch .venv.
@@ -73,20 +79,20 @@ $(REMOTE_STAMP): tests/own_model/requirements-remote.txt
 	$(REMOTE_VENV)/bin/python -m pip install --quiet -r tests/own_model/requirements-remote.txt
 	@touch $@
 
-test-own-model: setup $(REMOTE_STAMP)
+test-own-model: bytecode $(REMOTE_STAMP)
 	$(PY) -m tests.own_model --foreign $(REMOTE_VENV)/bin/fakellm
 
 # Re-execute every notebook in place and save its outputs (what nbval then compares against).
-notebooks: setup
+notebooks: bytecode
 	$(PY) -m helpers.execute_notebooks notebooks
 	$(PY) -m helpers.execute_notebooks notebooks/solutions
 
 # For CI after a failure: every notebook executed into build/executed-notebooks/, errors kept in the cells.
-executed-notebooks: setup
+executed-notebooks: bytecode
 	$(PY) -m helpers.execute_notebooks notebooks --out build/executed-notebooks --allow-errors
 	$(PY) -m helpers.execute_notebooks notebooks/solutions --out build/executed-notebooks --allow-errors
 
-bench: setup
+bench: bytecode
 	$(PY) -m bench.run_all
 
 clean:

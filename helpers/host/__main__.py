@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     logger = logging.getLogger("host")
     try:
         host = load_host(args, logger)
+        freeze_startup_objects()
         return run_loop(serve(host, args))
     except StartupError as error:
         listener.stop()  # the log lines before the reason, then the reason
@@ -162,6 +163,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         listener.stop()
+
+
+def freeze_startup_objects() -> None:
+    """Move everything imported so far (the app, its libraries, the registry) out of the garbage collector's view.
+
+    An agent app imports agent-framework, openai, pydantic and the durable SDK: over 100,000 objects that live as
+    long as the process. Every full collection would walk them all again -- 144 ms measured for functions_app
+    on a 2-core machine, with the event loop stopped -- though none of them can become garbage. `gc.freeze()` is CPython's tool for
+    exactly this (it is what pre-forking servers call after loading their app); collections then only visit what
+    the host allocated since (the same full collection: under 1 ms). Medians barely move (make bench); the
+    occasional stall does.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def run_loop(main_coroutine: Any) -> int:

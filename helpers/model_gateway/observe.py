@@ -142,31 +142,28 @@ class AnswerSummary:
 
 
 class AnswerReader:
-    """Feed it the answer's bytes as they pass (streamed SSE or one JSON body); read `summary` at the end."""
+    """Feed it the answer's bytes as they pass (streamed SSE or one JSON body); read `summary` after `close()`.
+
+    `feed` only keeps the bytes: the gateway relays each chunk the moment it arrives, and reads the answer once
+    the client has it all (`close()` runs after the stream's end was sent), so reading costs the call nothing.
+    """
 
     def __init__(self, api: str, streamed: bool) -> None:
         self.api = api
         self.streamed = streamed
         self.summary = AnswerSummary()
-        self._buffer = b""
         self._body: list[bytes] = []
 
     def feed(self, chunk: bytes) -> None:
-        if not self.streamed:
-            self._body.append(chunk)
-            return
-        self._buffer += chunk
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
-            self._read_event_line(line)
+        self._body.append(chunk)
 
     def close(self) -> None:
+        body, self._body = b"".join(self._body), []
         if self.streamed:
-            if self._buffer:
-                self._read_event_line(self._buffer)
-                self._buffer = b""
+            for line in body.split(b"\n"):
+                self._read_event_line(line)
         else:
-            self._read(b"".join(self._body))
+            self._read(body)
 
     def _read_event_line(self, line: bytes) -> None:
         line = line.strip()

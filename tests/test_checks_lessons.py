@@ -168,7 +168,7 @@ def test_fan_out_then_fan_in_is_right_and_sequential_or_uninformed_writers_are_n
     try:
         right = checks.concurrency.experts_then_writer(kit, experts_then_writer)
     finally:
-        httpx.post(kit.model_url + "/admin/latency", json={"latency_ms": 20}, timeout=5).raise_for_status()
+        httpx.post(kit.model_url + "/admin/latency", json={"latency_ms": kit.latency_ms}, timeout=5).raise_for_status()
     assert right.ok, right
     sequential = checks.concurrency.experts_then_writer(kit, experts_one_after_the_other)
     assert not sequential.ok and "one after the other" in sequential.message

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from types import SimpleNamespace
 
 from helpers import lab
 from helpers.lab import azure_plan as lab_azure
@@ -277,7 +276,7 @@ def test_kit_end_to_end() -> None:
 
 DTS = "Endpoint=http://localhost:8080;TaskHub=default;Authentication=None"
 OFFLINE = lab_env.BackendChoice("offline", "offline model", False)
-GATEWAY = SimpleNamespace(url="http://127.0.0.1:1")  # stands in for a started model gateway
+GATEWAY_URL = "http://127.0.0.1:1"  # stands in for a started model gateway
 
 
 def test_func_sessions_get_a_task_hub_of_their_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -287,7 +286,7 @@ def test_func_sessions_get_a_task_hub_of_their_own(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv(session.DTS_CONNECTION_SETTING, raising=False)
     first = lab.Lab(model=OFFLINE, host="func", app_dir=tmp_path, latency_ms=0)
     second = lab.Lab(model=OFFLINE, host="func", app_dir=tmp_path, latency_ms=0)
-    first._gateway = second._gateway = GATEWAY
+    first._gateway_url = second._gateway_url = GATEWAY_URL
     try:
         assert re.fullmatch(r"kit[0-9a-f]{8}", first.task_hub) and first.task_hub != second.task_hub
         env = first._host_env()

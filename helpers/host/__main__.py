@@ -170,12 +170,12 @@ def freeze_startup_objects() -> None:
 
     An agent app imports agent-framework, openai, pydantic and the durable SDK: over 100,000 objects that live as
     long as the process. Every full collection would walk them all again -- 144 ms measured for functions_app
-    on a 2-core machine, with the event loop stopped -- though none of them can become garbage. `gc.freeze()` is CPython's tool for
-    exactly this (it is what pre-forking servers call after loading their app); collections then only visit what
-    the host allocated since (the same full collection: under 1 ms). Medians barely move (make bench); the
-    occasional stall does.
+    on a 2-core machine, with the event loop stopped -- though none of them can become garbage. `gc.freeze()`
+    is CPython's tool for exactly this (it is what pre-forking servers call after loading their app);
+    collections then only visit what the host allocated since (the same full collection: under 1 ms). Medians
+    barely move (make bench); the occasional stall does. No collection first: that would be the very 144 ms walk, added to every start, to
+    reclaim the little garbage importing leaves.
     """
-    gc.collect()
     gc.freeze()
 
 

@@ -102,7 +102,10 @@ class Lab(DurableApiClient, ModelRecords):
         try:
             if self.model.mode == "offline":
                 model_port, gateway_port, self._port = _distinct_free_ports(3)
-                upstream = f"http://127.0.0.1:{model_port}"
+                self._gateway_url = f"http://127.0.0.1:{gateway_port}"
+                _side_by_side(lambda: self._start_offline_model(model_port),
+                              lambda: self._start_gateway(f"http://127.0.0.1:{model_port}", gateway_port),
+                              self._start_host)
             elif not self.model.configured:
                 raise LabError(
                     f"model='env' asks for a real model, but none is configured: {self.model.problem}\n"
@@ -110,18 +113,9 @@ class Lab(DurableApiClient, ModelRecords):
                 )
             else:
                 assert self.model.upstream is not None
-                model_port = None
                 gateway_port, self._port = _distinct_free_ports(2)
-                upstream = self.model.upstream
-            self._gateway_url = f"http://127.0.0.1:{gateway_port}"
-            starts: list[Callable[[], None]] = [lambda: self._start_gateway(upstream, gateway_port)]
-            if model_port is not None:
-                starts += [lambda: self._start_offline_model(model_port), self._start_host]
-            with ThreadPoolExecutor(len(starts), thread_name_prefix="kit-start") as pool:
-                failures = [job.exception() for job in [pool.submit(start) for start in starts]]
-            if (failure := next((f for f in failures if f is not None), None)) is not None:
-                raise failure
-            if model_port is None:
+                self._gateway_url = f"http://127.0.0.1:{gateway_port}"
+                self._start_gateway(self.model.upstream, gateway_port)
                 self.check_model()  # a wrong key or deployment is reported now, in one sentence, not mid-lesson
                 self._start_host()
         except BaseException:
@@ -268,11 +262,9 @@ class Lab(DurableApiClient, ModelRecords):
     @property
     def gateway_url(self) -> str:
         """The model gateway the app's client calls; it forwards to the backend and records every call."""
-        if self._gateway_url is not None:
-            return self._gateway_url
-        if self._gateway is None:
+        if self._gateway_url is None:
             raise LabError("The kit has not started.")
-        return self._gateway.url
+        return self._gateway_url
 
     @property
     def model_url(self) -> str | None:
@@ -364,6 +356,15 @@ def host_environment(settings: Mapping[str, str], *, model: Mapping[str, str],
 
 _running_kits: set[Lab] = set()
 _current: Lab | None = None
+
+
+def _side_by_side(*starts: Callable[[], None]) -> None:
+    """Run each start in a thread of its own, wait for all, then raise the first failure (in the order given)."""
+    with ThreadPoolExecutor(len(starts), thread_name_prefix="kit-start") as pool:
+        failures = [job.exception() for job in [pool.submit(start) for start in starts]]
+    failure = next((f for f in failures if f is not None), None)
+    if failure is not None:
+        raise failure
 
 
 def _distinct_free_ports(count: int) -> list[int]:

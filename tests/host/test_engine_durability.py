@@ -207,3 +207,59 @@ async def test_an_orchestrator_that_blocks_is_moved_off_the_loop_thread(db_path,
     finally:
         REPLAY_GATE.set()
         await engine.stop(timeout=2)
+
+
+# ---- arrived events: straight into the episode's history, or a pending row by the next commit -------------
+def _pending_inserts(engine: DurableEngine) -> list[str]:
+    """Record every INSERT into `pending` from now on (the events that did not go straight into a history)."""
+    seen: list[str] = []
+    write = engine.store.write
+
+    def recording(sql, params=(), **kwargs):
+        if sql.startswith("INSERT INTO pending"):
+            seen.append(json.loads(params[1])["EventType"])
+        return write(sql, params, **kwargs)
+
+    engine.store.write = recording
+    return seen
+
+
+async def test_a_result_consumed_at_once_goes_into_the_history_with_its_episode(db_path, runner):
+    eng = await new_engine(db_path, runner)
+    inserted = _pending_inserts(eng)
+    try:
+        iid = await eng.start_orchestration("noop_chain")
+        status = await eng.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert inserted == [0]  # only ExecutionStarted: both TaskCompleted events went straight into the history
+        history = [json.loads(t)["EventType"] for (t,) in eng.store.read(
+            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (iid,))]
+        assert history.count(5) == 2  # TaskCompleted, twice
+        assert eng.store.read("SELECT count(*) FROM pending")[0][0] == 0
+        assert eng.store.read("SELECT count(*) FROM work")[0][0] == 0
+    finally:
+        await eng.stop(timeout=2)
+
+
+async def test_a_result_held_back_is_written_by_the_next_commit_and_survives_a_crash(db_path, runner):
+    """Fan-in: the first of two results waits for the second; it must reach the table, and the crash that
+    follows must neither lose it nor run its activity again."""
+    CALLS.clear()
+    GATE.clear()
+    first = await new_engine(db_path, runner)
+    iid = await first.start_orchestration("fan_in_with_gate")
+    await wait_for(lambda: CALLS.get("hello") == 1 and CALLS.get("gated") == 1)
+    await wait_for(lambda: first.store.read("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,))[0][0] == 1
+                   and first.store._conn is not None and not first.store._conn.in_transaction)
+    crash(first)
+    second = await new_engine(db_path, runner)
+    try:
+        await wait_for(lambda: CALLS.get("gated") == 2)  # the unfinished one runs again ...
+        GATE.set()
+        status = await second.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert status["output"] == ["Hello held", "gated fan-in"]
+        assert CALLS["hello"] == 1  # ... the finished one, whose result was held back, does not
+    finally:
+        GATE.set()
+        await second.stop(timeout=2)

@@ -212,6 +212,12 @@ def gated_chain(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def fan_in_with_gate(context: df.DurableOrchestrationContext):
+    """A task_all whose first result has to wait for the gated second one."""
+    return (yield context.task_all([context.call_activity("hello", "held"), context.call_activity("gated", "fan-in")]))
+
+
+@app.orchestration_trigger(context_name="context")
 def slow_second_episode(context: df.DurableOrchestrationContext):
     """An episode that is still running when the host is asked to stop (orchestrators must not block; this one
     does, on purpose, to hold the engine at that moment)."""

@@ -29,6 +29,7 @@ from .episodes import EpisodeRunner
 from .http_calls import DEFAULT_TIMEOUT_SECONDS, HttpCaller
 from .instance import RUNNING_STATES, Instance
 from .instances import InstanceBook
+from .sdk_executor_memo import install as memoise_sdk_executor_class
 from .sdk_timestamps import install as memoise_sdk_timestamps
 from .store import Store
 from .versioning import Versioning
@@ -45,6 +46,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
                  versioning: Versioning | None = None, http_timeout: float = DEFAULT_TIMEOUT_SECONDS,
                  inline_replay: bool = True) -> None:
         memoise_sdk_timestamps()  # sdk_timestamps.py: replays stop re-parsing the timestamps of old events
+        memoise_sdk_executor_class()  # sdk_executor_memo.py: no class is compiled anew for every episode
         self.registry = registry
         self.hub_name = hub_name
         self.runner = runner
@@ -55,6 +57,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         self._tasks: set[asyncio.Task] = set()
         self._waiters: dict[str, list[asyncio.Future]] = {}
         self._refusals_logged: set[str] = set()
+        self._unwritten: dict[str, Instance] = {}  # instances holding deferred events (instances._queue_event)
         self.inline_replay = inline_replay  # episodes.py: replays on the loop thread unless an orchestrator blocks
         self._threaded_orchestrators: set[str] = set()
         self._stopping = False
@@ -68,6 +71,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
     async def start(self) -> None:
         """Open and validate the state file, then resume every unfinished orchestration and entity queue."""
         self.store.open()
+        self.store.before_commit = self._write_unwritten
         self.entities = Entities(self.store, self.registry, self.runner, self.log, self._deliver)
         self._started = True
         self._resume_instances()
@@ -114,7 +118,11 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
             if inst is not None:
                 touched[inst.instance_id] = inst
         for inst in touched.values():
-            self._kick(inst)
+            self._kick(inst, now=True)  # this is a loop step of its own: the episode needs no step of its own
+        if touched and self.store.is_open:
+            # Commit now rather than at the end of the loop iteration: the next activity starts after the commit
+            # (store.after_commit), and nothing else in this step could join it.
+            self.store.commit()
 
     def _resume_instances(self) -> None:
         rows = self.store.read(

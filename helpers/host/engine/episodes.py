@@ -45,10 +45,14 @@ class _Prepared:
 
 
 class EpisodeRunner:
-    def _start_episodes(self, inst: Instance) -> None:
-        """Called by `_kick` with `inst.busy` set: run its episodes inline, or in a worker thread."""
+    def _start_episodes(self, inst: Instance, *, now: bool = False) -> None:
+        """Called by `_kick` with `inst.busy` set: run its episodes inline (`now`, or in the next loop step),
+        or in a worker thread."""
         if self.inline_replay and inst.name.lower() not in self._threaded_orchestrators:
-            asyncio.get_running_loop().call_soon(self._run_inline, inst)
+            if now:
+                self._run_inline(inst)
+            else:
+                asyncio.get_running_loop().call_soon(self._run_inline, inst)
         else:
             self._spawn(self._drive(inst))
 
@@ -137,8 +141,9 @@ class EpisodeRunner:
                        new_texts: list[str], result: ReplayResult, episode_no: int) -> None:
         book = inst.book
         inst.pending = inst.pending[len(take):]
-        if take:  # the oldest pending events of this instance, so one range delete
-            self.store.write("DELETE FROM pending WHERE instance_id = ? AND id <= ?", (inst.instance_id, take[-1][0]))
+        written = [row_id for row_id, _ in take if row_id is not None]  # deferred ones never reached the table
+        if written:  # the oldest pending rows of this instance, so one range delete
+            self.store.write("DELETE FROM pending WHERE instance_id = ? AND id <= ?", (inst.instance_id, written[-1]))
         made: list[dict[str, Any]] = []  # events this episode adds after the delivered ones
         for _, ev in take:
             self._advance_retries(inst, ev, made)

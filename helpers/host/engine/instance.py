@@ -59,7 +59,7 @@ class Instance:
     custom_status: str | None = None  # JSON text
     history: list[dict[str, Any]] = field(default_factory=list)
     history_text: list[str] = field(default_factory=list)  # the same events, encoded (see module docstring)
-    pending: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (row id, event)
+    pending: list[tuple[int | None, dict[str, Any]]] = field(default_factory=list)  # (row id or None if deferred, event)
     book: dict[str, Any] = field(default_factory=new_book)
     busy: bool = False
     timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)

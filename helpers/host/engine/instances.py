@@ -96,10 +96,33 @@ class InstanceBook:
         if events:
             self._append_history(inst, events)
 
-    def _queue_event(self, inst: Instance, ev: dict[str, Any], *, lazy: bool = False) -> None:
+    def _queue_event(self, inst: Instance, ev: dict[str, Any], *, deferred: bool = False) -> None:
+        """Add an event for the instance's next episode. `deferred`: keep it in memory (row id None) and let
+        the next commit write it, unless an episode has consumed it by then (store.py, `before_commit`)."""
+        if deferred:
+            inst.pending.append((None, ev))
+            self._unwritten[inst.instance_id] = inst
+            self.store.defer_write()
+            return
+        self._write_unwritten(inst)  # rows keep arrival order: the table is read back ORDER BY id
         row = self.store.write("INSERT INTO pending(instance_id, event) VALUES (?, ?)",
-                               (inst.instance_id, json.dumps(ev)), lazy=lazy)
+                               (inst.instance_id, json.dumps(ev)))
         inst.pending.append((row.lastrowid, ev))
+
+    def _write_unwritten(self, only: Instance | None = None) -> None:
+        """Write deferred events no episode has consumed (all of them: the Store's `before_commit`)."""
+        if only is not None:
+            targets = [only] if self._unwritten.pop(only.instance_id, None) is not None else []
+        else:
+            targets, self._unwritten = list(self._unwritten.values()), {}
+        for inst in targets:
+            if self._active.get(inst.instance_id) is not inst:
+                continue  # finished, purged or replaced since: its events went with it
+            for index, (row_id, ev) in enumerate(inst.pending):
+                if row_id is None:
+                    row = self.store.write("INSERT INTO pending(instance_id, event) VALUES (?, ?)",
+                                           (inst.instance_id, json.dumps(ev)), lazy=True)
+                    inst.pending[index] = (row.lastrowid, ev)
 
     # -------------------------------------------------------------------------------------------- arrivals
     def _deliver(self, instance_id: str, execution_id: str, ev: dict[str, Any], work_id: int | None = None) -> None:
@@ -110,11 +133,12 @@ class InstanceBook:
 
     def _record(self, instance_id: str, execution_id: str, ev: dict[str, Any],
                 work_id: int | None = None) -> Instance | None:
-        """Persist an arrived event as pending (clearing its work row); None when it is stale or we stopped.
+        """Queue an arrived event (clearing its work row); None when it is stale or we stopped.
 
-        Lazily (store.py): until it is committed, the work row it clears is still on disk, so a crash in between
-        only means the work runs again -- as for any work in flight. Whoever acknowledges the event to a client
-        (raise_event) commits explicitly.
+        Both lazily (store.py): the work row's deletion and the event reach the disk in the same commit -- as a
+        pending row, or inside the history of the episode that consumed it first, usually in this very loop step.
+        Until then the work row is still on disk, so a crash in between only means the work runs again, as for
+        any work in flight. Whoever acknowledges the event to a client (raise_event) commits explicitly.
         """
         if self._stopping and not self._store_open():
             return None
@@ -123,21 +147,23 @@ class InstanceBook:
         inst = self._active.get(instance_id)
         if inst is None or (execution_id and inst.execution_id != execution_id):
             return None  # the instance finished, was terminated or continued as new: drop the stale completion
-        self._queue_event(inst, ev, lazy=True)
+        self._queue_event(inst, ev, deferred=True)
         return inst
 
     def _store_open(self) -> bool:
         return self.store.is_open
 
-    def _kick(self, inst: Instance) -> None:
-        """Start the instance's episode driver unless it runs, may not run, or has nothing worth an episode."""
+    def _kick(self, inst: Instance, *, now: bool = False) -> None:
+        """Start the instance's episode driver unless it runs, may not run, or has nothing worth an episode.
+        `now`: run an inline episode within this call rather than in the next loop step -- for callers that
+        are a loop step of their own, so no caller is half-way through changing the instance."""
         if inst.busy or self._stopping or inst.status not in RUNNING_STATES or not worth_an_episode(inst):
             return
         if not self.versioning.accepts(inst.version):
             self._refuse_version(inst)
             return
         inst.busy = True
-        self._start_episodes(inst)
+        self._start_episodes(inst, now=now)
 
     def _refuse_version(self, inst: Instance) -> None:
         """The DTFx dispatcher's versioning check failed: leave the instance as it is, or fail it."""
@@ -159,7 +185,8 @@ class InstanceBook:
         self._cancel_work(inst)
         self._replace_history(inst, [])
         carried = [(row_id, ev) for row_id, ev in inst.pending if ev["EventType"] == EventType.EventRaised]
-        dropped = [(row_id,) for row_id, ev in inst.pending if ev["EventType"] != EventType.EventRaised]
+        dropped = [(row_id,) for row_id, ev in inst.pending
+                   if ev["EventType"] != EventType.EventRaised and row_id is not None]
         self.store.write_many("DELETE FROM pending WHERE id = ?", dropped)
         inst.pending = []
         inst.execution_id = uuid.uuid4().hex
@@ -168,7 +195,8 @@ class InstanceBook:
         inst.status = "Running"
         self._queue_event(inst, self._execution_started(inst))
         for row_id, ev in carried:  # keep their order after the new ExecutionStarted
-            self.store.write("DELETE FROM pending WHERE id = ?", (row_id,))
+            if row_id is not None:
+                self.store.write("DELETE FROM pending WHERE id = ?", (row_id,))
             self._queue_event(inst, ev)
         self._save(inst)
 

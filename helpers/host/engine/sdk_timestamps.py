@@ -1,4 +1,5 @@
-"""Memoised timestamp parsing for the durable SDK's history events -- the one speed-up the host gives the SDK.
+"""Memoised timestamp parsing for the durable SDK's history events -- the main speed-up the host gives the SDK
+(the other: sdk_executor_memo.py).
 
 Every replay hands the SDK the whole history again, and the SDK's `HistoryEvent` parses each event's
 `Timestamp` with `dateutil.parser.parse`, a general-purpose parser that costs 50-100 µs per call: about three

@@ -9,6 +9,10 @@ Why it looks like this:
   `work` row is still on disk, so after a crash the activity simply runs again, which is what a crash does to
   work in flight anyway. Such writes ride along with the next commit (usually the episode the result starts,
   milliseconds later) or are committed after `LAZY_COMMIT_SECONDS`. That halves the commits of a chain.
+- Some writes need not happen at all: an arrived event that the next episode consumes in the same loop step
+  goes straight into the history. The engine keeps such an event in memory and registers `before_commit`,
+  which writes whatever is still unconsumed as the first thing any commit does (`defer_write()` says there is
+  such a write). A commit therefore never makes the work row's deletion durable without the event it produced.
 - WAL with `synchronous=NORMAL`: a commit is durable against the process dying (`kill -9`) because the WAL
   write has reached the OS; only a power cut can lose the last commits. That is the failure model of a
   laptop learning kit, and it keeps per-transition cost low. Set `synchronous_full=True` for FULL.
@@ -115,6 +119,8 @@ class Store:
         self._visible_writes = False  # uncommitted writes a reader could see (not only lazy ones)
         self._checkpointer: _Checkpointer | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self.before_commit: Callable[[], None] | None = None  # writes deferred by `defer_write()` (docstring)
+        self._deferred = False
         self._flushed: asyncio.Future | None = None  # what `flush()` callers wait on: the next commit
         self.last_commit = 0.0  # time.monotonic() of the last commit (the checkpointer waits for a quiet moment)
         self.commits = 0
@@ -233,12 +239,21 @@ class Store:
             return
         self._lazy_commit = loop.call_later(LAZY_COMMIT_SECONDS, self._scheduled_commit)
 
+    def defer_write(self) -> None:
+        """The owner holds a write for `before_commit` to make: commit lazily, as for a `lazy=True` write."""
+        self._deferred = True
+        self.touch_lazily()
+
     def _scheduled_commit(self) -> None:
         if self._conn is not None:
             self.commit()
 
     def commit(self) -> None:
         """Make every write so far durable now (`flush()` is the shared, awaitable form for acknowledgements)."""
+        if self._deferred and self._conn is not None:
+            self._deferred = False
+            if self.before_commit is not None:
+                self.before_commit()
         self._commit_scheduled = False
         self._visible_writes = False
         if self._lazy_commit is not None:
@@ -260,7 +275,7 @@ class Store:
     async def flush(self) -> None:
         """Return once everything written so far is committed. Callers in the same loop iteration share one
         commit (group commit): ten clients starting orchestrations at once cost one commit, not ten."""
-        if self._conn is None or not self._conn.in_transaction:
+        if self._conn is None or not (self._conn.in_transaction or self._deferred):
             return
         if self._flushed is None:
             self._flushed = asyncio.get_running_loop().create_future()

@@ -1,0 +1,61 @@
+"""Memoised `namedtuple` for the durable SDK's replay executor -- the second speed-up the host gives the SDK.
+
+The SDK builds a fresh `TaskOrchestrationExecutor` for every orchestrator call, and its `__init__` defines a
+class each time: `namedtuple("SetTaskValuePayload", ("is_success", "task_id_key"))`, which compiles and
+evaluates source code -- about 0.1 ms per episode, a quarter of the SDK's own time once timestamps are memoised
+(sdk_timestamps.py). The arguments never change, so the host hands the SDK's module a `namedtuple` that returns
+the class it built the first time for the same arguments. The executor's payloads are the same tuples with the
+same fields; only the class object is shared between executors, and nothing compares those classes
+(tests/host/test_engine_sdk_executor_memo.py checks the executor's table is equal). Nothing else of the SDK is
+touched; if a future SDK no longer calls `namedtuple` from that module, `install()` leaves it alone.
+"""
+from __future__ import annotations
+
+import collections
+import importlib
+from functools import lru_cache
+from typing import Any
+
+_EXECUTOR_MODULE = "azure.durable_functions.models.TaskOrchestrationExecutor"
+
+
+@lru_cache(maxsize=64)
+def _cached(typename: str, field_names: tuple[str, ...]) -> type:
+    return collections.namedtuple(typename, field_names)
+
+
+def memoised_namedtuple(typename: Any, field_names: Any, **kwargs: Any) -> type:
+    """`collections.namedtuple`, returning one class per (name, fields) when called the plain way."""
+    if kwargs or not isinstance(typename, str) or not isinstance(field_names, (tuple, list)):
+        return collections.namedtuple(typename, field_names, **kwargs)
+    return _cached(typename, tuple(field_names))
+
+
+memoised_namedtuple.memoised = True  # type: ignore[attr-defined]
+
+
+def install() -> bool:
+    """Give the SDK's executor module the memoised namedtuple (idempotent). True when it is in place."""
+    try:
+        module = importlib.import_module(_EXECUTOR_MODULE)
+    except ImportError:
+        return False
+    current = getattr(module, "namedtuple", None)
+    if current is None:
+        return False
+    if getattr(current, "memoised", False):
+        return True
+    if current is not collections.namedtuple:
+        return False  # something else already replaced it: leave it alone
+    module.namedtuple = memoised_namedtuple
+    return True
+
+
+def uninstall() -> None:
+    """Put `collections.namedtuple` back (the benchmark times the SDK both ways)."""
+    try:
+        module = importlib.import_module(_EXECUTOR_MODULE)
+    except ImportError:
+        return
+    if getattr(getattr(module, "namedtuple", None), "memoised", False):
+        module.namedtuple = collections.namedtuple

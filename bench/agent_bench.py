@@ -24,6 +24,9 @@ class AgentRun:
     kind: str
     seconds: float
     latency_seconds: float
+    instance_id: str = ""
+    posted_at: float = 0.0  # wall clock (time.time()), to place the run in the host's log
+    observed_at: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -35,7 +38,7 @@ def run_agent_orchestration(base_url: str, kind: str, latency_ms: int, timeout: 
     route, _ = KINDS[kind]
     with http_client() as client:
         client.get(f"{base_url}/admin/host/status")  # open the connection outside the measurement
-        began = time.perf_counter()
+        posted_at, began = time.time(), time.perf_counter()
         if kind == "single":
             response = client.post(f"{base_url}{route}")
         else:
@@ -46,7 +49,8 @@ def run_agent_orchestration(base_url: str, kind: str, latency_ms: int, timeout: 
                              f"{response.text[:300]}")
         instance_id = response.json()["instanceId"]
         wait_finished(client, base_url, instance_id, time.monotonic() + timeout, POLL_INTERVAL)
-        return AgentRun(kind, time.perf_counter() - began, latency_ms / 1000)
+        seconds = time.perf_counter() - began
+        return AgentRun(kind, seconds, latency_ms / 1000, instance_id, posted_at, posted_at + seconds)
 
 
 def ideal_ratio(kind: str) -> float:

@@ -10,11 +10,16 @@ instrumenting the host:
     engine gaps                       time inside the instance with no activity running: episodes (SDK replay,
                                       history JSON, SQLite writes) and scheduling between one step and the next
     completed -> observed             the client's status polling
+
+`agent_timeline` does the same for an agent orchestration, whose work is agent entity operations (a model call
+each) instead of activities: the operations run on entities whose ids are not the orchestration's, so every
+operation logged between the POST and the answer counts (the benchmark runs one orchestration at a time).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from statistics import median
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +28,8 @@ _EPISODE = re.compile(r"Function '.+ \(Orchestrator\)' started\. IsReplay: \w+\.
 _ACTIVITY_START = re.compile(r"Function '.+ \(Activity\)' started\. TaskId: (\d+)")
 _ACTIVITY_DONE = re.compile(r"Function '.+ \(Activity\)' completed\. TaskId: (\d+)\. Duration: (\d+) ms")
 _COMPLETED = re.compile(r"Function '.+ \(Orchestrator\)' completed\.")
+_ENTITY_LINE = re.compile(r"^\[(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \w+ [\w.]+: (?P<eid>@[^:]+): "
+                          r"Function '.+ \(Entity\)' operation '[^']+' (?P<what>started|completed|failed)\.")
 
 
 @dataclass
@@ -96,3 +103,91 @@ def _busy_and_gaps(intervals: list[tuple[float, float]], begin: float, end: floa
             cursor = stop
     gaps.append(max(0.0, end - cursor))
     return busy, gaps
+
+
+@dataclass
+class AgentTimeline:
+    """Phases of one agent orchestration in milliseconds (see the module docstring)."""
+
+    start_to_first_operation_ms: float  # HTTP start through the app's route, the first episode, the entity op
+    operations_busy_ms: float  # wall time while at least one agent entity operation ran
+    operations_above_latency_ms: float  # that, less the model latency on the critical path
+    engine_gaps_ms: float  # inside the instance with no operation running: delivering answers, episodes
+    completed_to_observed_ms: float  # the client's status polling
+    episodes: int
+    operations: int
+    gaps_ms: list[float] = field(default_factory=list)
+    # Inside each operation, from the model server's own record of the call (`model_calls`), medians:
+    before_model_call_ms: float | None = None  # operation started -> request at the model: agent-framework, openai
+    model_over_latency_ms: float | None = None  # the model server's own work beyond the latency it was told
+    after_model_answer_ms: float | None = None  # answer fully sent -> operation completed: parsing, entity state
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def agent_timeline(log_text: str, instance_id: str, posted_at: float, observed_at: float,
+                   critical_latency_ms: float, model_calls: list[dict[str, Any]] | None = None,
+                   latency_ms: float = 0.0) -> AgentTimeline:
+    """Split [posted_at, observed_at] for one agent orchestration; `critical_latency_ms` is the model latency
+    on its critical path (2 x latency for two calls in turn, 1 x for two at once). `model_calls`: the offline
+    model's `/stats` records (`start`/`end`, wall clock), each matched to the operation it ran in."""
+    first_episode = completed = None
+    episodes = 0
+    starts: dict[str, float] = {}
+    intervals: list[tuple[float, float]] = []
+    for line in log_text.splitlines():
+        if (op := _ENTITY_LINE.match(line)) is not None:
+            when = _stamp(op["when"])
+            if not posted_at - 0.001 <= when <= observed_at + 0.001:
+                continue
+            if op["what"] == "started":
+                starts[op["eid"]] = when
+            elif op["eid"] in starts:
+                intervals.append((starts.pop(op["eid"]), when))
+            continue
+        match = _LINE.match(line)
+        if match is None or match["iid"] != instance_id:
+            continue
+        when, msg = _stamp(match["when"]), match["msg"]
+        if _EPISODE.match(msg):
+            episodes += 1
+            first_episode = when if first_episode is None else first_episode
+        elif _COMPLETED.match(msg):
+            completed = when
+    if first_episode is None or completed is None or not intervals:
+        raise ValueError(f"the host log has no complete agent run of {instance_id}")
+    first_operation = min(start for start, _ in intervals)
+    busy, gaps = _busy_and_gaps(intervals, first_operation, completed)
+    inside = _inside_operations(intervals, model_calls or [], latency_ms)
+    return AgentTimeline(
+        start_to_first_operation_ms=(first_operation - posted_at) * 1000,
+        operations_busy_ms=busy * 1000,
+        operations_above_latency_ms=busy * 1000 - critical_latency_ms,
+        engine_gaps_ms=sum(gaps) * 1000,
+        completed_to_observed_ms=(observed_at - completed) * 1000,
+        episodes=episodes,
+        operations=len(intervals),
+        gaps_ms=[round(gap * 1000, 1) for gap in gaps],
+        **inside,
+    )
+
+
+def _inside_operations(intervals: list[tuple[float, float]], calls: list[dict[str, Any]],
+                       latency_ms: float) -> dict[str, float]:
+    """Match each model call to the operation that made it (the earliest-ending one that contains it; the log's
+    1 ms steps get 1 ms of slack) and take medians of the three parts of an operation."""
+    free = sorted(intervals, key=lambda op: op[1])
+    before, over, after = [], [], []
+    for call in sorted((c for c in calls if c.get("end")), key=lambda c: c["end"]):
+        for op in free:
+            if op[0] - 0.001 <= call["start"] and call["end"] <= op[1] + 0.001:
+                free.remove(op)
+                before.append((call["start"] - op[0]) * 1000)
+                over.append((call["end"] - call["start"]) * 1000 - latency_ms)
+                after.append((op[1] - call["end"]) * 1000)
+                break
+    if not before:
+        return {}
+    return {"before_model_call_ms": median(before), "model_over_latency_ms": median(over),
+            "after_model_answer_ms": median(after)}

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench import agent_bench, gateway_bench, host_bench
-from bench.host_timeline import timeline
+from bench.host_timeline import agent_timeline, timeline
 from bench.idle_wake import wake_after_idle_ms
 from bench.sdk_floor import sdk_floor
 from helpers.offline_settings import offline_host_env
@@ -223,10 +223,28 @@ def bench_agents(latency_ms: int, reps: int, scratch: Path, say: Callable[[str],
             runs = [agent_bench.run_agent_orchestration(host.url, kind, latency_ms) for _ in range(reps)]
             ideal = agent_bench.ideal_ratio(kind)
             median = statistics.median(r.ratio for r in runs)
+            middle = sorted(runs, key=lambda r: r.ratio)[len(runs) // 2]
+            details: dict[str, Any] = {"median_seconds": middle.seconds, "ideal_seconds": ideal * latency_ms / 1000}
+            try:
+                details["agent_timeline_of_median_run"] = agent_timeline(
+                    host.log_text(), middle.instance_id, middle.posted_at, middle.observed_at,
+                    ideal * latency_ms, _model_calls(model.url), latency_ms).as_dict()
+            except ValueError as error:  # the host's log format changed: the figure stands, the split is missing
+                details["timeline_error"] = str(error)
             figures.append(Figure(f"{names[kind]} at {latency_ms} ms: time / latency", median, "x", target,
                                   [round(r.ratio, 3) for r in runs],
-                                  f"ideal {ideal:g} x {latency_ms} ms; {(median - ideal) * latency_ms:.0f} ms above"))
+                                  f"ideal {ideal:g} x {latency_ms} ms; {(median - ideal) * latency_ms:.0f} ms above",
+                                  details))
     return figures
+
+
+def _model_calls(model_url: str) -> list[dict[str, Any]]:
+    """The offline model's own record of its recent calls (start and end, wall clock)."""
+    try:
+        with host_bench.http_client(timeout=10) as client:
+            return client.get(f"{model_url}/stats").json().get("recent_calls") or []
+    except Exception:  # noqa: BLE001 - the split is optional; the figure stands without it
+        return []
 
 
 def bench_gateway(calls: int) -> list[Figure]:
@@ -388,6 +406,25 @@ def format_report(document: dict[str, Any]) -> str:
                       f"  Completed -> answer          {split['completed_to_observed_ms']:8.1f} ms   "
                       "(the host waits for the result: create-and-wait)",
                       f"  POST -> Completed logged: {fig['details']['host_side_ratio']:.3f} x ideal"]
+        agents = fig["details"].get("agent_timeline_of_median_run")
+        if agents:
+            lines += ["", f"where the time went — median run of '{fig['name']}' "
+                          f"({fig['details']['median_seconds'] * 1000:.0f} ms, ideal "
+                          f"{fig['details']['ideal_seconds'] * 1000:.0f} ms), from the host log (1 ms resolution):",
+                      f"  POST -> first agent operation {agents['start_to_first_operation_ms']:8.1f} ms   "
+                      "(the app's HTTP starter, the SDK client's call to the Durable API, the first episode)",
+                      f"  agent operations (union)      {agents['operations_busy_ms']:8.1f} ms   "
+                      f"{agents['operations']} operations; above the model latency: "
+                      f"{agents['operations_above_latency_ms']:.0f} ms (agent-framework, the openai client, the "
+                      "model server's own work, entity state)",
+                      *([f"      per operation (medians): {agents['before_model_call_ms']:.1f} ms before the request "
+                         f"reached the model, {agents['model_over_latency_ms']:.1f} ms of the model server's own work "
+                         f"beyond its latency, {agents['after_model_answer_ms']:.1f} ms from the last byte of the "
+                         "answer to the operation's end"] if agents.get("before_model_call_ms") is not None else []),
+                      f"  engine gaps (no operation)    {agents['engine_gaps_ms']:8.1f} ms   "
+                      f"{agents['episodes']} episodes; gaps {agents['gaps_ms']}",
+                      f"  Completed -> observed         {agents['completed_to_observed_ms']:8.1f} ms   "
+                      f"(the client polls every {agent_bench.POLL_INTERVAL * 1000:.0f} ms)"]
     lines += ["", f"run took {document['run_seconds']:.1f} s; results: {document['results_file']}"]
     return "\n".join(lines)
 

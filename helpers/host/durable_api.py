@@ -56,13 +56,24 @@ def _engine_errors(endpoint: Endpoint) -> Endpoint:
     return wrapper
 
 
-def extension_error(status: int, message: str, exception: BaseException | None = None) -> JSONResponse:
-    """`request.CreateErrorResponse(status, message[, exception])` of the extension: ASP.NET's HttpError shape."""
+def extension_error(status: int, message: str, exception: BaseException | None = None,
+                    exception_type: str | None = None) -> JSONResponse:
+    """`request.CreateErrorResponse(status, message[, exception])` of the extension: ASP.NET's HttpError shape
+    (without its StackTrace, which would name .NET frames this host does not have). `exception_type`: the .NET
+    type the extension reports, where clients may look at it."""
     body: dict[str, Any] = {"Message": message}
     if exception is not None:
         body["ExceptionMessage"] = str(exception)
-        body["ExceptionType"] = type(exception).__name__
+        body["ExceptionType"] = exception_type or type(exception).__name__
     return JSONResponse(body, status_code=status)
+
+
+def instance_exists_error(error: BaseException) -> JSONResponse:
+    """Starting (or restarting in place) an id that is still Pending, Running or Suspended. The extension has no
+    handler of its own for it: DTFx's InvalidOperationException reaches HttpApiHandler's catch-all, which
+    answers 500 -- the body a Python `start_new` raises on Azure (azure-functions-durable-python#514)."""
+    return extension_error(500, "Something went wrong while processing your request", error,
+                           exception_type="System.InvalidOperationException")
 
 
 # ------------------------------------------------------------------------------------------------ decoding
@@ -140,7 +151,12 @@ async def start_orchestration(request: Request) -> Response:
     host = host_of(request)
     engine = host.require_engine()
     name = request.path_params["name"]
-    input_json = decode_payload(await read_body(request, host.max_body_bytes))
+    body = await read_body(request, host.max_body_bytes)
+    try:
+        input_json = decode_payload(body)
+    except HttpError as error:  # HandleStartOrchestratorRequestAsync's JsonReaderException
+        return extension_error(400, "Invalid JSON content", ValueError(error.message),
+                               exception_type="Newtonsoft.Json.JsonReaderException")
     timeout, interval = _seconds(request, "timeout"), _seconds(request, "pollingInterval")
     try:
         instance_id = await engine.start_orchestration(
@@ -152,9 +168,8 @@ async def start_orchestration(request: Request) -> Response:
         known = ", ".join(sorted({f.name for f in host.registry.orchestrators.values()})) or "none"
         return extension_error(400, "One or more of the arguments submitted is incorrect",
                                ValueError(f"{error} Orchestrators in this app: {known}."))
-    except InstanceExists as error:
-        # OrchestrationAlreadyExistsException -> 409; the running instance is left as it is.
-        return extension_error(409, str(error))
+    except InstanceExists as error:  # the running instance is left as it is
+        return instance_exists_error(error)
     if timeout is not None and interval is not None:
         return await wait_for_completion_response(request, instance_id, timeout, interval)
     return start_response(request, instance_id)
@@ -278,8 +293,8 @@ async def restart(request: Request) -> Response:
         )
     except NotFound as error:  # RestartAsync throws ArgumentException for an unknown instance
         return extension_error(400, "InstanceId does not match a valid orchestration instance.", ValueError(str(error)))
-    except InstanceExists as error:
-        return extension_error(409, "A non-terminal instance with this instance ID already exists.", error)
+    except InstanceExists as error:  # restartWithNewInstanceId=false while it still runs: StartNewAsync refuses
+        return instance_exists_error(error)
     timeout, interval = _seconds(request, "timeout"), _seconds(request, "pollingInterval")
     if timeout is not None and interval is not None:
         return await wait_for_completion_response(request, new_id, timeout, interval)
@@ -319,16 +334,27 @@ async def purge_instances(request: Request) -> Response:
 
 
 async def signal_entity(request: Request) -> Response:
+    """HandlePostEntityOperationRequestAsync: 202. The operation is `?op=` (empty when missing, as there); a
+    body is parsed as JSON only when it is sent as `application/json`, any other body is the input as text;
+    an unknown entity is the ArgumentException of ThrowIfFunctionDoesNotExist, a 400."""
     host = host_of(request)
     name, key = request.path_params["name"], request.path_params["key"]
-    operation = _query(request, "op")
-    if not operation:
-        raise HttpError(400, "Signalling an entity needs the operation name in the 'op' query parameter")
-    input_json = decode_payload(await read_body(request, host.max_body_bytes)) or "null"
+    operation = _query(request, "op") or ""
+    body = await read_body(request, host.max_body_bytes)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not body:
+        input_json = "null"
+    elif media_type == "application/json":
+        try:
+            input_json = decode_payload(body) or "null"
+        except HttpError as error:
+            return extension_error(400, f"Could not parse JSON content: {error.message}")
+    else:
+        input_json = json.dumps(body.decode("utf-8", errors="replace"))
     try:
         await host.require_engine().signal_entity(name, key, operation, input_json)
     except UnknownFunction as error:
-        return JSONResponse({"error": str(error) or f"No entity function named '{name}'"}, status_code=404)
+        return extension_error(400, str(error))
     return Response(status_code=202)
 
 

@@ -70,7 +70,8 @@ def test_start_with_malformed_json_is_400(api: DurableApi) -> None:
     response = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/hello_chain", content=b'{"broken": ',
                              headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
-    assert response.json()  # a JSON reason
+    assert response.json()["Message"] == "Invalid JSON content"  # the extension's JsonReaderException answer
+    assert response.json()["ExceptionMessage"]  # and why
 
 
 def test_signal_entity_with_malformed_json_is_400(api: DurableApi) -> None:

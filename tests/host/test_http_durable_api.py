@@ -183,8 +183,17 @@ def test_entities_via_orchestration_public_api_and_sdk(client: httpx.Client) -> 
     assert mine and mine[0]["entityId"]["name"] == "counter" and mine[0]["state"] == 10
 
     assert client.get(f"{API}/entities/Counter/never-used").status_code == 404
-    assert client.post(f"{API}/entities/NoSuchEntity/x", params={"op": "add"}).status_code == 404
-    assert client.post(f"{API}/entities/Counter/{key}").status_code == 400  # no op
+    # As HandlePostEntityOperationRequestAsync: an unknown entity is an ArgumentException -> 400 with its text;
+    # JSON is parsed only when sent as application/json; a missing ?op= is the operation "".
+    unknown = client.post(f"{API}/entities/NoSuchEntity/x", params={"op": "add"})
+    assert unknown.status_code == 400
+    assert unknown.json()["Message"].startswith("The function 'nosuchentity' doesn't exist")  # EntityId lower-cases
+    broken = client.post(f"{API}/entities/Counter/{key}", params={"op": "add"}, content=b"{nope",
+                         headers={"content-type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["Message"].startswith("Could not parse JSON content")
+    assert client.post(f"{API}/entities/Counter/{key}", params={"op": "add"}, content=b"{nope",
+                       headers={"content-type": "text/plain"}).status_code == 202  # the text is the input
+    assert client.post(f"{API}/entities/Counter/{key}").status_code == 202  # operation ""
 
 
 def test_agent_http_route_keeps_the_session(client: httpx.Client) -> None:

@@ -25,7 +25,7 @@ Interface used by the HTTP layer (all methods are coroutines on the server's eve
 
     await engine.start_orchestration(name, instance_id=None, input_json=None, version=None) -> str
         name: orchestrator name (case-insensitive). input_json: the JT string (json.dumps(value)) or None.
-        version: None = host.json defaultVersion. raises UnknownFunction (-> 400), InstanceExists (-> 409).
+        version: None = host.json defaultVersion. raises UnknownFunction (-> 400), InstanceExists (-> 500, as the extension).
     await engine.get_status(instance_id, *, show_history=False, show_history_output=False, show_input=True) -> dict | None
         the Durable HTTP API status object: name, instanceId, runtimeStatus, input, customStatus, output,
         createdTime, lastUpdatedTime [, historyEvents]. None when unknown.

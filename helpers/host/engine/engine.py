@@ -72,7 +72,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         """Open and validate the state file, then resume every unfinished orchestration and entity queue."""
         self.store.open()
         self.store.before_commit = self._write_unwritten
-        self.entities = Entities(self.store, self.registry, self.runner, self.log, self._deliver)
+        self.entities = Entities(self.store, self.registry, self.runner, self.log, self._entity_answered)
         self._started = True
         self._resume_instances()
         self.entities.resume()
@@ -123,6 +123,11 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
             # Commit now rather than at the end of the loop iteration: the next activity starts after the commit
             # (store.after_commit), and nothing else in this step could join it.
             self.store.commit()
+
+    def _entity_answered(self, instance_id: str, execution_id: str, ev: dict[str, Any]) -> None:
+        """An entity operation's answer for the orchestration that called it. The entity driver calls this as the
+        last thing of its step, with nothing half-changed, so the caller's episode runs at once."""
+        self._deliver(instance_id, execution_id, ev, now=True)
 
     def _resume_instances(self) -> None:
         rows = self.store.read(

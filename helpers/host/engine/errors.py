@@ -11,7 +11,7 @@ class UnknownFunction(EngineError):
 
 
 class InstanceExists(EngineError):
-    """An orchestration with this instance id is still Pending, Running or Suspended (HTTP 409)."""
+    """An orchestration with this instance id is still Pending, Running or Suspended (HTTP 500, as the extension answers)."""
 
 
 class NotFound(EngineError):

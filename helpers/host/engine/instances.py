@@ -125,11 +125,13 @@ class InstanceBook:
                     inst.pending[index] = (row.lastrowid, ev)
 
     # -------------------------------------------------------------------------------------------- arrivals
-    def _deliver(self, instance_id: str, execution_id: str, ev: dict[str, Any], work_id: int | None = None) -> None:
-        """A completion or external event arrived for an instance: persist it and run an episode if allowed."""
+    def _deliver(self, instance_id: str, execution_id: str, ev: dict[str, Any], work_id: int | None = None, *,
+                 now: bool = False) -> None:
+        """A completion or external event arrived for an instance: persist it and run an episode if allowed
+        (`now`: within this call, for callers that are a loop step of their own -- see `_kick`)."""
         inst = self._record(instance_id, execution_id, ev, work_id)
         if inst is not None:
-            self._kick(inst)
+            self._kick(inst, now=now)
 
     def _record(self, instance_id: str, execution_id: str, ev: dict[str, Any],
                 work_id: int | None = None) -> Instance | None:

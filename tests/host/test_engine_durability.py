@@ -263,3 +263,16 @@ async def test_a_result_held_back_is_written_by_the_next_commit_and_survives_a_c
     finally:
         GATE.set()
         await second.stop(timeout=2)
+
+
+async def test_an_entity_answer_goes_into_the_callers_history_in_the_same_step(db_path, runner):
+    eng = await new_engine(db_path, runner)
+    inserted = _pending_inserts(eng)
+    try:
+        iid = await eng.start_orchestration("entity_user", None, json.dumps("same-step"))
+        status = await eng.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert status["output"]["total"] == 7 and status["output"]["balance"] == 10, status
+        assert inserted == [0]  # five answers (one a failure), none of them waited as a pending row
+    finally:
+        await eng.stop(timeout=2)

@@ -41,7 +41,7 @@ from typing import Any, Callable
 from bench import agent_bench, gateway_bench, host_bench
 from bench.host_timeline import agent_timeline, timeline
 from bench.idle_wake import wake_after_idle_ms
-from bench.sdk_floor import sdk_floor
+from bench.sdk_floor import capture_requests, time_requests
 from helpers.offline_settings import offline_host_env
 from helpers.processes import REPO_ROOT, Service, start_host, start_offline_model
 
@@ -98,6 +98,7 @@ class Options:
     agent_latency_ms: int = 600
     agent_reps: int = 3
     gateway_calls: int = 200
+    floor_repeats: int = 200  # timed SDK calls per episode request (a twentieth of them after an idle wait)
     results_dir: Path = RESULTS_DIR
     readme: Path | None = README
 
@@ -131,14 +132,14 @@ def bench_chain(host: Service, count: int, sleep_ms: int, reps: int) -> Figure:
                            f"ideal {count * sleep_ms} ms")
 
 
-def bench_episode_cost(chain: Figure, count: int, sleep_ms: int) -> list[Figure]:
+def bench_episode_cost(chain: Figure, count: int, sleep_ms: int, repeats: int = 200) -> list[Figure]:
     """The host's own cost per episode: the chain's engine gaps per episode, minus the SDK's own time for the
     same episodes called as the host calls it (once, after the processor sat idle through an activity)."""
-    spec = {"count": count, "ms": sleep_ms}
-    shipped = sdk_floor(host_bench.BENCH_APP, "sleep_chain", spec, memoised=False)
-    warm = sdk_floor(host_bench.BENCH_APP, "sleep_chain", spec, memoised=True)
-    cold = sdk_floor(host_bench.BENCH_APP, "sleep_chain", spec, memoised=True, idle_seconds=FLOOR_IDLE_SECONDS)
-    wake = wake_after_idle_ms(FLOOR_IDLE_SECONDS)
+    requests, handler = capture_requests(host_bench.BENCH_APP, "sleep_chain", {"count": count, "ms": sleep_ms})
+    shipped = time_requests(requests, handler, repeats, memoised=False)
+    warm = time_requests(requests, handler, repeats, memoised=True)
+    cold = time_requests(requests, handler, repeats, memoised=True, idle_seconds=FLOOR_IDLE_SECONDS)
+    wake = wake_after_idle_ms(FLOOR_IDLE_SECONDS, samples=max(5, repeats // 7))
     episodes = count + 1
     per_episode = (chain.details["median_seconds"] * 1000 - count * sleep_ms) / episodes
     split = chain.details.get("timeline_of_median_run")
@@ -162,7 +163,7 @@ def bench_episode_cost(chain: Figure, count: int, sleep_ms: int) -> list[Figure]
                f"the same, each call after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle, as the host calls it once per "
                f"episode; {cold.total_ms:.1f} ms in all, {cold.mean_ms / warm.mean_ms:.1f}x the warm figure"),
         Figure("machine: idle event loop woken by a worker thread", wake, "ms", "", [],
-               f"median of 30, after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle (bench/idle_wake.py): paid once per "
+               f"median of {max(5, repeats // 7)}, after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle (bench/idle_wake.py): paid once per "
                "activity by any host that runs activities in threads"),
         *gaps,
         Figure("host cost per episode above the SDK floor, end to end", per_episode - cold.mean_ms, "ms", "", [],
@@ -318,7 +319,7 @@ def run(options: Options, say: Callable[[str], None] = print) -> dict[str, Any]:
             figures.extend(bench_throughput(host, options.throughput_count, options.concurrency,
                                             options.throughput_reps))
         say("SDK floor ...")
-        figures.extend(bench_episode_cost(figures[0], options.chain_count, options.sleep_ms))
+        figures.extend(bench_episode_cost(figures[0], options.chain_count, options.sleep_ms, options.floor_repeats))
         figures.extend(bench_agents(options.agent_latency_ms, options.agent_reps, Path(scratch), say))
     say("model gateway ...")
     figures.extend(bench_gateway(options.gateway_calls))
@@ -454,6 +455,7 @@ def parse_args(argv: list[str] | None) -> Options:
                    cold_reps=3 if reps == defaults.latency_reps else reps,
                    agent_latency_ms=args.agent_latency_ms, agent_reps=3 if reps == defaults.latency_reps else reps,
                    gateway_calls=defaults.gateway_calls if reps == defaults.latency_reps else 20 * reps,
+                   floor_repeats=defaults.floor_repeats if reps == defaults.latency_reps else 20 * reps,
                    results_dir=args.results_dir, readme=args.readme)
 
 

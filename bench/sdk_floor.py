@@ -74,16 +74,22 @@ def capture_requests(app_dir: Path, orchestrator: str, input_value: object) -> t
 
 def sdk_floor(app_dir: Path, orchestrator: str, input_value: object, repeats: int = 200,
               memoised: bool = True, idle_seconds: float = 0.0) -> Floor:
+    """The floor of one orchestrator's episodes, measured one way (`time_requests`)."""
+    requests, fn = capture_requests(app_dir, orchestrator, input_value)
+    return time_requests(requests, fn, repeats, memoised, idle_seconds)
+
+
+def time_requests(requests: list[str], fn: DurableFunction, repeats: int = 200, memoised: bool = True,
+                  idle_seconds: float = 0.0) -> Floor:
     """Median time of the SDK's handle for each episode's request; `memoised` False times the SDK as shipped,
     True with the host's memos (then every timestamp is cached, a little below what the host pays: the new
     events of an episode are parsed once there). `idle_seconds` > 0: each timed call follows a sleep that long
-    (fewer repeats), as in the host; otherwise calls run back to back after a warm-up."""
-    requests, fn = capture_requests(app_dir, orchestrator, input_value)
+    (a twentieth of the repeats, at least 5), as in the host; otherwise calls run back to back after a warm-up."""
     _use_memos(memoised)
     try:
         medians = []
         for request in requests:
-            for _ in range(20):
+            for _ in range(min(20, repeats)):
                 fn.handler(request)
             samples = []
             for _ in range(repeats if idle_seconds <= 0 else max(5, repeats // 20)):

@@ -12,7 +12,8 @@ answers with a message. Errors only this host can run into keep the host's `{"er
 
 Payload decoding: the SDK client sends `json.dumps(json.dumps(value))`, curl users send plain
 JSON. A body that decodes to a string holding valid JSON is taken as that JSON text; anything else is
-re-encoded, so both `"{\\"n\\": 1}"` and `{"n": 1}` start an orchestration with input `{"n": 1}`.
+re-encoded, so both `"{\\"n\\": 1}"` and `{"n": 1}` start an orchestration with input `{"n": 1}`. A status
+shows the input as the extension does: the JSON text for the first (the SDK's), the value for the second.
 Raised events are stored **as the body text**, exactly like the real extension: an event posted by the SDK's
 `raise_event(id, name, {"ok": True})` therefore reaches `wait_for_external_event` as the JSON *string*
 `'{"ok": true}'`, while `curl -d '{"ok": true}'` delivers the object. Code that works here works on Azure.
@@ -81,16 +82,21 @@ def instance_exists_error(error: BaseException) -> JSONResponse:
 
 def decode_payload(body: bytes) -> str | None:
     """The JSON text of the value a client posted (see the module docstring), None for an empty body."""
+    return decode_posted_input(body)[0]
+
+
+def decode_posted_input(body: bytes) -> tuple[str | None, bool]:
+    """`decode_payload`, and whether the body was plain JSON rather than the SDK's JSON inside a JSON string."""
     if not body.strip():
-        return None
+        return None, False
     parsed = _parse_json(body)
     if isinstance(parsed, str):
         try:
             json.loads(parsed)
-            return parsed
+            return parsed, False
         except ValueError:
             pass
-    return json.dumps(parsed)
+    return json.dumps(parsed), True
 
 
 def _parse_json(body: bytes) -> Any:
@@ -153,7 +159,7 @@ async def start_orchestration(request: Request) -> Response:
     name = request.path_params["name"]
     body = await read_body(request, host.max_body_bytes)
     try:
-        input_json = decode_payload(body)
+        input_json, input_is_value = decode_posted_input(body)
     except HttpError as error:  # HandleStartOrchestratorRequestAsync's JsonReaderException
         return extension_error(400, "Invalid JSON content", ValueError(error.message),
                                exception_type="Newtonsoft.Json.JsonReaderException")
@@ -161,7 +167,7 @@ async def start_orchestration(request: Request) -> Response:
     try:
         instance_id = await engine.start_orchestration(
             name, instance_id=request.path_params.get("instance_id"), input_json=input_json,
-            version=_query(request, "version"),
+            version=_query(request, "version"), input_is_value=input_is_value,
         )
     except UnknownFunction as error:
         # The SDK client raises `ExceptionMessage`; the engine's text follows the extension's wording.

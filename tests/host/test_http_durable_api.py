@@ -52,6 +52,20 @@ def start(client: httpx.Client, name: str, body: Any = None, instance_id: str | 
     return response.json()["id"]
 
 
+def test_status_shows_the_input_as_the_extension_does(client: httpx.Client) -> None:
+    """Posted as plain JSON: the value; sent by the SDK's start_new (JSON inside a JSON string): the text."""
+    plain = client.post(f"{API}/orchestrators/chain", json={"name": "Ann"}).json()
+    by_sdk = client.post("/api/orchestrators/chain", json={"name": "Ann"}).json()
+    done_plain = wait_until_finished(client, plain["statusQueryGetUri"])
+    done_sdk = wait_until_finished(client, by_sdk["statusQueryGetUri"])
+    assert done_plain["input"] == {"name": "Ann"} and done_sdk["input"] == '{"name": "Ann"}'
+    assert done_plain["output"] == done_sdk["output"] == ["Hello Ann", "Hello Hello Ann"]  # the same to the code
+    listed = {row["instanceId"]: row["input"] for row in client.get(f"{API}/instances").json()}
+    assert listed[plain["id"]] == {"name": "Ann"} and listed[by_sdk["id"]] == '{"name": "Ann"}'
+    again = client.post(f"{API}/instances/{plain['id']}/restart").json()  # a restart keeps the input's form
+    assert wait_until_finished(client, again["statusQueryGetUri"])["input"] == {"name": "Ann"}
+
+
 def test_chain_started_by_the_sdk_client_inside_a_function(client: httpx.Client, host: Service) -> None:
     response = client.post("/api/orchestrators/chain", json={"name": "Ann"})
     assert response.status_code == 202

@@ -24,8 +24,9 @@ from .rewind import plan_rewind, rewound_event
 class ClientOperations:
     # ================================================================================= starting
     async def start_orchestration(self, name: str, instance_id: str | None = None, input_json: str | None = None,
-                                  version: str | None = None) -> str:
+                                  version: str | None = None, *, input_is_value: bool = False) -> str:
         """Start a new instance. `version` None means this host's defaultVersion; "" is an explicit empty one.
+        `input_is_value`: the input was posted as plain JSON (durable_api.py), which its status then shows.
 
         Like the extension (OverridableExistingInstanceStates = NonRunningStates), an instance id that is still
         Pending, Running or Suspended is refused and that instance is left untouched; a finished one is replaced.
@@ -39,17 +40,20 @@ class ClientOperations:
         if existing is not None:
             raise InstanceExists(f"An Orchestration instance with the status {existing.status} already exists.")
         self._create_instance(fn.name, instance_id, input_json,
-                              version=self.versioning.default_version if version is None else version)
+                              version=self.versioning.default_version if version is None else version,
+                              input_is_value=input_is_value)
         await self.store.flush()
         return instance_id
 
     async def restart(self, instance_id: str, new_id: bool = True) -> str:
         """Start the instance's orchestrator again with its original input (RestartAsync)."""
-        rows = self.store.read("SELECT name, input FROM instances WHERE instance_id = ?", (instance_id,))
+        rows = self.store.read("SELECT name, input, json_extract(book, '$.input_is_value') FROM instances "
+                               "WHERE instance_id = ?", (instance_id,))
         if not rows:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
-        name, input_json = rows[0]
-        return await self.start_orchestration(name, None if new_id else instance_id, input_json)
+        name, input_json, input_is_value = rows[0]
+        return await self.start_orchestration(name, None if new_id else instance_id, input_json,
+                                              input_is_value=bool(input_is_value))
 
     # ================================================================================= reading
     async def get_status(self, instance_id: str, *, show_history: bool = False, show_history_output: bool = False,
@@ -58,7 +62,8 @@ class ClientOperations:
         inst = self._active.get(instance_id)
         if inst is not None:  # committed, so its row says the same: skip the read (status polls are frequent)
             status = status_from_row((inst.instance_id, inst.name, inst.status, inst.input, inst.output,
-                                      inst.custom_status, inst.created, inst.updated), show_input)
+                                      inst.custom_status, inst.created, inst.updated,
+                                      inst.book.get("input_is_value")), show_input)
         else:
             rows = self.store.read(f"SELECT {STATUS_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,))
             if not rows:

@@ -21,14 +21,16 @@ _UNPLAYED = '"IsPlayed": false'
 _PLAYED = '"IsPlayed": true'
 
 
-def new_book(version: str | None = None) -> dict[str, Any]:
+def new_book(version: str | None = None, input_is_value: bool = False) -> dict[str, Any]:
     """The per-execution bookkeeping persisted with the instance row.
 
     episode: episodes run so far; next_id: the next sequence id the SDK will hand out; sigs: signature of every
     id-consuming action handled, by position (the non-determinism check); retries: retry loops in progress;
-    failed_loops: retry loops that gave up (what rewind needs); version: the orchestration version.
+    failed_loops: retry loops that gave up (what rewind needs); version: the orchestration version;
+    input_is_value: the input was posted as plain JSON, so a status shows it as that value (queries.py).
     """
-    return {"episode": 0, "next_id": 0, "sigs": [], "retries": [], "failed_loops": [], "version": version}
+    return {"episode": 0, "next_id": 0, "sigs": [], "retries": [], "failed_loops": [], "version": version,
+            "input_is_value": input_is_value}
 
 
 def played_text(ev: dict[str, Any]) -> str:

@@ -31,11 +31,12 @@ def jt_value(text: str | None) -> Any:
 class InstanceBook:
     # -------------------------------------------------------------------------------------------- creating
     def _create_instance(self, name: str, instance_id: str, input_json: str | None,
-                         parent: tuple[str, int] | None = None, version: str | None = None) -> Instance:
+                         parent: tuple[str, int] | None = None, version: str | None = None,
+                         input_is_value: bool = False) -> Instance:
         self._delete_instance_rows(instance_id)  # replaces a finished instance with the same id
         now = now_iso()
         inst = Instance(instance_id=instance_id, name=name, execution_id=uuid.uuid4().hex, status="Pending",
-                        input=input_json, created=now, updated=now, book=new_book(version),
+                        input=input_json, created=now, updated=now, book=new_book(version, input_is_value),
                         parent_id=parent[0] if parent else None, parent_task_id=parent[1] if parent else None)
         self._active[instance_id] = inst
         self._save(inst)

@@ -8,17 +8,20 @@ from .history import iso, iso_seconds, parse_iso
 from .instance import ACTIVE_STATES, TERMINAL_STATES
 from .instances import jt_value
 
-STATUS_COLUMNS = "instance_id, name, status, input, output, custom_status, created, updated"
+STATUS_COLUMNS = ("instance_id, name, status, input, output, custom_status, created, updated, "
+                  "json_extract(book, '$.input_is_value')")
 
 
 def status_from_row(row: tuple, show_input: bool) -> dict[str, Any]:
-    """StatusResponsePayload: output and customStatus as JSON values, input as the JSON text it was started with."""
-    instance_id, name, status, input_json, output, custom_status, created, updated = row
+    """StatusResponsePayload: output and customStatus as JSON values. `input` as the extension shows it: the
+    value, for an instance started by posting plain JSON; the JSON text, for one the SDK's `start_new` (which
+    sends its input as JSON inside a JSON string), a sub-orchestration or continue-as-new started."""
+    instance_id, name, status, input_json, output, custom_status, created, updated, input_is_value = row
     return {
         "name": name,
         "instanceId": instance_id,
         "runtimeStatus": status,
-        "input": input_json if show_input else None,
+        "input": (jt_value(input_json) if input_is_value else input_json) if show_input else None,
         "customStatus": jt_value(custom_status),
         "output": jt_value(output),
         "createdTime": iso_seconds(created),

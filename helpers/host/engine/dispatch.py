@@ -85,8 +85,8 @@ class WorkDispatcher:
                 inst.timers[task_id] = loop.call_later(remaining + 0.0005, fire)
                 return
             inst.timers.pop(task_id, None)
-            self._deliver(instance_id, execution_id,
-                          event(EventType.TimerFired, now_iso(), TimerId=task_id, FireAt=fire_at), work_id)
+            self._deliver(instance_id, execution_id,  # a loop step of its own: the episode runs in it (_kick)
+                          event(EventType.TimerFired, now_iso(), TimerId=task_id, FireAt=fire_at), work_id, now=True)
 
         inst.timers[task_id] = loop.call_later(delay, fire)
 

@@ -5,7 +5,10 @@ Life of an instance: a client starts it (client.py), which stores it with a pend
 OrchestratorStarted and replays the whole history through the SDK's orchestrator handle (replay.py: history
 in -> SDK -> actions out). Actions beyond those already handled are new: each gets the next sequence id, a
 scheduling event and real work (dispatch.py: activities, durable HTTP calls, timers, retries, children, entity
-operations). Finished work comes back as a pending completion event, which triggers the next episode.
+operations). Finished work comes back as a completion event, which triggers the next episode: usually in the
+same loop step and the same commit, so the event goes straight into the history; an event that has to wait (a
+fan-in still missing results, an instance whose episode runs in a worker thread) is written to `pending` by the
+next commit (instances._queue_event).
 
 This module holds what ties them together: construction, start-up (resuming unfinished work from the Store)
 and an orderly stop. Everything runs on the caller's event loop; user code (orchestrator handles,

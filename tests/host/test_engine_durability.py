@@ -276,3 +276,25 @@ async def test_an_entity_answer_goes_into_the_callers_history_in_the_same_step(d
         assert inserted == [0]  # five answers (one a failure), none of them waited as a pending row
     finally:
         await eng.stop(timeout=2)
+
+
+async def test_an_event_written_while_a_threaded_replay_ran_is_not_delivered_again(db_path, runner):
+    """A commit during a replay in a worker thread writes the episode's deferred event to `pending`; the episode
+    that consumed it must delete that row, or a restart would deliver the event a second time."""
+    first = await new_engine(db_path, runner, inline_replay=False)
+    iid = await first.start_orchestration("two_waits")
+    await wait_for(lambda: first._active[iid].book["episode"] == 1 and not first._active[iid].busy)
+    await first.raise_event(iid, "go", json.dumps(1))
+    await wait_for(lambda: first._active[iid].book["episode"] == 2 and not first._active[iid].busy)
+    await first.stop(timeout=2)
+    second = await new_engine(db_path, runner, inline_replay=False)
+    try:
+        assert second.store.read("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,))[0][0] == 0
+        await asyncio.sleep(0.2)
+        status = await second.get_status(iid)
+        assert status["runtimeStatus"] == "Running", status  # still waiting for its second event
+        await second.raise_event(iid, "go", json.dumps(2))
+        status = await second.wait_for_instance(iid, 10)
+        assert status["output"] == [1, 2], status
+    finally:
+        await second.stop(timeout=2)

@@ -212,6 +212,13 @@ def gated_chain(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def two_waits(context: df.DurableOrchestrationContext):
+    first = yield context.wait_for_external_event("go")
+    second = yield context.wait_for_external_event("go")
+    return [first, second]
+
+
+@app.orchestration_trigger(context_name="context")
 def fan_in_with_gate(context: df.DurableOrchestrationContext):
     """A task_all whose first result has to wait for the gated second one."""
     return (yield context.task_all([context.call_activity("hello", "held"), context.call_activity("gated", "fan-in")]))

@@ -140,8 +140,9 @@ class EpisodeRunner:
     def _apply_episode(self, inst: Instance, take: list[tuple[int, dict[str, Any]]], new_events: list[dict[str, Any]],
                        new_texts: list[str], result: ReplayResult, episode_no: int) -> None:
         book = inst.book
-        inst.pending = inst.pending[len(take):]
-        written = [row_id for row_id, _ in take if row_id is not None]  # deferred ones never reached the table
+        # The live entries, not `take`: a commit while a threaded replay ran may have written deferred ones since.
+        consumed, inst.pending = inst.pending[:len(take)], inst.pending[len(take):]
+        written = [row_id for row_id, _ in consumed if row_id is not None]  # the rest never reached the table
         if written:  # the oldest pending rows of this instance, so one range delete
             self.store.write("DELETE FROM pending WHERE instance_id = ? AND id <= ?", (inst.instance_id, written[-1]))
         made: list[dict[str, Any]] = []  # events this episode adds after the delivered ones

@@ -298,3 +298,25 @@ async def test_an_event_written_while_a_threaded_replay_ran_is_not_delivered_aga
         assert status["output"] == [1, 2], status
     finally:
         await second.stop(timeout=2)
+
+
+async def test_an_entity_operation_starts_only_once_its_record_is_committed(db_path, runner):
+    """The answer of one operation runs the caller's episode at once, which may queue the next operation for the
+    same entity; that one must not start (a model call, for an agent) before the commit that records it."""
+    eng = await new_engine(db_path, runner)
+    seen: list[bool] = []
+    run_one = eng.entities._run_one
+
+    async def checking(eid, row_id, op):
+        with sqlite3.connect(db_path) as other:  # a second connection sees committed rows only
+            seen.append(bool(other.execute("SELECT 1 FROM entity_ops WHERE id = ?", (row_id,)).fetchall()))
+        return await run_one(eid, row_id, op)
+
+    eng.entities._run_one = checking
+    try:
+        iid = await eng.start_orchestration("entity_user", None, json.dumps("committed-first"))
+        status = await eng.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert len(seen) == 6 and all(seen), seen  # a signal and five calls, each started after its commit
+    finally:
+        await eng.stop(timeout=2)

@@ -85,6 +85,12 @@ class Entities:
             queue = self._queues.get(eid)
             while queue and not self.stopping:
                 row_id, op = queue[0]
+                # An operation runs only once its record is on disk: it may have been queued in this very loop
+                # step (by the episode its predecessor's answer ran), and a crash must not find the caller
+                # waiting for an operation that already ran -- or the predecessor's answer unrecorded.
+                await self._store.flush()
+                if self.stopping:
+                    break
                 await self._run_one(eid, row_id, op)
                 queue.pop(0)
             if not queue:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from statistics import median
 from datetime import datetime
-from typing import Any
+from statistics import median
+from typing import Any, Iterator
 
 _LINE = re.compile(r"^\[(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \w+ [\w.]+: (?P<iid>[0-9a-f]{32}): (?P<msg>.*)$")
 _EPISODE = re.compile(r"Function '.+ \(Orchestrator\)' started\. IsReplay: \w+\. Episode: (\d+)")
@@ -56,29 +56,20 @@ def _stamp(text: str) -> float:
 
 def timeline(log_text: str, instance_id: str, posted_at: float, observed_at: float, sleep_ms: float) -> Timeline:
     """Split [posted_at, observed_at] (wall-clock seconds, `time.time()`) for one instance into phases."""
-    first_episode = completed = None
-    episodes = 0
+    orchestration = _Orchestration()
     intervals: list[tuple[float, float]] = []
     starts: dict[int, float] = {}
     oversleep = 0.0
-    for line in log_text.splitlines():
-        match = _LINE.match(line)
-        if match is None or match["iid"] != instance_id:
+    for when, msg in _instance_lines(log_text, instance_id):
+        if orchestration.see(when, msg):
             continue
-        when, msg = _stamp(match["when"]), match["msg"]
-        if _EPISODE.match(msg):
-            episodes += 1
-            first_episode = when if first_episode is None else first_episode
-        elif (started := _ACTIVITY_START.match(msg)) is not None:
+        if (started := _ACTIVITY_START.match(msg)) is not None:
             starts[int(started[1])] = when
         elif (done := _ACTIVITY_DONE.match(msg)) is not None:
             task_id = int(done[1])
             intervals.append((starts.pop(task_id, when), when))
             oversleep += int(done[2]) - sleep_ms
-        elif _COMPLETED.match(msg):
-            completed = when
-    if first_episode is None or completed is None:
-        raise ValueError(f"the host log has no complete run of {instance_id}")
+    first_episode, completed = orchestration.span(instance_id)
     busy, gaps = _busy_and_gaps(intervals, first_episode, completed)
     return Timeline(
         start_to_first_episode_ms=(first_episode - posted_at) * 1000,
@@ -86,10 +77,44 @@ def timeline(log_text: str, instance_id: str, posted_at: float, observed_at: flo
         activity_oversleep_ms=oversleep,
         engine_gaps_ms=sum(gaps) * 1000,
         completed_to_observed_ms=(observed_at - completed) * 1000,
-        episodes=episodes,
+        episodes=orchestration.episodes,
         activities=len(intervals),
         gaps_ms=[round(gap * 1000, 1) for gap in gaps],
     )
+
+
+def _instance_lines(log_text: str, instance_id: str) -> Iterator[tuple[float, str]]:
+    """(time, message) of every log line about `instance_id`."""
+    for line in log_text.splitlines():
+        match = _LINE.match(line)
+        if match is not None and match["iid"] == instance_id:
+            yield _stamp(match["when"]), match["msg"]
+
+
+@dataclass
+class _Orchestration:
+    """The orchestrator's own lines of one instance: its episodes and its completion."""
+
+    first_episode: float | None = None
+    completed: float | None = None
+    episodes: int = 0
+
+    def see(self, when: float, msg: str) -> bool:
+        """Note an episode or the completion; True when `msg` was one of them."""
+        if _EPISODE.match(msg):
+            self.episodes += 1
+            self.first_episode = when if self.first_episode is None else self.first_episode
+            return True
+        if _COMPLETED.match(msg):
+            self.completed = when
+            return True
+        return False
+
+    def span(self, instance_id: str) -> tuple[float, float]:
+        """First episode and completion; ValueError when the log does not hold a complete run."""
+        if self.first_episode is None or self.completed is None:
+            raise ValueError(f"the host log has no complete run of {instance_id}")
+        return self.first_episode, self.completed
 
 
 def _busy_and_gaps(intervals: list[tuple[float, float]], begin: float, end: float) -> tuple[float, list[float]]:
@@ -132,31 +157,24 @@ def agent_timeline(log_text: str, instance_id: str, posted_at: float, observed_a
     """Split [posted_at, observed_at] for one agent orchestration; `critical_latency_ms` is the model latency
     on its critical path (2 x latency for two calls in turn, 1 x for two at once). `model_calls`: the offline
     model's `/stats` records (`start`/`end`, wall clock), each matched to the operation it ran in."""
-    first_episode = completed = None
-    episodes = 0
+    orchestration = _Orchestration()
+    for when, msg in _instance_lines(log_text, instance_id):
+        orchestration.see(when, msg)
+    _, completed = orchestration.span(instance_id)
     starts: dict[str, float] = {}
     intervals: list[tuple[float, float]] = []
     for line in log_text.splitlines():
-        if (op := _ENTITY_LINE.match(line)) is not None:
-            when = _stamp(op["when"])
-            if not posted_at - 0.001 <= when <= observed_at + 0.001:
-                continue
-            if op["what"] == "started":
-                starts[op["eid"]] = when
-            elif op["eid"] in starts:
-                intervals.append((starts.pop(op["eid"]), when))
+        if (op := _ENTITY_LINE.match(line)) is None:
             continue
-        match = _LINE.match(line)
-        if match is None or match["iid"] != instance_id:
+        when = _stamp(op["when"])
+        if not posted_at - 0.001 <= when <= observed_at + 0.001:
             continue
-        when, msg = _stamp(match["when"]), match["msg"]
-        if _EPISODE.match(msg):
-            episodes += 1
-            first_episode = when if first_episode is None else first_episode
-        elif _COMPLETED.match(msg):
-            completed = when
-    if first_episode is None or completed is None or not intervals:
-        raise ValueError(f"the host log has no complete agent run of {instance_id}")
+        if op["what"] == "started":
+            starts[op["eid"]] = when
+        elif op["eid"] in starts:
+            intervals.append((starts.pop(op["eid"]), when))
+    if not intervals:
+        raise ValueError(f"the host log has no agent operation of {instance_id}")
     first_operation = min(start for start, _ in intervals)
     busy, gaps = _busy_and_gaps(intervals, first_operation, completed)
     inside = _inside_operations(intervals, model_calls or [], latency_ms)
@@ -166,7 +184,7 @@ def agent_timeline(log_text: str, instance_id: str, posted_at: float, observed_a
         operations_above_latency_ms=busy * 1000 - critical_latency_ms,
         engine_gaps_ms=sum(gaps) * 1000,
         completed_to_observed_ms=(observed_at - completed) * 1000,
-        episodes=episodes,
+        episodes=orchestration.episodes,
         operations=len(intervals),
         gaps_ms=[round(gap * 1000, 1) for gap in gaps],
         **inside,

@@ -16,6 +16,7 @@ Modules, one concept each:
     engine.py      construction, start-up (resume from the store), orderly stop
     activities.py, http_calls.py, entities.py   where user work runs; store.py, history.py, actions.py,
     fan_in.py, rewind.py, versioning.py, queries.py, instance.py   the supporting pieces
+    sdk_timestamps.py, sdk_executor_memo.py (via sdk_patch.py)   the two memos the host gives the SDK
 
 Interface used by the HTTP layer (all methods are coroutines on the server's event loop unless noted):
 

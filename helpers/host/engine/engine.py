@@ -143,7 +143,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
             inst = Instance(instance_id=instance_id, name=name, execution_id=execution_id, status=status,
                             input=input_json, output=output, custom_status=custom_status, created=created,
                             updated=updated, parent_id=parent_id, parent_task_id=parent_task_id,
-                            book={"failed_loops": [], "version": None, "input_is_value": False, **json.loads(book)})
+                            book={"failed_loops": [], "version": None, **json.loads(book)})
             for (text,) in self.store.read("SELECT event FROM history WHERE instance_id = ? ORDER BY seq",
                                            (inst.instance_id,)):
                 inst.history.append(json.loads(text))

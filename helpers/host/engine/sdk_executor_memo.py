@@ -12,9 +12,10 @@ touched; if a future SDK no longer calls `namedtuple` from that module, `install
 from __future__ import annotations
 
 import collections
-import importlib
 from functools import lru_cache
 from typing import Any
+
+from . import sdk_patch
 
 _EXECUTOR_MODULE = "azure.durable_functions.models.TaskOrchestrationExecutor"
 
@@ -31,31 +32,15 @@ def memoised_namedtuple(typename: Any, field_names: Any, **kwargs: Any) -> type:
     return _cached(typename, tuple(field_names))
 
 
-memoised_namedtuple.memoised = True  # type: ignore[attr-defined]
-
-
 def install() -> bool:
     """Give the SDK's executor module the memoised namedtuple (idempotent). True when it is in place."""
-    try:
-        module = importlib.import_module(_EXECUTOR_MODULE)
-    except ImportError:
-        return False
-    current = getattr(module, "namedtuple", None)
-    if current is None:
-        return False
-    if getattr(current, "memoised", False):
-        return True
-    if current is not collections.namedtuple:
-        return False  # something else already replaced it: leave it alone
-    module.namedtuple = memoised_namedtuple
-    return True
+    return sdk_patch.install(_EXECUTOR_MODULE, "namedtuple", _memoise)
 
 
 def uninstall() -> None:
     """Put `collections.namedtuple` back (the benchmark times the SDK both ways)."""
-    try:
-        module = importlib.import_module(_EXECUTOR_MODULE)
-    except ImportError:
-        return
-    if getattr(getattr(module, "namedtuple", None), "memoised", False):
-        module.namedtuple = collections.namedtuple
+    sdk_patch.uninstall(_EXECUTOR_MODULE, "namedtuple")
+
+
+def _memoise(current: Any) -> Any:
+    return memoised_namedtuple if current is collections.namedtuple else None  # else: something else replaced it

@@ -15,11 +15,12 @@ dateutil. Nothing else of the SDK is touched; if a future SDK no longer parses t
 """
 from __future__ import annotations
 
-import importlib
 import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+
+from . import sdk_patch
 
 _HISTORY_EVENT_MODULE = "azure.durable_functions.models.history.HistoryEvent"
 CACHE_SIZE = 1 << 16  # timestamps; a few MiB at most
@@ -39,15 +40,15 @@ def fast_parse(text: str, fallback: Any) -> datetime:
 
 def install() -> bool:
     """Wrap the SDK's timestamp parser (idempotent). True when the memo is in place."""
-    try:
-        module = importlib.import_module(_HISTORY_EVENT_MODULE)
-    except ImportError:
-        return False
-    current = getattr(module, "dt_parse", None)
-    if current is None:
-        return False
-    if getattr(current, "memoised", False):
-        return True
+    return sdk_patch.install(_HISTORY_EVENT_MODULE, "dt_parse", _memoise)
+
+
+def uninstall() -> None:
+    """Put the SDK's own parser back (the benchmark times the SDK both ways)."""
+    sdk_patch.uninstall(_HISTORY_EVENT_MODULE, "dt_parse")
+
+
+def _memoise(current: Any) -> Any:
     cached = lru_cache(maxsize=CACHE_SIZE)(lambda text: fast_parse(text, current))
 
     def parse(text: Any, *args: Any, **kwargs: Any) -> Any:
@@ -55,18 +56,4 @@ def install() -> bool:
             return current(text, *args, **kwargs)
         return cached(text)
 
-    parse.memoised = True  # type: ignore[attr-defined]
-    parse.original = current  # type: ignore[attr-defined]
-    module.dt_parse = parse
-    return True
-
-
-def uninstall() -> None:
-    """Put the SDK's own parser back (the benchmark times the SDK both ways)."""
-    try:
-        module = importlib.import_module(_HISTORY_EVENT_MODULE)
-    except ImportError:
-        return
-    current = getattr(module, "dt_parse", None)
-    if getattr(current, "memoised", False):
-        module.dt_parse = current.original  # type: ignore[union-attr]
+    return parse

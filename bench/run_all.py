@@ -13,6 +13,7 @@ is bounded (about two minutes on 2 cores) and stops every process it starts.
     machine wake-up                 worker thread -> idle event loop, after an idle wait       (reported)
     throughput                      2-activity chains/s, ours / durabletask in-memory          >= 2.0
     agent chaining / concurrency    seed orchestrations / model latency (ideal 2.0 / 1.0)      <= 2.05 / 1.05
+    agent floor                     the same agent operations and SDK episodes without a host  (anchor)
     cold start                      spawn -> /admin/host/status 200, vs importing the app alone   (reported)
 
 Results go to the terminal, to `bench/results/host-<timestamp>.json` and, as a table with every figure beside
@@ -218,10 +219,12 @@ def bench_agents(latency_ms: int, reps: int, scratch: Path, say: Callable[[str],
                        log_path=scratch / "agents-host.log") as host:
         for kind in targets:  # warm-up: model clients, first entity, first SDK calls
             agent_bench.run_agent_orchestration(host.url, kind, latency_ms)
-        figures = []
+        figures: list[Figure] = []
+        runs_by_kind: dict[str, list[agent_bench.AgentRun]] = {}
         for kind, target in targets.items():
             say(f"agents: {kind} ...")
-            runs = [agent_bench.run_agent_orchestration(host.url, kind, latency_ms) for _ in range(reps)]
+            runs = runs_by_kind[kind] = [agent_bench.run_agent_orchestration(host.url, kind, latency_ms)
+                                         for _ in range(reps)]
             ideal = agent_bench.ideal_ratio(kind)
             median = statistics.median(r.ratio for r in runs)
             middle = sorted(runs, key=lambda r: r.ratio)[len(runs) // 2]
@@ -236,6 +239,54 @@ def bench_agents(latency_ms: int, reps: int, scratch: Path, say: Callable[[str],
                                   [round(r.ratio, 3) for r in runs],
                                   f"ideal {ideal:g} x {latency_ms} ms; {(median - ideal) * latency_ms:.0f} ms above",
                                   details))
+        say("agents: the same operations without the host ...")
+        figures.extend(_agent_floor_figures(model.url, latency_ms, reps, names, runs_by_kind))
+    return figures
+
+
+def _agent_floor_figures(model_url: str, latency_ms: int, reps: int, names: dict[str, str],
+                         runs_by_kind: dict[str, list[agent_bench.AgentRun]]) -> list[Figure]:
+    """The agent floor (bench/agent_floor.py, in a process of its own) beside the orchestrations' times."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "bench.agent_floor", "--model-url", model_url,
+                               "--latency-ms", str(latency_ms), "--reps", str(reps)],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=BASELINE_TIMEOUT)
+        floors = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+    except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError):
+        done, floors = None, None
+    if not floors:
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1] if done else "timed out"
+        return [Figure(f"agent floor, {names[kind]}: time / latency", None, "x", "", [], f"not measured: {reason}")
+                for kind in names]
+    figures = []
+    for kind, name in names.items():
+        floor = floors[kind]
+        latency_s = latency_ms / 1000
+        operations_ratio = floor["median_seconds"] / latency_s
+        # Episodes on the critical path: every one of a chain; of the fan-out, the first (it schedules both
+        # operations) and the last (after the later answer) -- the one after the earlier answer overlaps the
+        # other operation.
+        episode_ms = floor["episode_sdk_ms"]
+        critical = episode_ms if kind == "single" else [episode_ms[0], episode_ms[-1]]
+        episodes_ms = sum(critical)
+        floor_ratio = operations_ratio + episodes_ms / latency_ms
+        ideal = agent_bench.ideal_ratio(kind)
+        run_median = statistics.median(r.ratio for r in runs_by_kind[kind])
+        host_ms = (run_median - floor_ratio) * latency_ms
+        operations = len(floor["operations"])
+        how = "one after the other" if kind == "single" else "from two threads at once"
+        figures += [
+            Figure(f"agent floor, {name}: time / latency", floor_ratio, "x", "",
+                   [round(v / latency_s + episodes_ms / latency_ms, 3) for v in floor["seconds"]],
+                   f"no host: the same {operations} agent operations sent straight to the entities' SDK handles "
+                   f"({how}; agent-framework, the openai client, the offline model: "
+                   f"{(operations_ratio - ideal) * latency_ms:.0f} ms above the ideal) plus the SDK replaying the "
+                   f"{len(critical)} episodes on the critical path after an idle wait ({episodes_ms:.1f} ms)"),
+            Figure(f"host's part of {name}: orchestration less agent floor", host_ms, "ms", "", [],
+                   f"({run_median:.3f} - {floor_ratio:.3f}) x {latency_ms} ms: the HTTP start, dispatching "
+                   f"{operations} operations, the host's part of each episode, storing entity state, and the "
+                   f"client's {agent_bench.POLL_INTERVAL * 1000:.0f} ms polling"),
+        ]
     return figures
 
 

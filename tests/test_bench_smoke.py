@@ -66,6 +66,9 @@ def test_whole_run_prints_a_table_and_writes_json_and_the_readme_table(tmp_path:
     assert "throughput: ours / durabletask" in names
     assert "host cost per episode above the SDK floor, end to end" in names
     assert any(name.startswith("single-agent chaining") for name in names)
+    floors = [figure for figure in document["figures"] if figure["name"].startswith("agent floor")]
+    assert len(floors) == 2 and all(figure["verdict"] == "info" for figure in floors), floors
+    assert all(figure["value"] >= ideal for figure, ideal in zip(floors, (2.0, 1.0))), floors
     assert {figure["verdict"] for figure in document["figures"]} <= {"PASS", "MISS", "info", "SKIP"}
     assert document["machine"]["cores"] and document["machine"]["python"]
     for name in names:

@@ -45,7 +45,13 @@ def test_whole_run_prints_a_table_and_writes_json_and_the_readme_table(tmp_path:
     assert any(name.startswith("chain of 2") for name in names)
     assert "throughput: ours / durabletask" in names
     assert "host cost per episode above the SDK floor, end to end" in names
-    assert any(name.startswith("single-agent chaining") for name in names)
+    for kind in ("single-agent chaining (2 calls in turn)", "multi-agent concurrency (2 at once)"):
+        awaited = figures[f"{kind} at 20 ms: time / latency"]  # the target: awaited by the host
+        routed = figures[f"{kind} at 20 ms, through the app's routes: time / latency"]  # beside it, no target
+        assert (awaited["details"]["way"], routed["details"]["way"]) == ("host", "app")
+        assert awaited["target"] and not routed["target"] and routed["verdict"] == "info"
+        for figure in (awaited, routed):
+            assert figure["details"]["agent_timeline_of_median_run"]["operations"] == 2, figure
     floors = [figure for figure in document["figures"] if figure["name"].startswith("agent floor")]
     assert len(floors) == 2 and all(figure["verdict"] == "info" for figure in floors), floors
     assert all(figure["value"] >= ideal for figure, ideal in zip(floors, (2.0, 1.0))), floors

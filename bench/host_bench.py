@@ -76,6 +76,7 @@ class Run:
     seconds: float
     posted_at: float  # time.time()
     observed_at: float
+    output: Any = None  # the orchestration's output
 
 
 def run_to_completion(base_url: str, name: str, payload: Any, timeout: float = 60.0,
@@ -94,11 +95,13 @@ def run_to_completion(base_url: str, name: str, payload: Any, timeout: float = 6
                 raise BenchError(f"{name} did not complete within {timeout:.0f} s: {response.status_code} "
                                  f"{response.text[:300]}")
             seconds = time.perf_counter() - started
+            output = response.json()
         else:
             instance_id = start_orchestration(client, base_url, name, payload)
-            wait_finished(client, base_url, instance_id, time.monotonic() + timeout, poll_interval)
+            status = wait_finished(client, base_url, instance_id, time.monotonic() + timeout, poll_interval)
             seconds = time.perf_counter() - started
-        return Run(instance_id, seconds, posted_at, posted_at + seconds)
+            output = status.get("output")
+        return Run(instance_id, seconds, posted_at, posted_at + seconds, output)
 
 
 @dataclass
@@ -121,6 +124,13 @@ def chain_latency(base_url: str, count: int = 10, sleep_ms: int = 200) -> Latenc
     run = run_to_completion(base_url, "sleep_chain", {"count": count, "ms": sleep_ms},
                             timeout=30 + count * sleep_ms / 1000 * 3)
     return LatencyResult(run, count * sleep_ms / 1000, sleep_ms)
+
+
+def step_gaps_ms(chain: LatencyResult) -> list[float]:
+    """The host's steps between the chain's activities as the activities clock them: each one's start less the
+    previous one's return (`sleep_ms` reports both), in milliseconds -- one episode and both hand-overs each."""
+    ran = chain.run.output or []
+    return [(after["began"] - before["ended"]) * 1000 for before, after in zip(ran, ran[1:])]
 
 
 def fan_out_latency(base_url: str, count: int = 10, sleep_ms: int = 200) -> LatencyResult:

@@ -45,6 +45,9 @@ def test_whole_run_prints_a_table_and_writes_json_and_the_readme_table(tmp_path:
     assert any(name.startswith("chain of 2") for name in names)
     assert "throughput: ours / durabletask" in names
     assert "host cost per episode above the SDK floor, end to end" in names
+    step = figures["host cost per episode above the SDK floor, between two activities"]
+    assert figures["chain of 2 x 10 ms: time / ideal"]["details"]["step_gaps_ms"][0] > 0  # one step per chain
+    assert step["target"] == "<= 1.0" and step["verdict"] in ("PASS", "MISS")
     for kind in ("single-agent chaining (2 calls in turn)", "multi-agent concurrency (2 at once)"):
         awaited = figures[f"{kind} at 20 ms: time / latency"]  # the target: awaited by the host
         routed = figures[f"{kind} at 20 ms, through the app's routes: time / latency"]  # beside it, no target

@@ -33,7 +33,7 @@ from . import log_writer
 from .errors import HttpError, read_body
 from .runtime import host_of
 
-from .engine import InstanceExists, InvalidState, NotFound, NotRunning, UnknownFunction
+from .engine import InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, UnknownFunction
 
 RUNNING_STATES = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
 
@@ -176,6 +176,9 @@ async def start_orchestration(request: Request) -> Response:
                                ValueError(f"{error} Orchestrators in this app: {known}."))
     except InstanceExists as error:  # the running instance is left as it is
         return instance_exists_error(error)
+    except InvalidInstanceId as error:  # StartNewAsync's ArgumentException, in HandleRequestAsync's catch
+        return extension_error(400, "One or more of the arguments submitted is incorrect", error,
+                               exception_type="System.ArgumentException")
     if timeout is not None and interval is not None:
         return await wait_for_completion_response(request, instance_id, timeout, interval)
     return start_response(request, instance_id)
@@ -308,13 +311,19 @@ async def restart(request: Request) -> Response:
 
 
 async def rewind(request: Request) -> Response:
-    """HandleRewindInstanceRequestAsync: 202; 404 and 412 (not Failed) with the reason as a JSON string."""
+    """HandleRewindInstanceRequestAsync: 202 for a Failed instance; 404 for an unknown one and 410 for one that
+    Completed, was Terminated or Canceled (the SDK's `rewind` turns 410 into "The rewind operation is only
+    supported on failed orchestration instances."); an instance still running meets DurableClient.RewindAsync's
+    InvalidOperationException in the handler's catch-all: 500."""
     try:
         await host_of(request).require_engine().rewind(request.path_params["instance_id"], _query(request, "reason"))
     except NotFound as error:
-        return JSONResponse(str(error), status_code=404)
+        return JSONResponse({"error": str(error)}, status_code=404)
+    except NotRunning as error:
+        return JSONResponse({"error": str(error)}, status_code=410)
     except InvalidState as error:
-        return JSONResponse(str(error), status_code=412)
+        return extension_error(500, "Something went wrong while processing your request", error,
+                               exception_type="System.InvalidOperationException")
     return Response(status_code=202)
 
 
@@ -382,24 +391,44 @@ async def list_entities(request: Request) -> Response:
     return JSONResponse(entities, status_code=200)
 
 
-ROUTES = [
-    Route("/orchestrators/{name}", start_orchestration, methods=["POST"]),
-    Route("/orchestrators/{name}/{instance_id}", start_orchestration, methods=["POST"]),
-    Route("/instances", list_instances, methods=["GET"]),
-    Route("/instances/", list_instances, methods=["GET"]),
-    Route("/instances", purge_instances, methods=["DELETE"]),
-    Route("/instances/", purge_instances, methods=["DELETE"]),
-    Route("/instances/{instance_id}", get_instance, methods=["GET"]),
-    Route("/instances/{instance_id}", purge_instance, methods=["DELETE"]),
-    Route("/instances/{instance_id}/raiseEvent/{event}", raise_event, methods=["POST"]),
-    Route("/instances/{instance_id}/terminate", terminate, methods=["POST"]),
-    Route("/instances/{instance_id}/suspend", suspend, methods=["POST"]),
-    Route("/instances/{instance_id}/resume", resume, methods=["POST"]),
-    Route("/instances/{instance_id}/restart", restart, methods=["POST"]),
-    Route("/instances/{instance_id}/rewind", rewind, methods=["POST"]),
-    Route("/entities", list_entities, methods=["GET"]),
-    Route("/entities/", list_entities, methods=["GET"]),
-    Route("/entities/{name}", list_entities, methods=["GET"]),
-    Route("/entities/{name}/{key}", read_entity, methods=["GET"]),
-    Route("/entities/{name}/{key}", signal_entity, methods=["POST"]),
+def _one_task_hub(endpoint: Endpoint) -> Endpoint:
+    """`?taskHub=` naming another task hub: the extension's GetClient would answer from that hub, which this host
+    does not have -- its instances are not there (404), and a start there is refused (400) rather than silently
+    put into this host's own hub."""
+
+    @functools.wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        named = request.query_params.get("taskHub")
+        hub = host_of(request).config.hub_name
+        if named and named.lower() != hub.lower():
+            reason = (f"taskHub={named} names another task hub; this host serves only its own, '{hub}' "
+                      "(host.json extensions.durableTask.hubName).")
+            return JSONResponse({"error": reason}, status_code=400 if endpoint is start_orchestration else 404)
+        return await endpoint(request)
+
+    return wrapper
+
+
+# path, endpoint, method: HttpApiHandler's routes, every one subject to the task hub check
+_ENDPOINTS: list[tuple[str, Endpoint, str]] = [
+    ("/orchestrators/{name}", start_orchestration, "POST"),
+    ("/orchestrators/{name}/{instance_id}", start_orchestration, "POST"),
+    ("/instances", list_instances, "GET"),
+    ("/instances/", list_instances, "GET"),
+    ("/instances", purge_instances, "DELETE"),
+    ("/instances/", purge_instances, "DELETE"),
+    ("/instances/{instance_id}", get_instance, "GET"),
+    ("/instances/{instance_id}", purge_instance, "DELETE"),
+    ("/instances/{instance_id}/raiseEvent/{event}", raise_event, "POST"),
+    ("/instances/{instance_id}/terminate", terminate, "POST"),
+    ("/instances/{instance_id}/suspend", suspend, "POST"),
+    ("/instances/{instance_id}/resume", resume, "POST"),
+    ("/instances/{instance_id}/restart", restart, "POST"),
+    ("/instances/{instance_id}/rewind", rewind, "POST"),
+    ("/entities", list_entities, "GET"),
+    ("/entities/", list_entities, "GET"),
+    ("/entities/{name}", list_entities, "GET"),
+    ("/entities/{name}/{key}", read_entity, "GET"),
+    ("/entities/{name}/{key}", signal_entity, "POST"),
 ]
+ROUTES = [Route(path, _one_task_hub(endpoint), methods=[method]) for path, endpoint, method in _ENDPOINTS]

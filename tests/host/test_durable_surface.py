@@ -129,15 +129,25 @@ def test_rewind_of_a_retry_loop_that_gave_up_runs_its_last_attempt_again(api: Du
 
 
 def test_rewind_answers_like_the_extension_for_unknown_and_not_failed_instances(api: DurableApi) -> None:
+    """HandleRewindInstanceRequestAsync: 404 unknown, 410 Completed/Terminated/Canceled, and a running instance
+    meets DurableClient.RewindAsync's InvalidOperationException in the catch-all (500)."""
     missing = api.http.post(f"{DURABLE_WEBHOOKS}/instances/no-such-instance/rewind")
-    assert missing.status_code == 404 and "no-such-instance" in missing.json()
+    assert missing.status_code == 404 and "no-such-instance" in missing.json()["error"]
     done = run(api, "http_get", f"{api.base_url}/api/target/hello")
-    refused = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{done['instanceId']}/rewind")
-    assert refused.status_code == 412
-    assert refused.json() == ('This orchestration has status Completed, but only orchestrations in the "Failed" '
-                              "state can be rewound.")
-    through_sdk = api.http.post(api.app_url(f"rewind/{done['instanceId']}"))
-    assert through_sdk.status_code == 400 and "Completed" in through_sdk.json()["refused"]
+    gone = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{done['instanceId']}/rewind")
+    assert gone.status_code == 410, gone.text
+    through_sdk = api.http.post(api.app_url(f"rewind/{done['instanceId']}"))  # the SDK's text for a 410
+    assert through_sdk.json()["refused"] == "The rewind operation is only supported on failed orchestration instances."
+
+    running = start(api, "waiter", "rewind me")["id"]
+    api.wait_for(running, {"Running"}, predicate=lambda s: s.get("customStatus") is not None)
+    refused = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{running}/rewind")
+    assert refused.status_code == 500 and refused.json() == {
+        "Message": "Something went wrong while processing your request",
+        "ExceptionMessage": "The rewind operation is only supported on failed orchestration instances.",
+        "ExceptionType": "System.InvalidOperationException"}
+    assert api.status(running).json()["runtimeStatus"] == "Running"
+    api.http.post(f"{DURABLE_WEBHOOKS}/instances/{running}/terminate")
 
 
 # ------------------------------------------------------------------------------------------ duplicate starts
@@ -168,6 +178,35 @@ def test_starting_a_running_instance_id_is_refused_and_leaves_it_untouched(api: 
     api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/terminate")
 
 
+@pytest.mark.parametrize(("instance_id", "in_url", "reason"), [
+    ("@counter@one", "@counter@one", "instanceId (Parameter 'Orchestration instance ids must not start with @.')"),
+    ("tab\there", "tab%09here", "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or "
+                                 "control characters.')"),
+    ("x" * 257, "x" * 257, "Instance ID lengths must not exceed 256 characters."),
+])
+def test_an_instance_id_the_extension_refuses_is_refused_the_same_way(api: DurableApi, instance_id: str, in_url: str,
+                                                                     reason: str) -> None:
+    """StartNewAsync's ArgumentException, answered by HttpApiHandler's catch: 400, and nothing is started."""
+    direct = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter/{in_url}", json="x")
+    assert direct.status_code == 400 and direct.json() == {
+        "Message": "One or more of the arguments submitted is incorrect", "ExceptionMessage": reason,
+        "ExceptionType": "System.ArgumentException"}
+    if in_url == instance_id:  # the SDK client puts the id into its URL as it is
+        through_sdk = api.http.post(api.app_url(f"start/waiter/{instance_id}"), json="x")
+        assert through_sdk.json()["refused"] == reason  # the SDK raises the ExceptionMessage of a 400
+    assert api.status(in_url).status_code == 404
+    longest = "y" * 256  # the limit itself is allowed
+    assert api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter/{longest}", json="x").status_code == 202
+    api.http.post(f"{DURABLE_WEBHOOKS}/instances/{longest}/terminate")
+
+
+def test_a_sub_orchestration_id_starting_with_at_fails_the_parent(api: DurableApi) -> None:
+    final = run(api, "child_named", "@not-allowed")
+    assert final["runtimeStatus"] == "Failed"
+    assert final["output"] == ("Orchestrator function 'child_named' failed: instanceId (Parameter 'Orchestration "
+                               "instance ids must not start with @')")
+
+
 def test_start_and_wait_through_the_http_api(api: DurableApi) -> None:
     done = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/http_get",
                          params={"timeout": "10", "pollingInterval": "1"}, json=f"{api.base_url}/api/target/hello")
@@ -175,3 +214,15 @@ def test_start_and_wait_through_the_http_api(api: DurableApi) -> None:
     waiting = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter", params={"timeout": "0.2", "pollingInterval": "0.1"})
     assert waiting.status_code == 202 and waiting.headers["location"] == waiting.json()["statusQueryGetUri"]
     api.http.post(f"{DURABLE_WEBHOOKS}/instances/{waiting.json()['id']}/terminate")
+
+
+# ------------------------------------------------------------------------------------------ task hubs
+def test_a_request_naming_another_task_hub_does_not_reach_this_hubs_instances(api: DurableApi) -> None:
+    started = start(api, "waiter", "hub")
+    own_hub = started["statusQueryGetUri"].split("taskHub=")[1].split("&")[0]
+    assert api.status(started["id"], taskHub=own_hub.upper()).status_code in (200, 202)  # hub names ignore case
+    other = api.status(started["id"], taskHub="SomeOtherHub")
+    assert other.status_code == 404 and "SomeOtherHub" in other.json()["error"]
+    refused = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter", params={"taskHub": "SomeOtherHub"}, json="x")
+    assert refused.status_code == 400 and own_hub in refused.json()["error"]
+    api.http.post(f"{DURABLE_WEBHOOKS}/instances/{started['id']}/terminate")

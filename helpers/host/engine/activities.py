@@ -10,7 +10,8 @@ Why it looks like this:
   millisecond or two of each other.
 
 Encoding follows the Python worker: input through `ActivityTriggerConverter.decode`, result
-through `ActivityTriggerConverter.encode`, failures as `TaskFailed` with the extension's message format.
+through `ActivityTriggerConverter.encode`, failures as `TaskFailed` with the extension's reason (`failure_reason`)
+and, as details, the Python exception line (the extension puts its own serialised .NET exception there).
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ class ActivityRunner:
                     return
             except BaseException as exc:  # noqa: BLE001 - the runner failed the call itself
                 outcome = event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id,
-                                Reason=f"Activity function '{run.name}' failed: {exc}", Details=repr(exc))
+                                Reason=failure_reason(run.name, exc), Details=repr(exc))
             try:
                 loop.call_soon_threadsafe(self._arrived, run, outcome, f)
             except RuntimeError:
@@ -198,7 +199,14 @@ class ActivityRunner:
         self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, fn.name,
                        run.task_id, details)
         return event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id,
-                     Reason=f"Activity function '{fn.name}' failed: {exc}", Details=details)
+                     Reason=failure_reason(fn.name, exc), Details=details)
+
+
+def failure_reason(name: str, exc: BaseException) -> str:
+    """TaskFailed's reason as on Azure: TaskActivityShim's `Activity function '<name>' failed: <message>`, where
+    the message is what follows "Exception:" in the Functions host's RpcException text -- the Python worker's
+    `<type>: <text>` after a space, hence the two spaces."""
+    return f"Activity function '{name}' failed:  {type(exc).__name__}: {exc}"
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:

@@ -13,9 +13,9 @@ import uuid
 from typing import Any
 
 from .entities import entity_id
-from .errors import InstanceExists, InvalidState, NotFound, UnknownFunction
+from .errors import InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, UnknownFunction
 from .history import EventType, event, now_iso, public_history
-from .instance import Instance
+from .instance import TERMINAL_STATES, Instance, instance_id_problem
 from .instances import jt_value, unknown_function
 from .queries import STATUS_COLUMNS, filter_sql, status_from_row
 from .rewind import plan_rewind, rewound_event
@@ -30,12 +30,15 @@ class ClientOperations:
 
         Like the extension (OverridableExistingInstanceStates = NonRunningStates), an instance id that is still
         Pending, Running or Suspended is refused and that instance is left untouched; a finished one is replaced.
+        An id the extension refuses (instance.instance_id_problem) raises InvalidInstanceId.
         """
         fn = self.registry.orchestrator(name)
         if fn is None:
             raise UnknownFunction(unknown_function(name, "orchestrator") +
                                   " Additional info: the app defines no orchestrator with that name.")
         instance_id = instance_id or uuid.uuid4().hex
+        if (problem := instance_id_problem(instance_id)) is not None:
+            raise InvalidInstanceId(problem)
         existing = self._active.get(instance_id)
         if existing is not None:
             raise InstanceExists(f"An Orchestration instance with the status {existing.status} already exists.")
@@ -155,11 +158,13 @@ class ClientOperations:
             "SELECT name, execution_id, status, input, custom_status, created, parent_id, parent_task_id, book "
             "FROM instances WHERE instance_id = ?", (instance_id,))
         if not rows:
-            raise NotFound(f'No orchestration with instance ID "${instance_id}" found.')  # sic: the extension's text
+            raise NotFound(f"No instance with ID '{instance_id}' found.")
         name, _, status, input_json, custom_status, created, parent_id, parent_task_id, book_text = rows[0]
-        if status != "Failed" or instance_id in self._active:
-            raise InvalidState(f'This orchestration has status {status}, but only orchestrations in the "Failed" '
-                               "state can be rewound.")
+        if status in TERMINAL_STATES and status != "Failed":  # HandleRewindInstanceRequestAsync: 410 Gone
+            raise NotRunning(f"The instance '{instance_id}' has status {status}: only a Failed instance can be "
+                             "rewound.")
+        if status != "Failed" or instance_id in self._active:  # DurableClient.RewindAsync's own refusal
+            raise InvalidState("The rewind operation is only supported on failed orchestration instances.")
         history = [json.loads(text) for (text,) in self.store.read(
             "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
         book = json.loads(book_text)

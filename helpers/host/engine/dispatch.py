@@ -42,6 +42,9 @@ class WorkDispatcher:
                               Input=input_json))
             self._queue_activity(inst, task_id, HTTP_ACTIVITY, input_json)
         elif kind in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
+            if (action.get("instanceId") or "").startswith("@"):  # DurableOrchestrationContext refuses it
+                return ("fail", f"Orchestrator function '{inst.name}' failed: instanceId (Parameter 'Orchestration "
+                                "instance ids must not start with @')")
             child_id = self._start_child(inst, action, task_id, made)
             if kind is ActionType.CallSubOrchestratorWithRetry:
                 self._track_retry(inst, "suborchestration", action, task_id, child_id)

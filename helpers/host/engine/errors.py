@@ -10,6 +10,11 @@ class UnknownFunction(EngineError):
     """The named orchestrator or entity is not declared in function_app.py (HTTP 400)."""
 
 
+class InvalidInstanceId(EngineError):
+    """An instance id the extension refuses: it starts with @, holds / \\ # ? or a control character, or is longer
+    than 256 characters (HTTP 400, the extension's ArgumentException)."""
+
+
 class InstanceExists(EngineError):
     """An orchestration with this instance id is still Pending, Running or Suspended (HTTP 500, as the extension answers)."""
 
@@ -27,4 +32,4 @@ class StoreError(EngineError):
 
 
 class InvalidState(EngineError):
-    """The instance exists but its state does not allow the request, e.g. rewinding a Completed one (HTTP 412)."""
+    """The instance exists but its state does not allow the request, e.g. purging a running one (HTTP 412)."""

@@ -19,6 +19,21 @@ TERMINAL_STATES = ("Completed", "Failed", "Terminated", "Canceled")
 
 _UNPLAYED = '"IsPlayed": false'
 _PLAYED = '"IsPlayed": true'
+MAX_INSTANCE_ID_LENGTH = 256
+
+
+def instance_id_problem(instance_id: str) -> str | None:
+    """Why the extension's StartNewAsync refuses this id (its ArgumentException's text, as .NET prints it), or None.
+
+    The texts are the extension's own, including its swapped ArgumentException arguments, which put "instanceId"
+    first: a client on Azure reads exactly this."""
+    if instance_id.startswith("@"):
+        return "instanceId (Parameter 'Orchestration instance ids must not start with @.')"
+    if any(c in "/\\#?" or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in instance_id):
+        return "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')"
+    if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
+        return f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters."
+    return None
 
 
 def new_book(version: str | None = None, input_is_value: bool = False) -> dict[str, Any]:

@@ -123,6 +123,12 @@ def flaky_retry(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def child_named(context: df.DurableOrchestrationContext):
+    """Calls `waiter` as a sub-orchestration with the instance id it was given."""
+    return (yield context.call_sub_orchestrator("waiter", "child", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
 def waiter(context: df.DurableOrchestrationContext):
     context.set_custom_status({"input": context.get_input()})
     return {"input": context.get_input(), "event": (yield context.wait_for_external_event("Go"))}

@@ -1,4 +1,7 @@
-"""The machine's own price for waking an idle event loop from a worker thread -- paid once per activity.
+"""The machine's own price for handing work between threads through an idle event loop.
+
+`wake_after_idle_ms`: waking the idle loop from a worker thread, paid once per activity.
+`round_trip_after_idle_ms`: a whole empty step -- one job's end, the loop woken, the next job started on a worker.
 
 When an activity finishes in a worker thread, it wakes the host's event loop, which has been idle for as long
 as the activity ran. On a laptop that costs microseconds; on a small virtual machine the idle processor has
@@ -33,6 +36,39 @@ def wake_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> float:
                 sent = await arrived
                 lags.append(time.perf_counter() - sent)
         return statistics.median(lags) * 1000
+
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(measure())
+    return uvloop.run(measure())
+
+
+def round_trip_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> float:
+    """Median time from one worker job's end to the next one's start when the idle loop hands over between them:
+    the job wakes the loop (`call_soon_threadsafe`), the loop submits the next job to the pool at once. This is a
+    step of a chain with nothing in it -- no store, no replay -- the least any thread-pool host pays per step."""
+
+    async def measure() -> float:
+        loop = asyncio.get_running_loop()
+        gaps: list[float] = []
+        with ThreadPoolExecutor(max_workers=4) as pool:
+
+            def work() -> tuple[float, float]:
+                began = time.perf_counter()
+                time.sleep(idle_seconds)
+                return began, time.perf_counter()
+
+            ended = None
+            for _ in range(samples + 1):
+                done: asyncio.Future[tuple[float, float]] = loop.create_future()
+                pool.submit(work).add_done_callback(
+                    lambda job: loop.call_soon_threadsafe(done.set_result, job.result()))
+                began, finished = await done
+                if ended is not None:
+                    gaps.append(began - ended)
+                ended = finished
+        return statistics.median(gaps) * 1000
 
     try:
         import uvloop

@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 from bench import agent_bench, gateway_bench, host_bench
 from bench.host_timeline import agent_timeline, timeline
-from bench.idle_wake import wake_after_idle_ms
+from bench.idle_wake import round_trip_after_idle_ms, wake_after_idle_ms
 from bench.sdk_floor import capture_requests, time_requests
 from helpers.offline_settings import offline_host_env
 from helpers.processes import REPO_ROOT, Service, start_host, start_offline_model
@@ -146,6 +146,7 @@ def bench_episode_cost(chain: Figure, count: int, sleep_ms: int, repeats: int = 
     warm = time_requests(requests, handler, repeats, memoised=True)
     cold = time_requests(requests, handler, repeats, memoised=True, idle_seconds=FLOOR_IDLE_SECONDS)
     wake = wake_after_idle_ms(FLOOR_IDLE_SECONDS, samples=max(5, repeats // 7))
+    round_trip = round_trip_after_idle_ms(FLOOR_IDLE_SECONDS, samples=max(5, repeats // 7))
     episodes = count + 1
     per_episode = (chain.details["median_seconds"] * 1000 - count * sleep_ms) / episodes
     steps = chain.details.get("step_gaps_ms") or []
@@ -155,8 +156,8 @@ def bench_episode_cost(chain: Figure, count: int, sleep_ms: int, repeats: int = 
         f"median of the chains' {len(steps)} steps from one activity's return to the next one's start, as the "
         f"activities clock them (microseconds): {statistics.median(steps):.3f} ms, less the SDK's {cold.mean_ms:.2f} ms "
         "(after an idle wait, as the host calls it); the rest is encoding the result, handing it to the engine, "
-        f"the episode's history and store writes and its commit, and handing the next activity to a worker thread, "
-        f"including the machine's {wake:.2f} ms wake-up below")]
+        f"the episode's history and store writes and its commit, and handing the next activity to a worker thread; "
+        f"{round_trip:.2f} ms of it is the bare round trip above, which any thread-pool host pays")]
     split = chain.details.get("timeline_of_median_run")
     gaps = [] if split is None else [Figure(
         "host cost per episode above the SDK floor, engine gaps", split["engine_gaps_ms"] / episodes - cold.mean_ms,
@@ -180,6 +181,10 @@ def bench_episode_cost(chain: Figure, count: int, sleep_ms: int, repeats: int = 
         Figure("machine: idle event loop woken by a worker thread", wake, "ms", "", [],
                f"median of {max(5, repeats // 7)}, after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle (bench/idle_wake.py): paid once per "
                "activity by any host that runs activities in threads"),
+        Figure("machine: bare round trip, worker -> idle loop -> next worker", round_trip, "ms", "", [],
+               f"median of {max(5, repeats // 7)} (bench/idle_wake.py): a job's end to the next job's start when an idle "
+               "event loop hands over between them and does nothing else -- a chain's step with no store and no "
+               "replay"),
         *step,
         *gaps,
         Figure("host cost per episode above the SDK floor, end to end", per_episode - cold.mean_ms, "ms", "", [],

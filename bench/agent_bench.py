@@ -18,10 +18,9 @@ work per call.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
-from bench.host_bench import DURABLE, BenchError, http_client, wait_finished
+from bench.host_bench import BenchError, http_client, run_to_completion, wait_finished
 
 # kind: (the app's start route, the orchestrator, its input, model calls on the critical path)
 KINDS = {"single": ("/api/singleagent/run", "single_agent_orchestration", None, 2),
@@ -49,27 +48,22 @@ class AgentRun:
 def run_agent_orchestration(base_url: str, kind: str, latency_ms: int, way: str = "host",
                             timeout: float = 60.0) -> AgentRun:
     route, orchestrator, prompt, _ = KINDS[kind]
+    if way == "host":  # as the chain: create-and-wait on the Durable HTTP API
+        run = run_to_completion(base_url, orchestrator, prompt, timeout)
+        return AgentRun(kind, way, run.seconds, latency_ms / 1000, run.instance_id, run.posted_at, run.observed_at)
     with http_client() as client:
         client.get(f"{base_url}/admin/host/status")  # open the connection outside the measurement
         posted_at, began = time.time(), time.perf_counter()
-        if way == "host":
-            instance_id = uuid.uuid4().hex  # the client's id: a create-and-wait answers with the output only
-            response = client.post(f"{base_url}{DURABLE}/orchestrators/{orchestrator}/{instance_id}", json=prompt,
-                                   params={"timeout": str(timeout), "pollingInterval": str(timeout)})
-            if response.status_code != 200:
-                raise BenchError(f"the {kind}-agent orchestration did not complete: {response.status_code} "
-                                 f"{response.text[:300]}")
+        if prompt is None:
+            response = client.post(f"{base_url}{route}")
         else:
-            if prompt is None:
-                response = client.post(f"{base_url}{route}")
-            else:
-                response = client.post(f"{base_url}{route}", content=prompt.encode(),
-                                       headers={"Content-Type": "text/plain"})
-            if response.status_code != 202:
-                raise BenchError(f"starting the {kind}-agent orchestration answered {response.status_code}: "
-                                 f"{response.text[:300]}")
-            instance_id = response.json()["instanceId"]
-            wait_finished(client, base_url, instance_id, time.monotonic() + timeout, POLL_INTERVAL)
+            response = client.post(f"{base_url}{route}", content=prompt.encode(),
+                                   headers={"Content-Type": "text/plain"})
+        if response.status_code != 202:
+            raise BenchError(f"starting the {kind}-agent orchestration answered {response.status_code}: "
+                             f"{response.text[:300]}")
+        instance_id = response.json()["instanceId"]
+        wait_finished(client, base_url, instance_id, time.monotonic() + timeout, POLL_INTERVAL)
         seconds = time.perf_counter() - began
         return AgentRun(kind, way, seconds, latency_ms / 1000, instance_id, posted_at, posted_at + seconds)
 

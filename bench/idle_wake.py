@@ -15,6 +15,7 @@ import asyncio
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Coroutine
 
 
 def wake_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> float:
@@ -37,11 +38,7 @@ def wake_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> float:
                 lags.append(time.perf_counter() - sent)
         return statistics.median(lags) * 1000
 
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(measure())
-    return uvloop.run(measure())
+    return _run(measure())
 
 
 def round_trip_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> float:
@@ -70,8 +67,13 @@ def round_trip_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> f
                 ended = finished
         return statistics.median(gaps) * 1000
 
+    return _run(measure())
+
+
+def _run(coroutine: Coroutine[Any, Any, float]) -> float:
+    """On the loop the host uses: uvloop when installed, asyncio otherwise."""
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(measure())
-    return uvloop.run(measure())
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)

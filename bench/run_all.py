@@ -154,7 +154,8 @@ def bench_episode_cost(chain: Figure, count: int, sleep_ms: int, repeats: int = 
         "host cost per episode above the SDK floor, between two activities", statistics.median(steps) - cold.mean_ms,
         "ms", "<= 1.0", [],
         f"median of the chains' {len(steps)} steps from one activity's return to the next one's start, as the "
-        f"activities clock them (microseconds): {statistics.median(steps):.3f} ms, less the SDK's {cold.mean_ms:.2f} ms "
+        f"activities clock them (microseconds): {statistics.median(steps):.3f} ms, less the SDK's "
+        f"{cold.mean_ms:.2f} ms "
         "(after an idle wait, as the host calls it); the rest is encoding the result, handing it to the engine, "
         f"the episode's history and store writes and its commit, and handing the next activity to a worker thread; "
         f"{round_trip:.2f} ms of it is the bare round trip above, which any thread-pool host pays")]
@@ -182,8 +183,8 @@ def bench_episode_cost(chain: Figure, count: int, sleep_ms: int, repeats: int = 
                f"median of {max(5, repeats // 7)}, after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle (bench/idle_wake.py): paid once per "
                "activity by any host that runs activities in threads"),
         Figure("machine: bare round trip, worker -> idle loop -> next worker", round_trip, "ms", "", [],
-               f"median of {max(5, repeats // 7)} (bench/idle_wake.py): a job's end to the next job's start when an idle "
-               "event loop hands over between them and does nothing else -- a chain's step with no store and no "
+               f"median of {max(5, repeats // 7)} (bench/idle_wake.py): a job's end to the next job's start when an "
+               "idle event loop hands over between them and does nothing else -- a chain's step with no store and no "
                "replay"),
         *step,
         *gaps,

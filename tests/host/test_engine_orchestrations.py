@@ -132,7 +132,8 @@ async def test_new_uuid_and_time_are_stable_across_replays(engine):
 async def test_failing_activity_fails_orchestration_with_extension_wording(engine):
     status = await run_to_end(engine, "doomed")
     assert status["runtimeStatus"] == "Failed"
-    assert status["output"].startswith("Orchestrator function 'doomed' failed: Activity function 'boom' failed:  ValueError: boom 7")
+    assert status["output"].startswith("Orchestrator function 'doomed' failed: Activity function 'boom' failed:  "
+                                       "ValueError: boom 7")
 
 
 async def test_unknown_activity_fails_the_caller(engine):

@@ -30,7 +30,8 @@ def instance_id_problem(instance_id: str) -> str | None:
     if instance_id.startswith("@"):
         return "instanceId (Parameter 'Orchestration instance ids must not start with @.')"
     if any(c in "/\\#?" or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in instance_id):
-        return "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')"
+        return ("instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control "
+                "characters.')")
     if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
         return f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters."
     return None

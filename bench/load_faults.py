@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import random
 import shutil
 import sqlite3
@@ -29,12 +31,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import psutil
 
 from helpers import processes
+from helpers.host.engine.in_flight import work_in_flight
 from helpers.offline_settings import offline_host_env
 
 REPO_ROOT = processes.REPO_ROOT
@@ -86,43 +89,48 @@ async def _first_new_start(journal: ActivityJournal, deadline: float) -> None:
         await asyncio.sleep(0.01)
 
 
+@contextlib.contextmanager
+def _state_copy(state_db: Path) -> Iterator[sqlite3.Connection]:
+    """A read connection to a copy of the state file (with its WAL), so the host that opens the original next
+    finds it exactly as the kill left it."""
+    with tempfile.TemporaryDirectory(prefix="inflight-") as scratch:
+        copy = Path(scratch) / "state.db"
+        for suffix in ("", "-wal"):
+            source = Path(f"{state_db}{suffix}")
+            if source.exists():
+                shutil.copyfile(source, f"{copy}{suffix}")
+        conn = sqlite3.connect(copy)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
 def activities_in_flight(state_db: Path) -> set[tuple[str, int]]:
     """Activities the state file says are scheduled but not finished: exactly what a restart runs (again).
 
-    Reads a copy of the file (with its WAL) so the host that opens the original next finds it as the kill left
-    it. Couples to the engine's `work` table on purpose: it is the engine's own definition of "in flight".
+    Read the way the engine reads it at start-up (`engine.in_flight.work_in_flight` over each unfinished
+    instance's history and pending events): the engine's own definition of "in flight".
     The chain app schedules step 1 as task 0 and step 2 as task 1.
     """
-    with tempfile.TemporaryDirectory(prefix="inflight-") as scratch:
-        copy = Path(scratch) / "state.db"
-        for suffix in ("", "-wal"):
-            source = Path(f"{state_db}{suffix}")
-            if source.exists():
-                shutil.copyfile(source, f"{copy}{suffix}")
-        conn = sqlite3.connect(copy)
-        try:
-            rows = conn.execute("SELECT instance_id, task_id FROM work WHERE kind = 'activity'").fetchall()
-        finally:
-            conn.close()
-    return {(instance_id, task_id + 1) for instance_id, task_id in rows}
+    found: set[tuple[str, int]] = set()
+    with _state_copy(state_db) as conn:
+        unfinished = [row[0] for row in conn.execute(
+            "SELECT instance_id FROM instances WHERE status IN ('Pending', 'Running', 'Suspended')")]
+        for instance_id in unfinished:
+            events = [json.loads(text) for (text,) in conn.execute(
+                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+            events += [json.loads(text) for (text,) in conn.execute(
+                "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,))]
+            found |= {(instance_id, task.task_id + 1) for task in work_in_flight(events).tasks}
+    return found
 
 
 def agent_operations_in_flight(state_db: Path) -> int:
-    """Agent entity operations the state file holds as queued or running (each is one model call when it runs).
-
-    Same copy-then-read approach as `activities_in_flight`; agent entities are named `dafx-<AgentName>`.
-    """
-    with tempfile.TemporaryDirectory(prefix="inflight-") as scratch:
-        copy = Path(scratch) / "state.db"
-        for suffix in ("", "-wal"):
-            source = Path(f"{state_db}{suffix}")
-            if source.exists():
-                shutil.copyfile(source, f"{copy}{suffix}")
-        conn = sqlite3.connect(copy)
-        try:
-            return conn.execute("SELECT count(*) FROM entity_ops WHERE entity_id LIKE '@dafx-%'").fetchone()[0]
-        finally:
-            conn.close()
+    """Agent entity operations the state file holds as queued or running (each is one model call when it runs);
+    agent entities are named `dafx-<AgentName>`."""
+    with _state_copy(state_db) as conn:
+        return conn.execute("SELECT count(*) FROM entity_ops WHERE entity_id LIKE '@dafx-%'").fetchone()[0]
 
 
 # ============================================================================================ memory

@@ -15,6 +15,7 @@ Modules, one concept each:
     client.py      the operations the Durable HTTP API asks for (start ... rewind, purge, entities)
     engine.py      construction, start-up (resume from the store), orderly stop
     activities.py, http_calls.py, entities.py   where user work runs; store.py, history.py, actions.py,
+    in_flight.py   the work a restart must start again, read from the history alone
     fan_in.py, rewind.py, versioning.py, queries.py, instance.py   the supporting pieces
     sdk_timestamps.py, sdk_executor_memo.py (via sdk_patch.py)   the two memos the host gives the SDK
 

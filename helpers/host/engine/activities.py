@@ -35,14 +35,13 @@ from .http_calls import HTTP_ACTIVITY, HttpCallFailed, HttpCaller
 
 @dataclass(frozen=True)
 class ActivityRun:
-    """One scheduled activity: where its outcome goes and which `work` row to clear when it is stored."""
+    """One scheduled activity and where its outcome goes."""
 
     instance_id: str
     execution_id: str
     task_id: int
     name: str
     input_json: str | None
-    work_id: int
 
 
 Outcome = tuple[ActivityRun, dict[str, Any]]
@@ -55,7 +54,7 @@ def unknown_activity(name: str) -> str:
 class ActivityRunner:
     """Starts activity runs and reports their outcomes to `on_outcomes` on the event loop, in batches.
 
-    A run starts only once the transaction that recorded it (its `work` row) is committed: `after_commit`
+    A run starts only once the transaction that recorded it (its TaskScheduled event) is committed: `after_commit`
     (Store.after_commit) runs the start right after that commit, in the same loop step, so a crash can never
     lose the record of work that already began. Runs go straight to the worker threads (sync activities) or the
     user-code loop (async ones, HTTP calls) and report back with `call_soon_threadsafe` -- no asyncio task per
@@ -112,7 +111,7 @@ class ActivityRunner:
             try:
                 loop.call_soon_threadsafe(self._arrived, run, outcome, f)
             except RuntimeError:
-                pass  # the loop is gone: the host is exiting, the work row stays for the next start
+                pass  # the loop is gone: the host is exiting, the work stays in flight for the next start
 
         future.add_done_callback(done)
 

@@ -176,7 +176,6 @@ class ClientOperations:
                         parent_task_id=parent_task_id, custom_status=custom_status, book=book)
         self._active[instance_id] = inst
         self.store.write("DELETE FROM pending WHERE instance_id = ?", (instance_id,))
-        self.store.write("DELETE FROM work WHERE instance_id = ?", (instance_id,))
         self._replace_history(inst, plan.history)
         self._queue_event(inst, rewound_event(now_iso(), reason))
         self._save(inst)
@@ -185,7 +184,7 @@ class ClientOperations:
         for task_id, activity, activity_input in plan.rerun:
             self._queue_activity(inst, task_id, activity, activity_input)
         for timer_id, fire_at in plan.timers:
-            self._create_timer(inst, timer_id, fire_at)
+            self._arm_timer(inst, timer_id, fire_at)
         for child in plan.children:
             self._resume_child(inst, child, reason)
         self._kick(inst)

@@ -1,10 +1,10 @@
 """Dispatch: turning a new action into its scheduling event and real work -- activities, durable HTTP calls,
 timers, retry loops, sub-orchestrations and entity messages.
 
-A mixin of DurableEngine. Every piece of work that must survive a restart gets a row in the `work` table in the
-same loop step as its scheduling event (activities and HTTP calls: kind 'activity'; timers: kind 'timer'), and
-the row is deleted in the step that records the outcome -- so after `kill -9` the table holds exactly the work
-in flight, which the next start resumes (engine._resume_instances).
+A mixin of DurableEngine. The scheduling event is the durable record of the work: it joins the history in the
+episode's commit, and the work itself begins only after that commit (activities: ActivityRunner; a timer only
+fires into a later step). After `kill -9` the next start finds the work still in flight from the history and the
+pending events alone (in_flight.py) and starts it again (engine._resume_instances).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class WorkDispatcher:
         elif kind is ActionType.CreateTimer:
             fire_at = action["fireAt"]
             made.append(event(EventType.TimerCreated, now_iso(), task_id, FireAt=fire_at))
-            self._create_timer(inst, task_id, fire_at)
+            self._arm_timer(inst, task_id, fire_at)
         elif kind in (ActionType.CallEntity, ActionType.SignalEntity):
             return self._send_to_entity(inst, action, task_id, made, signal=kind is ActionType.SignalEntity)
         elif kind is ActionType.ContinueAsNew:
@@ -63,21 +63,13 @@ class WorkDispatcher:
 
     # ---- activities and durable HTTP calls -----------------------------------------------------------------
     def _queue_activity(self, inst: Instance, task_id: int, name: str, input_json: str | None) -> None:
-        row = self.store.write(
-            "INSERT INTO work(instance_id, execution_id, kind, task_id, payload) VALUES (?, ?, 'activity', ?, ?)",
-            (inst.instance_id, inst.execution_id, task_id, json.dumps({"name": name, "input": input_json})))
-        self.activities.start(ActivityRun(inst.instance_id, inst.execution_id, task_id, name, input_json, row.lastrowid))
+        """Run the activity once the commit that holds its TaskScheduled event is done (ActivityRunner.start)."""
+        self.activities.start(ActivityRun(inst.instance_id, inst.execution_id, task_id, name, input_json))
 
     # ---- timers ------------------------------------------------------------------------------------------
-    def _create_timer(self, inst: Instance, task_id: int, fire_at: str) -> None:
+    def _arm_timer(self, inst: Instance, task_id: int, fire_at: str) -> None:
+        """Fire TimerFired at `fire_at` (its TimerCreated event is in the history, or joins it in this step)."""
         when = parse_iso(fire_at).timestamp()
-        row = self.store.write(
-            "INSERT INTO work(instance_id, execution_id, kind, task_id, payload, fire_at) "
-            "VALUES (?, ?, 'timer', ?, ?, ?)",
-            (inst.instance_id, inst.execution_id, task_id, json.dumps({"fireAt": fire_at}), when))
-        self._arm_timer(inst, task_id, when, fire_at, row.lastrowid)
-
-    def _arm_timer(self, inst: Instance, task_id: int, when: float, fire_at: str, work_id: int) -> None:
         delay = max(0.0, when - time.time())
         instance_id, execution_id = inst.instance_id, inst.execution_id
         loop = asyncio.get_running_loop()
@@ -89,7 +81,7 @@ class WorkDispatcher:
                 return
             inst.timers.pop(task_id, None)
             self._deliver(instance_id, execution_id,  # a loop step of its own: the episode runs in it (_kick)
-                          event(EventType.TimerFired, now_iso(), TimerId=task_id, FireAt=fire_at), work_id, now=True)
+                          event(EventType.TimerFired, now_iso(), TimerId=task_id, FireAt=fire_at), now=True)
 
         inst.timers[task_id] = loop.call_later(delay, fire)
 
@@ -120,7 +112,7 @@ class WorkDispatcher:
                 book["next_id"] += 1
                 fire_at = iso(utcnow() + timedelta(milliseconds=loop["intervalMs"]))
                 made.append(event(EventType.TimerCreated, now_iso(), timer_id, FireAt=fire_at))
-                self._create_timer(inst, timer_id, fire_at)
+                self._arm_timer(inst, timer_id, fire_at)
                 loop["timerId"] = timer_id
             elif kind == EventType.TimerFired and ev.get("TimerId") == loop["timerId"]:
                 if loop["attempts"] >= loop["max"]:

@@ -30,6 +30,7 @@ from .dispatch import WorkDispatcher
 from .entities import Entities
 from .episodes import EpisodeRunner
 from .http_calls import DEFAULT_TIMEOUT_SECONDS, HttpCaller
+from .in_flight import work_in_flight
 from .instance import RUNNING_STATES, Instance
 from .instances import InstanceBook
 from .sdk_executor_memo import install as memoise_sdk_executor_class
@@ -117,7 +118,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         """Activity outcomes that arrived together: store them all, then decide once per instance."""
         touched: dict[str, Instance] = {}
         for run, ev in outcomes:
-            inst = self._record(run.instance_id, run.execution_id, ev, run.work_id)
+            inst = self._record(run.instance_id, run.execution_id, ev)
             if inst is not None:
                 touched[inst.instance_id] = inst
         for inst in touched.values():
@@ -152,20 +153,15 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
                                                 (inst.instance_id,)):
                 inst.pending.append((row_id, json.loads(text)))
             self._active[inst.instance_id] = inst
+        # Rows an older version of the host kept for work in flight: the histories below say the same.
+        self.store.write("DELETE FROM work")
         for inst in list(self._active.values()):
-            for work_id, kind, task_id, payload, fire_at, execution_id in self.store.read(
-                "SELECT id, kind, task_id, payload, fire_at, execution_id FROM work WHERE instance_id = ? ORDER BY id",
-                (inst.instance_id,),
-            ):
-                if execution_id != inst.execution_id:
-                    self.store.write("DELETE FROM work WHERE id = ?", (work_id,))
-                    continue
-                data = json.loads(payload)
-                if kind == "activity":
-                    self.activities.start(ActivityRun(inst.instance_id, execution_id, task_id, data["name"],
-                                                      data["input"], work_id))
-                elif kind == "timer":
-                    self._arm_timer(inst, task_id, fire_at, data["fireAt"], work_id)
+            in_flight = work_in_flight([*inst.history, *(ev for _, ev in inst.pending)])
+            for task in in_flight.tasks:
+                self.activities.start(ActivityRun(inst.instance_id, inst.execution_id, task.task_id, task.name,
+                                                  task.input_json))
+            for timer in in_flight.timers:
+                self._arm_timer(inst, timer.timer_id, timer.fire_at)
             if inst.status in RUNNING_STATES:
                 self._kick(inst)
         if self._active:

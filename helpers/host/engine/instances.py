@@ -52,7 +52,7 @@ class InstanceBook:
                      ParentInstance=parent)
 
     def _delete_instance_rows(self, instance_id: str) -> None:
-        for table in ("instances", "history", "pending", "work"):
+        for table in ("instances", "history", "pending"):
             self.store.write(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
 
     # -------------------------------------------------------------------------------------------- persisting
@@ -126,27 +126,23 @@ class InstanceBook:
                     inst.pending[index] = (self._insert_pending(inst, ev, lazy=True), ev)
 
     # -------------------------------------------------------------------------------------------- arrivals
-    def _deliver(self, instance_id: str, execution_id: str, ev: dict[str, Any], work_id: int | None = None, *,
-                 now: bool = False) -> None:
+    def _deliver(self, instance_id: str, execution_id: str, ev: dict[str, Any], *, now: bool = False) -> None:
         """A completion or external event arrived for an instance: persist it and run an episode if allowed
         (`now`: within this call, for callers that are a loop step of their own -- see `_kick`)."""
-        inst = self._record(instance_id, execution_id, ev, work_id)
+        inst = self._record(instance_id, execution_id, ev)
         if inst is not None:
             self._kick(inst, now=now)
 
-    def _record(self, instance_id: str, execution_id: str, ev: dict[str, Any],
-                work_id: int | None = None) -> Instance | None:
-        """Queue an arrived event (clearing its work row); None when it is stale or we stopped.
+    def _record(self, instance_id: str, execution_id: str, ev: dict[str, Any]) -> Instance | None:
+        """Queue an arrived event; None when it is stale or we stopped.
 
-        Both lazily (store.py): the work row's deletion and the event reach the disk in the same commit -- as a
-        pending row, or inside the history of the episode that consumed it first, usually in this very loop step.
-        Until then the work row is still on disk, so a crash in between only means the work runs again, as for
-        any work in flight. Whoever acknowledges the event to a client (raise_event) commits explicitly.
+        Lazily (store.py): the event reaches the disk with the next commit -- inside the history of the episode
+        that consumed it first, usually in this very loop step, or as a pending row. Until then the work it
+        finishes is still in flight on disk (in_flight.py), so a crash in between only means the work runs again,
+        as for any work in flight. Whoever acknowledges the event to a client (raise_event) commits explicitly.
         """
         if self._stopping and not self._store_open():
             return None
-        if work_id is not None:
-            self.store.write("DELETE FROM work WHERE id = ?", (work_id,), lazy=True)
         inst = self._active.get(instance_id)
         if inst is None or (execution_id and inst.execution_id != execution_id):
             return None  # the instance finished, was terminated or continued as new: drop the stale completion
@@ -204,10 +200,10 @@ class InstanceBook:
         self._save(inst)
 
     def _cancel_work(self, inst: Instance) -> None:
+        """Disarm the instance's timers (activities already running finish; their results are dropped as stale)."""
         for handle in inst.timers.values():
             handle.cancel()
         inst.timers.clear()
-        self.store.write("DELETE FROM work WHERE instance_id = ?", (inst.instance_id,))
 
     def _finish(self, inst: Instance, status: str, output_json: str) -> None:
         inst.status = status

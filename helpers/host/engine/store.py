@@ -5,14 +5,15 @@ Why it looks like this:
   Statements are microseconds; what costs is the commit, so writes pile up in one open transaction and
   `touch()` schedules a single commit at the end of the current loop iteration (group commit). Callers that
   acknowledge something to a client call `commit()` first, so nothing is acknowledged before it is on disk.
-- Some writes may wait a little (`lazy=True`): an activity's result, for example, is safe uncommitted -- its
-  `work` row is still on disk, so after a crash the activity simply runs again, which is what a crash does to
-  work in flight anyway. Such writes ride along with the next commit (usually the episode the result starts,
-  milliseconds later) or are committed after `LAZY_COMMIT_SECONDS`. That halves the commits of a chain.
+- Some writes may wait a little (`lazy=True`): an activity's result, for example, is safe uncommitted -- the
+  activity is still in flight on disk (its TaskScheduled event has no result; in_flight.py), so after a crash it
+  simply runs again, which is what a crash does to work in flight anyway. Such writes ride along with the next
+  commit (usually the episode the result starts, milliseconds later) or are committed after
+  `LAZY_COMMIT_SECONDS`. That halves the commits of a chain.
 - Some writes need not happen at all: an arrived event that the next episode consumes in the same loop step
   goes straight into the history. The engine keeps such an event in memory and registers `before_commit`,
   which writes whatever is still unconsumed as the first thing any commit does (`defer_write()` says there is
-  such a write). A commit therefore never makes the work row's deletion durable without the event it produced.
+  such a write). A commit therefore never loses an event that arrived before it.
 - WAL with `synchronous=NORMAL`: a commit is durable against the process dying (`kill -9`) because the WAL
   write has reached the OS; only a power cut can lose the last commits. That is the failure model of a
   laptop learning kit, and it keeps per-transition cost low. Set `synchronous_full=True` for FULL.
@@ -74,6 +75,7 @@ CREATE TABLE pending (
     event       TEXT NOT NULL
 );
 CREATE INDEX pending_by_instance ON pending(instance_id);
+-- Left empty: work in flight is read from the history (in_flight.py). Kept so that files stay schema version 1.
 CREATE TABLE work (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     instance_id  TEXT NOT NULL,
@@ -295,7 +297,7 @@ class Store:
 
     def commit_for_read(self) -> None:
         """Before answering a read: commit unless the only uncommitted writes are lazy ones, which no status,
-        history or entity read shows (pending events and finished work rows)."""
+        history or entity read shows (pending events)."""
         if self._visible_writes:
             self.commit()
 

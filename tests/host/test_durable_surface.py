@@ -128,6 +128,20 @@ def test_rewind_of_a_retry_loop_that_gave_up_runs_its_last_attempt_again(api: Du
     assert final["runtimeStatus"] == "Completed" and final["output"] == "fixed on attempt 3", final
 
 
+def test_rewind_keeps_the_failures_a_retry_loop_already_answered(api: DurableApi) -> None:
+    """The retry loop succeeded on its second attempt before a later activity failed the run: rewinding runs only
+    that activity again -- the loop's first failure stays, or the replay would not match its history."""
+    key = unique("rwo")
+    failed = run(api, "retried_then_flaky", key)
+    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    api.http.post(api.app_url(f"fix/{key}"))
+    assert api.http.post(f"{DURABLE_WEBHOOKS}/instances/{failed['instanceId']}/rewind").status_code == 202
+    final = api.wait_for(failed["instanceId"])
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == ["ok on attempt 2", "fixed on attempt 2"]
+    assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:once": 2, f"{key}:flaky": 2}
+
+
 def test_rewind_answers_like_the_extension_for_unknown_and_not_failed_instances(api: DurableApi) -> None:
     """HandleRewindInstanceRequestAsync: 404 unknown, 410 Completed/Terminated/Canceled, and a running instance
     meets DurableClient.RewindAsync's InvalidOperationException in the catch-all (500)."""

@@ -43,6 +43,21 @@ def test_a_retry_loop_that_gave_up_reruns_only_its_last_attempt() -> None:
     assert plan.retries == [{**loop, "attempts": 2, "timerId": None}]
 
 
+def test_a_failure_a_retry_loop_answered_stays_and_only_the_failure_that_ended_the_run_goes() -> None:
+    # A retry loop: task 0 failed, timer 1, task 2 succeeded; then plain task 3 failed the orchestration.
+    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
+               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
+               event(EventType.TimerCreated, T, 1, FireAt=T), event(EventType.TimerFired, T, TimerId=1, FireAt=T),
+               event(EventType.TaskScheduled, T, 2, Name="f", Input="1"),
+               event(EventType.TaskCompleted, T, TaskScheduledId=2, Result='"ok"'),
+               event(EventType.TaskScheduled, T, 3, Name="g", Input="2"),
+               event(EventType.TaskFailed, T, TaskScheduledId=3, Reason="boom")]
+    plan = plan_rewind(history, {**new_book(), "next_id": 4, "retried": [0]})
+    assert kinds(plan.history) == ["TaskScheduled", "TaskFailed", "TimerCreated", "TimerFired", "TaskScheduled",
+                                   "TaskCompleted", "TaskScheduled"]
+    assert plan.rerun == [(3, "g", "2")] and plan.next_id == 4 and plan.retries == []
+
+
 def test_unfinished_children_and_timers_are_resumed() -> None:
     history = [event(EventType.SubOrchestrationInstanceCreated, T, 0, Name="c", InstanceId="p-c", Input=None),
                event(EventType.SubOrchestrationInstanceFailed, T, TaskScheduledId=0, Reason="child failed"),

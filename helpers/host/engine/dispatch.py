@@ -121,6 +121,7 @@ class WorkDispatcher:
                     continue
                 loop["timerId"] = None
                 loop["attempts"] += 1
+                book.setdefault("retried", []).append(loop["taskId"])  # a failure the loop answered (rewind.py)
                 task_id = book["next_id"]
                 book["next_id"] += 1
                 loop["taskId"] = task_id

@@ -42,7 +42,8 @@ def new_book(version: str | None = None, input_is_value: bool = False) -> dict[s
 
     episode: episodes run so far; next_id: the next sequence id the SDK will hand out; sigs: signature of every
     id-consuming action handled, by position (the non-determinism check); retries: retry loops in progress;
-    failed_loops: retry loops that gave up (what rewind needs); version: the orchestration version;
+    failed_loops: retry loops that gave up and retried: attempt ids whose failure a retry loop answered with
+    another attempt (both what rewind needs, added when first used); version: the orchestration version;
     input_is_value: the input was posted as plain JSON, so a status shows it as that value (queries.py).
     """
     return {"episode": 0, "next_id": 0, "sigs": [], "retries": [], "failed_loops": [], "version": version,

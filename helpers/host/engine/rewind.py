@@ -11,6 +11,9 @@ Two details differ from DTFx because the Python SDK numbers and retries tasks it
 - A `*_with_retry` loop that gave up keeps its earlier attempts; its last attempt runs once more, and the
   trailing retry timer the SDK waits for before raising is dropped. If that attempt fails again, the SDK
   raises again -- the same budget the SDK itself grants.
+- Every failure a retry loop already answered with another attempt stays (`book["retried"]`), whether the loop
+  later succeeded or gave up: the replay must find that attempt failed, or it would not reach the retry timer
+  and the next attempt the history holds (a non-deterministic replay).
 Work that was still running when the instance failed (a scheduled activity with no result, an unfired timer,
 an unfinished child) is resumed as well, since its result was discarded with the failure.
 """
@@ -38,6 +41,7 @@ def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPl
     """The rewound history and the work to restart for an instance whose last execution Failed."""
     loops = list(book.get("failed_loops") or [])
     keep_failures = {aid for loop in loops for aid in (loop.get("attemptIds") or [loop["taskId"]])[:-1]}
+    keep_failures.update(book.get("retried") or [])
     dropped_timers = {loop["timerId"] for loop in loops if loop.get("timerId") is not None}
 
     scheduled: dict[int, tuple[str, str | None]] = {}

@@ -123,6 +123,16 @@ def flaky_retry(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def retried_then_flaky(context: df.DurableOrchestrationContext):
+    """A retry loop that succeeds on its second attempt, then an activity that fails until fixed."""
+    key = context.get_input()
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=20, max_number_of_attempts=3)
+    first = yield context.call_activity_with_retry("fails_once", options, key)
+    second = yield context.call_activity("fails_until_fixed", key)
+    return [first, second]
+
+
+@app.orchestration_trigger(context_name="context")
 def child_named(context: df.DurableOrchestrationContext):
     """Calls `waiter` as a sub-orchestration with the instance id it was given."""
     return (yield context.call_sub_orchestrator("waiter", "child", context.get_input()))
@@ -144,6 +154,14 @@ def _count(name: str) -> int:
 @app.activity_trigger(input_name="name")
 def counted(name: str) -> str:
     return f"{name} #{_count(name)}"
+
+
+@app.activity_trigger(input_name="key")
+def fails_once(key: str) -> str:
+    attempt = _count(f"{key}:once")
+    if attempt == 1:
+        raise RuntimeError(f"{key} fails the first time")
+    return f"ok on attempt {attempt}"
 
 
 @app.activity_trigger(input_name="key")

@@ -79,6 +79,40 @@ async def test_resume_after_crash_does_not_rerun_completed_work(db_path, runner)
         await second.stop(timeout=2)
 
 
+async def test_a_file_of_schema_version_1_is_upgraded_and_its_work_in_flight_resumes(db_path, runner):
+    """Version 1 files also kept a `work` row per activity in flight. Opening one drops that table, stamps the file
+    version 2 -- which a host that only knows version 1 refuses, instead of finding no rows and hanging -- and the
+    activity in flight runs again from what the history says."""
+    CALLS.clear()
+    GATE.clear()
+    first = await new_engine(db_path, runner)
+    iid = await first.start_orchestration("gated_chain")
+    await wait_for(lambda: CALLS.get("gated") == 1)
+    await asyncio.sleep(0.05)
+    crash(first)
+    with sqlite3.connect(db_path) as conn:  # the same file as version 1 wrote it
+        conn.executescript(
+            "CREATE TABLE work (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT "
+            "NOT NULL, kind TEXT NOT NULL, task_id INTEGER NOT NULL, payload TEXT NOT NULL, fire_at REAL);"
+            "CREATE INDEX work_by_instance ON work(instance_id);")
+        conn.execute("INSERT INTO work(instance_id, execution_id, kind, task_id, payload) VALUES (?, 'e', 'activity', "
+                     "1, '{\"name\": \"gated\", \"input\": \"\\\"crash\\\"\"}')", (iid,))
+        conn.execute("PRAGMA user_version = 1")
+    second = await new_engine(db_path, runner)
+    try:
+        with sqlite3.connect(db_path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+            assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'work%'").fetchall() == []
+        await wait_for(lambda: CALLS.get("gated") == 2)  # once, from the history
+        GATE.set()
+        status = await second.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert CALLS["gated"] == 2 and CALLS["hello"] == 2
+    finally:
+        GATE.set()
+        await second.stop(timeout=2)
+
+
 async def test_timers_and_entity_queues_survive_a_crash(db_path, runner):
     first = await new_engine(db_path, runner)
     iid = await first.start_orchestration("approval", None, "0.4")

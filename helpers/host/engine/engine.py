@@ -153,8 +153,6 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
                                                 (inst.instance_id,)):
                 inst.pending.append((row_id, json.loads(text)))
             self._active[inst.instance_id] = inst
-        # Rows an older version of the host kept for work in flight: the histories below say the same.
-        self.store.write("DELETE FROM work")
         for inst in list(self._active.values()):
             in_flight = work_in_flight([*inst.history, *(ev for _, ev in inst.pending)])
             for task in in_flight.tasks:

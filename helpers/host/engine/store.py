@@ -27,7 +27,8 @@ Why it looks like this:
   here 0.1 ms -> 0.5 ms for that commit. Checkpointing in every 200 ms pause of a running chain put that
   sync on every step; after a second of quiet (a learner between two cells) it costs nothing anyone waits for.
 - The file is stamped with `PRAGMA application_id` and `PRAGMA user_version`; anything else (another
-  application's database, a newer schema, a corrupted or non-SQLite file) is refused before it is modified.
+  application's database, a newer schema, a corrupted or non-SQLite file) is refused before it is modified. A
+  file of an older schema version is brought up to date when it is opened (`_MIGRATIONS`).
 """
 from __future__ import annotations
 
@@ -41,7 +42,14 @@ from typing import Any, Callable, Iterable
 from .errors import StoreError
 
 APPLICATION_ID = 0x44464B31  # "DFK1": durable functions kit
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What opening a file of an older schema version does to bring it to the next one, in one transaction.
+_MIGRATIONS = {
+    # 1 -> 2: work in flight is read from the history (in_flight.py); version 1 also kept a row per scheduled
+    # activity or timer, which says nothing the history does not. A host that knows only version 1 would find
+    # no rows and restart nothing, so the new version number makes it refuse the file instead.
+    1: "DROP TABLE work;",
+}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 LAZY_COMMIT_SECONDS = 0.02
 CHECKPOINT_IDLE_SECONDS = 1.0  # see the module docstring: not in the pauses of a running orchestration
@@ -75,17 +83,6 @@ CREATE TABLE pending (
     event       TEXT NOT NULL
 );
 CREATE INDEX pending_by_instance ON pending(instance_id);
--- Left empty: work in flight is read from the history (in_flight.py). Kept so that files stay schema version 1.
-CREATE TABLE work (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_id  TEXT NOT NULL,
-    execution_id TEXT NOT NULL,
-    kind         TEXT NOT NULL,
-    task_id      INTEGER NOT NULL,
-    payload      TEXT NOT NULL,
-    fire_at      REAL
-);
-CREATE INDEX work_by_instance ON work(instance_id);
 CREATE TABLE entity_ops (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     entity_id TEXT NOT NULL,
@@ -166,7 +163,7 @@ class Store:
                 f"{self.path} belongs to another application (application_id={app_id:#x}, expected "
                 f"{APPLICATION_ID:#x}); refusing to use it. Pick a new --state-db path."
             )
-        if version != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION and version not in _MIGRATIONS:
             raise StoreError(
                 f"{self.path} has durable-state schema version {version}, this host understands {SCHEMA_VERSION}; "
                 "left untouched"
@@ -178,6 +175,9 @@ class Store:
         if check != "ok":
             raise StoreError(f"{self.path} is corrupted (quick_check: {check}); left untouched")
         self._configure(conn)
+        while version in _MIGRATIONS:
+            conn.executescript(f"BEGIN; {_MIGRATIONS[version]} PRAGMA user_version={version + 1}; COMMIT;")
+            version += 1
 
     def _configure(self, conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA journal_mode=WAL")

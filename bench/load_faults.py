@@ -80,11 +80,15 @@ class ActivityJournal:
         return starts, dones
 
 
-async def _first_new_start(journal: ActivityJournal, deadline: float) -> None:
-    """Wait until an activity starts after this call (or the deadline passes)."""
+async def _first_new_start(journal: ActivityJournal, deadline: float, activities: int) -> None:
+    """Wait until an activity starts after this call, every one of `activities` has finished (a machine fast
+    enough to finish the load before this round: nothing will start again), or the deadline passes."""
     seen = len(journal.lines())
     while time.monotonic() < deadline:
-        if any(kind == "start" for kind, _, _ in journal.lines()[seen:]):
+        lines = journal.lines()
+        if any(kind == "start" for kind, _, _ in lines[seen:]):
+            return
+        if len({(run, step) for kind, run, step in lines if kind == "done"}) >= activities:
             return
         await asyncio.sleep(0.01)
 
@@ -351,7 +355,7 @@ async def _chain_load(orchestrations: int, clients: int, activity_ms: int, kill_
                 delay = rng.uniform(*kill_window)
                 # The window counts from the round's first activity start, not from the host answering: on a
                 # busy machine the first activities may begin well after the host is ready.
-                await _first_new_start(journal, deadline)
+                await _first_new_start(journal, deadline, activities=2 * orchestrations)
                 await asyncio.sleep(delay)
                 before = journal.lines()
                 accepted = report_box[0].accepted if report_box else None

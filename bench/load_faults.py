@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import random
 import shutil
 import sqlite3
@@ -38,6 +37,7 @@ import psutil
 
 from helpers import processes
 from helpers.host.engine.in_flight import work_in_flight
+from helpers.host.engine.store import instance_events
 from helpers.offline_settings import offline_host_env
 
 REPO_ROOT = processes.REPO_ROOT
@@ -122,11 +122,8 @@ def activities_in_flight(state_db: Path) -> set[tuple[str, int]]:
         unfinished = [row[0] for row in conn.execute(
             "SELECT instance_id FROM instances WHERE status IN ('Pending', 'Running', 'Suspended')")]
         for instance_id in unfinished:
-            events = [json.loads(text) for (text,) in conn.execute(
-                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
-            events += [json.loads(text) for (text,) in conn.execute(
-                "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,))]
-            found |= {(instance_id, task.task_id + 1) for task in work_in_flight(events).tasks}
+            tasks = work_in_flight(instance_events(conn, instance_id)).tasks
+            found |= {(instance_id, task.task_id + 1) for task in tasks}
     return found
 
 

@@ -91,14 +91,24 @@ def test_a_relative_uri_fails_the_task_with_the_reason(api: DurableApi) -> None:
 
 
 # ------------------------------------------------------------------------------------------ rewind
+def fix_and_rewind(api: DurableApi, failed: dict, key: str, *, through_sdk: bool = False) -> dict:
+    """Let the failing activity of `key` succeed from now on, rewind the Failed instance (through the Durable HTTP
+    API, or the app's route that calls the SDK client's `rewind`) and return its final status."""
+    assert api.http.post(api.app_url(f"fix/{key}")).status_code == 204
+    instance_id = failed["instanceId"]
+    if through_sdk:
+        response = api.http.post(api.app_url(f"rewind/{instance_id}"))
+    else:
+        response = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/rewind", params={"reason": "fixed"})
+    assert response.status_code == 202, response.text
+    return api.wait_for(instance_id)
+
+
 def test_rewind_runs_the_failed_work_again_and_keeps_the_rest(api: DurableApi) -> None:
     key = unique("rw")
     failed = run(api, "flaky_chain", key)
     assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
-    assert api.http.post(api.app_url(f"fix/{key}")).status_code == 204
-    response = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{failed['instanceId']}/rewind", params={"reason": "fixed"})
-    assert response.status_code == 202, response.text
-    final = api.wait_for(failed["instanceId"])
+    final = fix_and_rewind(api, failed, key)
     assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == [f"{key}:first #1", "fixed on attempt 2"]
     assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:first": 1, f"{key}:flaky": 2}
@@ -110,9 +120,7 @@ def test_rewind_through_the_sdk_client_reaches_failed_sub_orchestrations(api: Du
     key = unique("rwp")
     failed = run(api, "flaky_parent", key)
     assert failed["runtimeStatus"] == "Failed", failed
-    api.http.post(api.app_url(f"fix/{key}"))
-    assert api.http.post(api.app_url(f"rewind/{failed['instanceId']}")).status_code == 202
-    final = api.wait_for(failed["instanceId"])
+    final = fix_and_rewind(api, failed, key, through_sdk=True)
     assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == {"first": f"{key}:parent #1", "child": [f"{key}:first #1", "fixed on attempt 2"]}
     assert api.status(f"{failed['instanceId']}-child").json()["runtimeStatus"] == "Completed"
@@ -122,9 +130,7 @@ def test_rewind_of_a_retry_loop_that_gave_up_runs_its_last_attempt_again(api: Du
     key = unique("rwr")
     failed = run(api, "flaky_retry", key)
     assert failed["runtimeStatus"] == "Failed" and "attempt 2" in failed["output"], failed
-    api.http.post(api.app_url(f"fix/{key}"))
-    assert api.http.post(f"{DURABLE_WEBHOOKS}/instances/{failed['instanceId']}/rewind").status_code == 202
-    final = api.wait_for(failed["instanceId"])
+    final = fix_and_rewind(api, failed, key)
     assert final["runtimeStatus"] == "Completed" and final["output"] == "fixed on attempt 3", final
 
 
@@ -134,9 +140,7 @@ def test_rewind_keeps_the_failures_a_retry_loop_already_answered(api: DurableApi
     key = unique("rwo")
     failed = run(api, "retried_then_flaky", key)
     assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
-    api.http.post(api.app_url(f"fix/{key}"))
-    assert api.http.post(f"{DURABLE_WEBHOOKS}/instances/{failed['instanceId']}/rewind").status_code == 202
-    final = api.wait_for(failed["instanceId"])
+    final = fix_and_rewind(api, failed, key)
     assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == ["ok on attempt 2", "fixed on attempt 2"]
     assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:once": 2, f"{key}:flaky": 2}

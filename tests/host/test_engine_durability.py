@@ -20,6 +20,7 @@ except ImportError:
 
 from helpers.host.engine import DurableEngine, StoreError
 from helpers.host.engine.in_flight import InFlight, work_in_flight
+from helpers.host.engine.store import instance_events
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -37,11 +38,7 @@ def crash(engine: DurableEngine) -> None:
 
 def in_flight_on_disk(conn: sqlite3.Connection, instance_id: str) -> InFlight:
     """The work a restart would start again for the instance, read from the committed file as the engine reads it."""
-    events = [json.loads(text) for (text,) in conn.execute(
-        "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
-    events += [json.loads(text) for (text,) in conn.execute(
-        "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,))]
-    return work_in_flight(events)
+    return work_in_flight(instance_events(conn, instance_id))
 
 
 async def new_engine(db_path, runner, **options) -> DurableEngine:

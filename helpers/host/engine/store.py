@@ -33,6 +33,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import threading
@@ -98,6 +99,16 @@ CREATE TABLE entities (
     last_op   TEXT NOT NULL
 );
 """
+
+
+def instance_events(conn: sqlite3.Connection, instance_id: str) -> list[dict[str, Any]]:
+    """An instance's committed history followed by its pending events, as another connection reads them (for
+    `in_flight.work_in_flight` outside the engine: the load benchmark's kill rounds, the tests)."""
+    events = [json.loads(text) for (text,) in conn.execute(
+        "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+    events += [json.loads(text) for (text,) in conn.execute(
+        "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,))]
+    return events
 
 
 def _check_header(path: str) -> bool:

@@ -22,6 +22,7 @@ import logging
 import time
 from typing import Any
 
+from ..log_writer import deferring
 from ..registry import Registry
 from ..user_code import UserCodeRunner
 from .activities import ActivityRun, ActivityRunner
@@ -54,7 +55,8 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         self.registry = registry
         self.hub_name = hub_name
         self.runner = runner
-        self.log = logger or logging.getLogger(DEFAULT_LOGGER)
+        # Its informational lines are built off the hot path (log_writer.py) when the host's LogWriter runs.
+        self.log = deferring(logger or logging.getLogger(DEFAULT_LOGGER))
         self.versioning = versioning or Versioning()
         self.store = Store(store_path, synchronous_full=synchronous_full)
         self._active: dict[str, Instance] = {}

@@ -1,0 +1,91 @@
+"""The host's log writer: deferred lines keep their time, thread, order and the logger's filters."""
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+
+import pytest
+
+from helpers.host import log_writer
+
+FORMAT = "%(created).6f %(threadName)s %(levelname)s %(message)s"
+
+
+@pytest.fixture()
+def writer(monkeypatch: pytest.MonkeyPatch):
+    """A LogWriter behind its own logger (not root), installed as the host's writer for the test."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    w = log_writer.LogWriter(handler)
+    logger = logging.getLogger("tests.log_writer")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    queueing = log_writer._QueueingHandler(w)
+    logger.addHandler(queueing)
+    monkeypatch.setattr(log_writer, "_writer", w)
+    yield logger, out, w
+    w.stop()
+    logger.removeHandler(queueing)
+    logger.filters.clear()
+
+
+def lines(out: io.StringIO) -> list[list[str]]:
+    return [line.split(" ", 3) for line in out.getvalue().splitlines()]
+
+
+def test_deferred_line_keeps_the_time_and_thread_of_the_call(writer) -> None:
+    logger, out, w = writer
+    log = log_writer.deferring(logger)
+    called: list[float] = []
+
+    def work() -> None:
+        called.append(time.time())
+        log.info("activity %s completed", "a")
+
+    thread = threading.Thread(target=work, name="user-code_3")
+    thread.start()
+    thread.join()
+    time.sleep(0.05)  # the record is built later than the call, on whichever thread drains
+    log_writer.flush()
+    [(created, thread_name, level, message)] = lines(out)
+    assert (thread_name, level, message) == ("user-code_3", "INFO", "activity a completed")
+    assert abs(float(created) - called[0]) < 0.01  # the call's time, not the drain's 50 ms later
+
+
+def test_deferred_and_direct_lines_keep_their_order(writer) -> None:
+    logger, out, w = writer
+    log = log_writer.deferring(logger)
+    log.info("one")
+    logger.info("two")  # a plain logger call: a ready record in the same queue
+    log.info("three")
+    log.warning("four")  # written at once, after everything queued before it
+    assert [m for *_, m in lines(out)] == ["one", "two", "three", "four"]
+
+
+def test_deferred_lines_pass_the_loggers_filters_and_level(writer) -> None:
+    logger, out, w = writer
+    log = log_writer.deferring(logger)
+    logger.addFilter(lambda record: "secret" not in record.getMessage())
+    log.info("kept")
+    log.info("a %s line", "secret")
+    log.debug("below the level")
+    log_writer.flush()
+    assert [m for *_, m in lines(out)] == ["kept"]
+
+
+def test_without_a_writer_lines_are_logged_at_once(monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(log_writer, "_writer", None)
+    log = log_writer.deferring(logging.getLogger("tests.log_writer.sync"))
+    with caplog.at_level(logging.INFO, logger="tests.log_writer.sync"):
+        log.info("episode %d", 3)
+    assert [r.getMessage() for r in caplog.records] == ["episode 3"]
+    assert caplog.records[0].funcName == "test_without_a_writer_lines_are_logged_at_once"
+
+
+def test_deferring_twice_wraps_once() -> None:
+    log = log_writer.deferring(logging.getLogger("tests.log_writer.twice"))
+    assert log_writer.deferring(log) is log

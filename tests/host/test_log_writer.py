@@ -89,3 +89,18 @@ def test_without_a_writer_lines_are_logged_at_once(monkeypatch: pytest.MonkeyPat
 def test_deferring_twice_wraps_once() -> None:
     log = log_writer.deferring(logging.getLogger("tests.log_writer.twice"))
     assert log_writer.deferring(log) is log
+
+
+def test_the_writer_writes_a_line_without_a_flush(writer) -> None:
+    logger, out, w = writer
+    log_writer.deferring(logger).info("on its own")
+    deadline = time.monotonic() + 2
+    while not out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert [m for *_, m in lines(out)] == ["on its own"]
+    time.sleep(log_writer.INTERVAL * 3)  # asleep again; the next line wakes it again
+    log_writer.deferring(logger).info("and again")
+    deadline = time.monotonic() + 2
+    while len(lines(out)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert [m for *_, m in lines(out)] == ["on its own", "and again"]

@@ -19,6 +19,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ class ActivityRunner:
     A run starts only once the transaction that recorded it (its TaskScheduled event) is committed: `after_commit`
     (Store.after_commit) runs the start right after that commit, in the same loop step, so a crash can never
     lose the record of work that already began. Runs go straight to the worker threads (sync activities) or the
-    user-code loop (async ones, HTTP calls) and report back with `call_soon_threadsafe` -- no asyncio task per
+    user-code loop (async ones, HTTP calls) and report back with one `call_soon_threadsafe` -- no asyncio task per
     run, no extra loop iteration on either side.
     """
 
@@ -70,8 +71,9 @@ class ActivityRunner:
         self._log = log
         self._after_commit = after_commit
         self._on_outcomes = on_outcomes
-        self._finished: list[Outcome] = []
+        self._finished: list[tuple[ActivityRun, dict[str, Any], Any]] = []  # outcomes not yet handed over
         self._hand_over_scheduled = False
+        self._lock = threading.Lock()
         self._in_flight: set[concurrent.futures.Future] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -96,8 +98,6 @@ class ActivityRunner:
         else:
             future = self._runner.submit_sync(self._call_sync, fn, run)
         self._in_flight.add(future)
-        loop = self._loop
-        assert loop is not None
 
         def done(f: concurrent.futures.Future) -> None:
             try:
@@ -108,27 +108,33 @@ class ActivityRunner:
             except BaseException as exc:  # noqa: BLE001 - the runner failed the call itself
                 outcome = event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id,
                                 Reason=failure_reason(run.name, exc), Details=repr(exc))
-            try:
-                loop.call_soon_threadsafe(self._arrived, run, outcome, f)
-            except RuntimeError:
-                pass  # the loop is gone: the host is exiting, the work stays in flight for the next start
+            self._arrived(run, outcome, f)
 
         future.add_done_callback(done)
 
     def _arrived(self, run: ActivityRun, outcome: dict[str, Any], future: Any = None) -> None:
-        self._in_flight.discard(future)
-        self._finished.append((run, outcome))
-        if not self._hand_over_scheduled:
-            # call_soon runs after every callback already queued for this loop iteration, so outcomes that
-            # arrived together are handed over together.
+        """Keep an outcome for the next hand-over, from any thread; only the first one since the last hand-over
+        wakes the loop, so outcomes that arrive while it wakes are handed over together."""
+        with self._lock:
+            self._finished.append((run, outcome, future))
+            if self._hand_over_scheduled:
+                return
             self._hand_over_scheduled = True
-            asyncio.get_running_loop().call_soon(self._hand_over)
+        loop = self._loop
+        assert loop is not None  # set by start(), which every run goes through
+        try:
+            loop.call_soon_threadsafe(self._hand_over)
+        except RuntimeError:
+            pass  # the loop is gone: the host is exiting, the work stays in flight for the next start
 
     def _hand_over(self) -> None:
-        batch, self._finished = self._finished, []
-        self._hand_over_scheduled = False
+        with self._lock:
+            batch, self._finished = self._finished, []
+            self._hand_over_scheduled = False
+        for _, _, future in batch:
+            self._in_flight.discard(future)
         if batch:
-            self._on_outcomes(batch)
+            self._on_outcomes([(run, outcome) for run, outcome, _ in batch])
 
     def in_flight(self) -> list[asyncio.Future]:
         """Runs still executing, as awaitables (for an orderly stop)."""

@@ -20,7 +20,7 @@ except ImportError:
 
 from helpers.host.engine import DurableEngine, StoreError
 from helpers.host.engine.in_flight import InFlight, work_in_flight
-from helpers.host.engine.store import instance_events
+from helpers.host.engine.store import SCHEMA_VERSION, instance_events
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -88,6 +88,7 @@ async def test_a_file_of_schema_version_1_is_upgraded_and_its_work_in_flight_res
     await asyncio.sleep(0.05)
     crash(first)
     with sqlite3.connect(db_path) as conn:  # the same file as version 1 wrote it
+        as_schema_version_2(conn)
         conn.executescript(
             "CREATE TABLE work (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT "
             "NOT NULL, kind TEXT NOT NULL, task_id INTEGER NOT NULL, payload TEXT NOT NULL, fire_at REAL);"
@@ -98,13 +99,49 @@ async def test_a_file_of_schema_version_1_is_upgraded_and_its_work_in_flight_res
     second = await new_engine(db_path, runner)
     try:
         with sqlite3.connect(db_path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'work%'").fetchall() == []
         await wait_for(lambda: CALLS.get("gated") == 2)  # once, from the history
         GATE.set()
         status = await second.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert CALLS["gated"] == 2 and CALLS["hello"] == 2
+    finally:
+        GATE.set()
+        await second.stop(timeout=2)
+
+
+def as_schema_version_2(conn: sqlite3.Connection) -> None:
+    """Rewrite a current file the way schema version 2 kept it: each input in its instance row."""
+    conn.executescript(
+        "ALTER TABLE instances ADD COLUMN input TEXT;"
+        "UPDATE instances SET input = (SELECT input FROM inputs WHERE inputs.instance_id = instances.instance_id);"
+        "DROP TABLE inputs; PRAGMA user_version = 2;")
+
+
+async def test_a_file_of_schema_version_2_is_upgraded_and_keeps_every_input(db_path, runner):
+    """Version 2 kept an orchestration's input in its instance row; version 3 keeps it in a table of its own.
+    A running instance and a finished one keep their inputs across the upgrade."""
+    CALLS.clear()
+    GATE.clear()
+    first = await new_engine(db_path, runner)
+    done = await first.start_orchestration("chain", None, json.dumps({"name": "Ann"}))
+    assert (await first.wait_for_instance(done, 10))["runtimeStatus"] == "Completed"
+    running = await first.start_orchestration("gated_chain", None, json.dumps("kept"))
+    await wait_for(lambda: CALLS.get("gated") == 1)
+    crash(first)
+    with sqlite3.connect(db_path) as conn:
+        as_schema_version_2(conn)
+    second = await new_engine(db_path, runner)
+    try:
+        with sqlite3.connect(db_path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(instances)")]
+            assert "input" not in columns
+        GATE.set()
+        status = await second.wait_for_instance(running, 10)
+        assert status["runtimeStatus"] == "Completed" and status["input"] == json.dumps("kept"), status
+        assert (await second.get_status(done))["input"] == json.dumps({"name": "Ann"})
     finally:
         GATE.set()
         await second.stop(timeout=2)

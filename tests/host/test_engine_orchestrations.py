@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 
 import pytest
@@ -205,3 +206,15 @@ async def test_query_purge_restart(engine):
     assert await engine.get_status("q-b") is None
     assert await engine.purge_by(instance_id_prefix="q-") == 1
     assert b["runtimeStatus"] == "Failed"
+
+
+async def test_a_large_input_is_written_once_not_in_every_episode(engine):
+    """The input is written when the instance starts (its own row, and ExecutionStarted); an episode updates the
+    instance row, which does not hold it (store.py, schema version 3)."""
+    pad = "x" * 500_000
+    status = await run_to_end(engine, "chain", {"name": "Ann", "pad": pad})
+    assert status["runtimeStatus"] == "Completed" and json.loads(status["input"])["pad"] == pad
+    wal_bytes = os.path.getsize(engine.store.path + "-wal")
+    # Three copies: its row, ExecutionStarted as a pending event until the first episode takes it, and in the
+    # history. With the input in the instance row, rewritten whole in every episode, the log held nine.
+    assert wal_bytes < 4 * len(pad), wal_bytes

@@ -17,7 +17,7 @@ from .errors import InstanceExists, InvalidInstanceId, InvalidState, NotFound, N
 from .history import EventType, event, now_iso, public_history
 from .instance import TERMINAL_STATES, Instance, instance_id_problem
 from .instances import jt_value, unknown_function
-from .queries import STATUS_COLUMNS, filter_sql, status_from_row
+from .queries import INSTANCES_WITH_INPUTS, STATUS_COLUMNS, filter_sql, status_from_row
 from .rewind import plan_rewind, rewound_event
 
 
@@ -50,8 +50,8 @@ class ClientOperations:
 
     async def restart(self, instance_id: str, new_id: bool = True) -> str:
         """Start the instance's orchestrator again with its original input (RestartAsync)."""
-        rows = self.store.read("SELECT name, input, json_extract(book, '$.input_is_value') FROM instances "
-                               "WHERE instance_id = ?", (instance_id,))
+        rows = self.store.read("SELECT name, input, json_extract(book, '$.input_is_value') "
+                               f"FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?", (instance_id,))
         if not rows:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
         name, input_json, input_is_value = rows[0]
@@ -68,7 +68,8 @@ class ClientOperations:
                                       inst.custom_status, inst.created, inst.updated,
                                       inst.book.get("input_is_value")), show_input)
         else:
-            rows = self.store.read(f"SELECT {STATUS_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,))
+            rows = self.store.read(f"SELECT {STATUS_COLUMNS} FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?",
+                                   (instance_id,))
             if not rows:
                 return None
             status = status_from_row(rows[0], show_input)
@@ -83,7 +84,7 @@ class ClientOperations:
                               skip: int = 0, show_input: bool = True) -> list[dict[str, Any]]:
         self.store.commit_for_read()
         sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
-        sql = f"SELECT {STATUS_COLUMNS} FROM instances{sql} ORDER BY created, instance_id"
+        sql = f"SELECT {STATUS_COLUMNS} FROM {INSTANCES_WITH_INPUTS}{sql} ORDER BY created, instance_id"
         if top:
             sql += " LIMIT ? OFFSET ?"
             params.extend([int(top), int(skip)])
@@ -156,7 +157,7 @@ class ClientOperations:
     def _rewind(self, instance_id: str, reason: str) -> Instance:
         rows = self.store.read(
             "SELECT name, execution_id, status, input, custom_status, created, parent_id, parent_task_id, book "
-            "FROM instances WHERE instance_id = ?", (instance_id,))
+            f"FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?", (instance_id,))
         if not rows:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
         name, _, status, input_json, custom_status, created, parent_id, parent_task_id, book_text = rows[0]

@@ -138,7 +138,8 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
     def _resume_instances(self) -> None:
         rows = self.store.read(
             "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
-            "parent_id, parent_task_id, book FROM instances WHERE status IN ('Pending', 'Running', 'Suspended')"
+            "parent_id, parent_task_id, book FROM instances LEFT JOIN inputs USING (instance_id) "
+            "WHERE status IN ('Pending', 'Running', 'Suspended')"
         )
         for row in rows:
             (instance_id, name, execution_id, status, input_json, output, custom_status, created, updated,

@@ -40,6 +40,7 @@ class InstanceBook:
                         parent_id=parent[0] if parent else None, parent_task_id=parent[1] if parent else None)
         self._active[instance_id] = inst
         self._save(inst)
+        self._save_input(inst)
         self._queue_event(inst, self._execution_started(inst))
         self._kick(inst)
         return inst
@@ -52,28 +53,33 @@ class InstanceBook:
                      ParentInstance=parent)
 
     def _delete_instance_rows(self, instance_id: str) -> None:
-        for table in ("instances", "history", "pending"):
+        for table in ("instances", "inputs", "history", "pending"):
             self.store.write(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
 
     # -------------------------------------------------------------------------------------------- persisting
     def _save(self, inst: Instance) -> None:
         """Write the instance row: an UPDATE of the fields an execution changes (cheaper than rewriting the row
-        and its index), an INSERT when the row is new."""
+        and its index), an INSERT when the row is new. The input is not in it (`_save_input`)."""
         inst.updated = now_iso()
+        book = json.dumps(inst.book)
         cur = self.store.write(
-            "UPDATE instances SET execution_id = ?, status = ?, input = ?, output = ?, custom_status = ?, "
-            "updated = ?, book = ? WHERE instance_id = ?",
-            (inst.execution_id, inst.status, inst.input, inst.output, inst.custom_status, inst.updated,
-             json.dumps(inst.book), inst.instance_id),
+            "UPDATE instances SET execution_id = ?, status = ?, output = ?, custom_status = ?, updated = ?, "
+            "book = ? WHERE instance_id = ?",
+            (inst.execution_id, inst.status, inst.output, inst.custom_status, inst.updated, book, inst.instance_id),
         )
         if cur.rowcount == 0:
             self.store.write(
-                "INSERT INTO instances(instance_id, name, execution_id, status, input, output, custom_status, "
-                "created, updated, parent_id, parent_task_id, book) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input, inst.output,
-                 inst.custom_status, inst.created, inst.updated, inst.parent_id, inst.parent_task_id,
-                 json.dumps(inst.book)),
+                "INSERT INTO instances(instance_id, name, execution_id, status, output, custom_status, created, "
+                "updated, parent_id, parent_task_id, book) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.output, inst.custom_status,
+                 inst.created, inst.updated, inst.parent_id, inst.parent_task_id, book),
             )
+
+    def _save_input(self, inst: Instance) -> None:
+        """Write the execution's input, in a table of its own: written when an execution starts, never per
+        episode (store.py, schema version 3)."""
+        self.store.write("INSERT OR REPLACE INTO inputs(instance_id, input) VALUES (?, ?)",
+                         (inst.instance_id, inst.input))
 
     def _append_history(self, inst: Instance, events: list[dict[str, Any]], texts: list[str] | None = None) -> None:
         """Append events (marked played from now on); `texts` may carry their encodings already."""
@@ -198,6 +204,7 @@ class InstanceBook:
                 self.store.write("DELETE FROM pending WHERE id = ?", (row_id,))
             self._queue_event(inst, ev)
         self._save(inst)
+        self._save_input(inst)
 
     def _cancel_work(self, inst: Instance) -> None:
         """Disarm the instance's timers (activities already running finish; their results are dropped as stale)."""

@@ -10,6 +10,7 @@ from .instances import jt_value
 
 STATUS_COLUMNS = ("instance_id, name, status, input, output, custom_status, created, updated, "
                   "json_extract(book, '$.input_is_value')")
+INSTANCES_WITH_INPUTS = "instances LEFT JOIN inputs USING (instance_id)"  # the input has a table of its own
 
 
 def status_from_row(row: tuple, show_input: bool) -> dict[str, Any]:

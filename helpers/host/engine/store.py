@@ -1,4 +1,4 @@
-"""The SQLite file that holds every durable fact: instances, histories, pending events, outstanding work, entities.
+"""The SQLite file that holds every durable fact: instances, their inputs, histories, pending events, entities.
 
 Why it looks like this:
 - One connection, used only from the engine's event loop thread, so there is no locking and no thread hop.
@@ -29,6 +29,9 @@ Why it looks like this:
 - The file is stamped with `PRAGMA application_id` and `PRAGMA user_version`; anything else (another
   application's database, a newer schema, a corrupted or non-SQLite file) is refused before it is modified. A
   file of an older schema version is brought up to date when it is opened (`_MIGRATIONS`).
+- An orchestration's input has a table of its own, written when an execution starts. In the instance row, which
+  every episode updates, it would be copied into the log at every commit: SQLite rewrites a row whole, overflow
+  pages included, whenever its size changes.
 """
 from __future__ import annotations
 
@@ -43,13 +46,19 @@ from typing import Any, Callable, Iterable
 from .errors import StoreError
 
 APPLICATION_ID = 0x44464B31  # "DFK1": durable functions kit
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # What opening a file of an older schema version does to bring it to the next one, in one transaction.
 _MIGRATIONS = {
     # 1 -> 2: work in flight is read from the history (in_flight.py); version 1 also kept a row per scheduled
     # activity or timer, which says nothing the history does not. A host that knows only version 1 would find
     # no rows and restart nothing, so the new version number makes it refuse the file instead.
     1: "DROP TABLE work;",
+    # 2 -> 3: an orchestration's input moves to a table of its own. SQLite rewrites a row whole -- overflow pages
+    # included -- whenever its size changes, and the instance row changes size in every episode (`book`), so a
+    # 1 MB input in it cost 1 MB of log in every commit of that instance.
+    2: "CREATE TABLE inputs (instance_id TEXT PRIMARY KEY, input TEXT);"
+       "INSERT INTO inputs SELECT instance_id, input FROM instances WHERE input IS NOT NULL;"
+       "ALTER TABLE instances DROP COLUMN input;",
 }
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 LAZY_COMMIT_SECONDS = 0.02
@@ -62,7 +71,6 @@ CREATE TABLE instances (
     name           TEXT NOT NULL,
     execution_id   TEXT NOT NULL,
     status         TEXT NOT NULL,
-    input          TEXT,
     output         TEXT,
     custom_status  TEXT,
     created        TEXT NOT NULL,
@@ -72,6 +80,10 @@ CREATE TABLE instances (
     book           TEXT NOT NULL
 );
 CREATE INDEX instances_by_created ON instances(created);
+CREATE TABLE inputs (
+    instance_id TEXT PRIMARY KEY,
+    input       TEXT
+);
 CREATE TABLE history (
     instance_id TEXT NOT NULL,
     seq         INTEGER NOT NULL,

@@ -146,6 +146,19 @@ def test_rewind_keeps_the_failures_a_retry_loop_already_answered(api: DurableApi
     assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:once": 2, f"{key}:flaky": 2}
 
 
+def test_rewind_resumes_a_retry_loop_that_was_still_running_when_another_branch_failed(api: DurableApi) -> None:
+    """The loop's first attempt failed and it was waiting to retry when the other branch failed the run: after
+    the rewind it goes on where it was, with the attempts it has left (its second fails too, its third succeeds),
+    and only the failed branch runs again."""
+    key = unique("rwl")
+    failed = run(api, "retrying_beside_flaky", key)
+    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    final = fix_and_rewind(api, failed, key)
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == ["ok on attempt 3", "fixed on attempt 2"]
+    assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:twice": 3, f"{key}:flaky": 2}
+
+
 def test_rewind_answers_like_the_extension_for_unknown_and_not_failed_instances(api: DurableApi) -> None:
     """HandleRewindInstanceRequestAsync: 404 unknown, 410 Completed/Terminated/Canceled, and a running instance
     meets DurableClient.RewindAsync's InvalidOperationException in the catch-all (500)."""

@@ -65,3 +65,19 @@ def test_unfinished_children_and_timers_are_resumed() -> None:
     plan = plan_rewind(history, {**new_book(), "next_id": 2})
     assert [c["instanceId"] for c in plan.children] == ["p-c"]
     assert plan.timers == [(1, "2030-01-01T00:00:00.000000Z")]
+
+
+def test_a_retry_loop_another_branch_interrupted_goes_on_where_it_was() -> None:
+    # task 0 (retry loop, max 3) failed and its retry timer 2 was created; task 1 then failed the orchestration.
+    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
+               event(EventType.TaskScheduled, T, 1, Name="g", Input="2"),
+               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
+               event(EventType.TimerCreated, T, 2, FireAt="2030-01-01T00:00:00.000000Z"),
+               event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
+               event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed")]
+    loop = {"kind": "activity", "name": "f", "input": "1", "max": 3, "intervalMs": 500, "attempts": 1, "taskId": 0,
+            "timerId": 2, "attemptIds": [0]}
+    plan = plan_rewind(history, {**new_book(), "next_id": 3, "interrupted_loops": [loop]})
+    assert kinds(plan.history) == ["TaskScheduled", "TaskScheduled", "TaskFailed", "TimerCreated"]
+    assert plan.rerun == [(1, "g", "2")] and plan.timers == [(2, "2030-01-01T00:00:00.000000Z")]
+    assert plan.retries == [loop] and plan.next_id == 3

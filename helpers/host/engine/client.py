@@ -170,7 +170,7 @@ class ClientOperations:
             "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
         book = json.loads(book_text)
         plan = plan_rewind(history, book)
-        book.update(retries=plan.retries, failed_loops=[], next_id=plan.next_id)
+        book.update(retries=plan.retries, failed_loops=[], interrupted_loops=[], next_id=plan.next_id)
         book.pop("fan_in", None)
         inst = Instance(instance_id=instance_id, name=name, execution_id=uuid.uuid4().hex, status="Running",
                         input=input_json, created=created, updated=created, parent_id=parent_id,

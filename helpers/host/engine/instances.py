@@ -220,6 +220,8 @@ class InstanceBook:
         self._cancel_work(inst)
         self.store.write("DELETE FROM pending WHERE instance_id = ?", (inst.instance_id,))
         inst.pending = []
+        if status == "Failed":  # retry loops another branch's failure cut short: a rewind resumes them (rewind.py)
+            inst.book["interrupted_loops"] = inst.book["retries"]
         inst.book["retries"] = []
         self._save(inst)
         self._active.pop(inst.instance_id, None)

@@ -14,6 +14,9 @@ Two details differ from DTFx because the Python SDK numbers and retries tasks it
 - Every failure a retry loop already answered with another attempt stays (`book["retried"]`), whether the loop
   later succeeded or gave up: the replay must find that attempt failed, or it would not reach the retry timer
   and the next attempt the history holds (a non-deterministic replay).
+- A retry loop still running when another branch failed the instance (`book["interrupted_loops"]`) goes on
+  where it was: its failed attempts stay, as does the retry timer it was waiting for, and the loop keeps the
+  attempts it has left.
 Work that was still running when the instance failed (a scheduled activity with no result, an unfired timer,
 an unfinished child) is resumed as well, since its result was discarded with the failure.
 """
@@ -40,8 +43,10 @@ class RewindPlan:
 def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPlan:
     """The rewound history and the work to restart for an instance whose last execution Failed."""
     loops = list(book.get("failed_loops") or [])
+    interrupted = list(book.get("interrupted_loops") or [])
     keep_failures = {aid for loop in loops for aid in (loop.get("attemptIds") or [loop["taskId"]])[:-1]}
     keep_failures.update(book.get("retried") or [])
+    keep_failures.update(aid for loop in interrupted for aid in (loop.get("attemptIds") or [loop["taskId"]]))
     dropped_timers = {loop["timerId"] for loop in loops if loop.get("timerId") is not None}
 
     scheduled: dict[int, tuple[str, str | None]] = {}
@@ -81,6 +86,7 @@ def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPl
     plan.timers = sorted(timers.items())
     for loop in loops:
         plan.retries.append({**loop, "attempts": loop["max"], "timerId": None})
+    plan.retries.extend(dict(loop) for loop in interrupted)
     for timer_id in sorted(dropped_timers, reverse=True):
         if timer_id == plan.next_id - 1:  # the SDK will hand out this id again when the last attempt fails
             plan.next_id -= 1

@@ -7,6 +7,7 @@ the whole app in one process, as the Functions Python worker does.
 """
 import json
 import threading
+import time
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -133,6 +134,16 @@ def retried_then_flaky(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def retrying_beside_flaky(context: df.DurableOrchestrationContext):
+    """A retry loop waiting out its retry interval (its first attempt fails at once) when the other branch fails
+    the run (0.1 s in)."""
+    key = context.get_input()
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=500, max_number_of_attempts=3)
+    return (yield context.task_all([context.call_activity_with_retry("fails_twice", options, key),
+                                    context.call_activity("fails_until_fixed_later", key)]))
+
+
+@app.orchestration_trigger(context_name="context")
 def child_named(context: df.DurableOrchestrationContext):
     """Calls `waiter` as a sub-orchestration with the instance id it was given."""
     return (yield context.call_sub_orchestrator("waiter", "child", context.get_input()))
@@ -165,8 +176,22 @@ def fails_once(key: str) -> str:
 
 
 @app.activity_trigger(input_name="key")
+def fails_twice(key: str) -> str:
+    attempt = _count(f"{key}:twice")
+    if attempt <= 2:
+        raise RuntimeError(f"{key} fails twice (attempt {attempt})")
+    return f"ok on attempt {attempt}"
+
+
+@app.activity_trigger(input_name="key")
 def fails_until_fixed(key: str) -> str:
     attempt = _count(f"{key}:flaky")
     if key not in FIXED:
         raise RuntimeError(f"{key} is not fixed yet (attempt {attempt})")
     return f"fixed on attempt {attempt}"
+
+
+@app.activity_trigger(input_name="key")
+def fails_until_fixed_later(key: str) -> str:
+    time.sleep(0.1)
+    return fails_until_fixed(key)

@@ -69,8 +69,11 @@ class LogWriter:
                     except queue.Empty:
                         return
                     if isinstance(item, tuple):
-                        logger, record = _build(*item)
-                        logger.handle(record)  # its filters and handlers; ours writes it in place (draining_here)
+                        try:
+                            logger, record = _build(*item)
+                            logger.handle(record)  # its filters and handlers; ours writes it in place
+                        except Exception:  # noqa: BLE001 - a failing filter or handler must not stop the writer
+                            self.handler.handleError(logging.makeLogRecord({"msg": item[2], "args": item[3]}))
                     else:
                         self.handler.handle(item)
             finally:
@@ -89,13 +92,19 @@ class _QueueingHandler(logging.Handler):
         super().__init__()
         self._writer = writer
 
+    def handle(self, record: logging.LogRecord) -> Any:
+        handled = super().handle(record)  # filters, then emit() under this handler's lock
+        # Warnings are written at once -- after the handler's lock is released: the drainer takes that lock for
+        # every deferred line it builds (logger.handle), so draining while holding it could deadlock.
+        if handled and record.levelno >= logging.WARNING and not self._writer.draining_here():
+            self._writer.drain()
+        return handled
+
     def emit(self, record: logging.LogRecord) -> None:
         if self._writer.draining_here():  # a deferred line being built now: its place in the order is now
             self._writer.handler.handle(record)
             return
         self._writer.put(record)
-        if record.levelno >= logging.WARNING:
-            self._writer.drain()
 
 
 def configure(level: str, fmt: str) -> LogWriter:
@@ -135,7 +144,7 @@ class DeferringLogger(logging.LoggerAdapter):
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         writer = _writer
         if writer is None or kwargs or level >= logging.WARNING:
-            kwargs.setdefault("stacklevel", 2)  # the caller's file and line, not this method's
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1  # the caller's file and line, not this method's
             self.logger.log(level, msg, *args, **kwargs)
         elif self.logger.isEnabledFor(level):
             writer.put_deferred(self.logger, level, msg, args)

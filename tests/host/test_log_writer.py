@@ -104,3 +104,41 @@ def test_the_writer_writes_a_line_without_a_flush(writer) -> None:
     while len(lines(out)) < 2 and time.monotonic() < deadline:
         time.sleep(0.005)
     assert [m for *_, m in lines(out)] == ["on its own", "and again"]
+
+
+def test_a_warning_logged_while_another_thread_drains_does_not_deadlock(writer) -> None:
+    """The drainer takes the queueing handler's lock for every deferred line it builds; a warning takes the same
+    lock and then drains. Hold the drainer between two deferred lines and log a warning from another thread."""
+    logger, out, w = writer
+    log = log_writer.deferring(logger)
+    in_filter = threading.Event()
+
+    def slow_filter(record: logging.LogRecord) -> bool:
+        if record.getMessage() == "deferred 0" and threading.current_thread().name == "drainer":
+            in_filter.set()
+            time.sleep(0.2)
+        return True
+
+    logger.addFilter(slow_filter)
+    log.info("deferred 0")
+    log.info("deferred 1")
+    drainer = threading.Thread(target=w.drain, name="drainer", daemon=True)
+    drainer.start()
+    assert in_filter.wait(2)
+    warner = threading.Thread(target=lambda: logger.warning("a warning"), name="warner", daemon=True)
+    warner.start()
+    drainer.join(5)
+    warner.join(5)
+    assert not drainer.is_alive() and not warner.is_alive(), "the drainer and the warning's thread deadlocked"
+    assert [m for *_, m in lines(out)] == ["deferred 0", "deferred 1", "a warning"]
+
+
+def test_a_line_whose_filter_raises_is_reported_and_the_writer_goes_on(writer, capsys) -> None:
+    logger, out, w = writer
+    log = log_writer.deferring(logger)
+    logger.addFilter(lambda record: 1 / 0 if record.getMessage() == "bad line" else True)
+    log.info("bad line")
+    log.info("next line")
+    log_writer.flush()  # raises nothing
+    assert [m for *_, m in lines(out)] == ["next line"]
+    assert "ZeroDivisionError" in capsys.readouterr().err  # logging's own report of a failing handler

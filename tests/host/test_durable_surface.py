@@ -159,6 +159,27 @@ def test_rewind_resumes_a_retry_loop_that_was_still_running_when_another_branch_
     assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:twice": 3, f"{key}:flaky": 2}
 
 
+def test_rewind_renumbers_the_work_that_came_after_a_dropped_retry_timer(api: DurableApi) -> None:
+    """The loop that gave up loses its trailing retry timer in the rewind; the other loop's retry timer and second
+    attempt were numbered after it, and move down one so the replay finds them."""
+    key = unique("rwn")
+    failed = run(api, "loop_gives_up_beside_loop", key)
+    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    final = fix_and_rewind(api, failed, key)
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == ["fixed on attempt 2", "ok after a slow attempt"]
+
+
+def test_a_running_child_numbered_after_a_dropped_retry_timer_reports_under_its_new_id(api: DurableApi) -> None:
+    key = unique("rwc")
+    failed = run(api, "child_after_a_dropped_timer", key)
+    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    assert api.status(f"{failed['instanceId']}-child").json()["runtimeStatus"] == "Running"
+    final = fix_and_rewind(api, failed, key)
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == ["fixed on attempt 2", "slept 1.0 s"]
+
+
 def test_rewind_answers_like_the_extension_for_unknown_and_not_failed_instances(api: DurableApi) -> None:
     """HandleRewindInstanceRequestAsync: 404 unknown, 410 Completed/Terminated/Canceled, and a running instance
     meets DurableClient.RewindAsync's InvalidOperationException in the catch-all (500)."""

@@ -81,3 +81,29 @@ def test_a_retry_loop_another_branch_interrupted_goes_on_where_it_was() -> None:
     assert kinds(plan.history) == ["TaskScheduled", "TaskScheduled", "TaskFailed", "TimerCreated"]
     assert plan.rerun == [(1, "g", "2")] and plan.timers == [(2, "2030-01-01T00:00:00.000000Z")]
     assert plan.retries == [loop] and plan.next_id == 3
+
+
+def test_ids_after_a_dropped_retry_timer_move_down_one() -> None:
+    # Loop A (max 1): task 0 failed, timer 2, gave up when 2 fired. Loop B (max 3): task 1 failed, timer 3 fired,
+    # attempt 4 still running when A's failure ended the run.
+    history = [event(EventType.TaskScheduled, T, 0, Name="a", Input="1"),
+               event(EventType.TaskScheduled, T, 1, Name="b", Input="2"),
+               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="a"),
+               event(EventType.TimerCreated, T, 2, FireAt=T),
+               event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="b"),
+               event(EventType.TimerCreated, T, 3, FireAt=T), event(EventType.TimerFired, T, TimerId=3, FireAt=T),
+               event(EventType.TaskScheduled, T, 4, Name="b", Input="2"),
+               event(EventType.TimerFired, T, TimerId=2, FireAt=T),
+               event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed")]
+    gave_up = {"kind": "activity", "name": "a", "input": "1", "max": 1, "intervalMs": 400, "attempts": 1,
+               "taskId": 0, "timerId": 2, "attemptIds": [0]}
+    running = {"kind": "activity", "name": "b", "input": "2", "max": 3, "intervalMs": 100, "attempts": 2,
+               "taskId": 4, "timerId": None, "attemptIds": [1, 4]}
+    plan = plan_rewind(history, {**new_book(), "next_id": 5, "failed_loops": [gave_up],
+                                 "interrupted_loops": [running], "retried": [1]})
+    assert [(kinds([ev])[0], ev["EventId"], ev.get("TaskScheduledId", ev.get("TimerId"))) for ev in plan.history] == [
+        ("TaskScheduled", 0, None), ("TaskScheduled", 1, None), ("TaskFailed", -1, 1), ("TimerCreated", 2, None),
+        ("TimerFired", -1, 2), ("TaskScheduled", 3, None)]
+    assert plan.rerun == [(0, "a", "1"), (3, "b", "2")] and plan.next_id == 4 and plan.retried == [1]
+    assert [(loop["name"], loop["taskId"], loop["timerId"], loop["attemptIds"]) for loop in plan.retries] == [
+        ("a", 0, None, [0]), ("b", 3, None, [1, 3])]

@@ -170,7 +170,8 @@ class ClientOperations:
             "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
         book = json.loads(book_text)
         plan = plan_rewind(history, book)
-        book.update(retries=plan.retries, failed_loops=[], interrupted_loops=[], next_id=plan.next_id)
+        book.update(retries=plan.retries, failed_loops=[], interrupted_loops=[], retried=plan.retried,
+                    next_id=plan.next_id)
         book.pop("fan_in", None)
         inst = Instance(instance_id=instance_id, name=name, execution_id=uuid.uuid4().hex, status="Running",
                         input=input_json, created=created, updated=created, parent_id=parent_id,
@@ -194,6 +195,11 @@ class ClientOperations:
     def _resume_child(self, inst: Instance, child: dict[str, Any], reason: str) -> None:
         """A sub-orchestration the rewound parent still awaits: rewind it, report it, or start it again."""
         child_id, task_id = child["instanceId"], child["taskId"]
+        if child.get("renumberedFrom", task_id) != task_id:  # rewind.py `_renumber`: it reports under its new id
+            self.store.write("UPDATE instances SET parent_task_id = ? WHERE instance_id = ? AND parent_id = ?",
+                             (task_id, child_id, inst.instance_id))
+            if (running := self._active.get(child_id)) is not None and running.parent_id == inst.instance_id:
+                running.parent_task_id = task_id
         if child_id in self._active:
             return  # still running: it reports to the parent when it ends
         rows = self.store.read("SELECT status, output FROM instances WHERE instance_id = ? AND parent_id = ?",

@@ -14,6 +14,9 @@ Two details differ from DTFx because the Python SDK numbers and retries tasks it
 - Every failure a retry loop already answered with another attempt stays (`book["retried"]`), whether the loop
   later succeeded or gave up: the replay must find that attempt failed, or it would not reach the retry timer
   and the next attempt the history holds (a non-deterministic replay).
+- Dropping that trailing timer takes one id out of the SDK's numbering: on replay every id handed out after it
+  comes one earlier. The kept history and the loops are renumbered to match (`_renumber`), or the replay would
+  wait for ids it no longer hands out.
 - A retry loop still running when another branch failed the instance (`book["interrupted_loops"]`) goes on
   where it was: its failed attempts stay, as does the retry timer it was waiting for, and the loop keeps the
   attempts it has left.
@@ -37,6 +40,7 @@ class RewindPlan:
     timers: list[tuple[int, str]] = field(default_factory=list)  # (timer id, fireAt) to arm again
     children: list[dict[str, Any]] = field(default_factory=list)  # sub-orchestrations the parent still awaits
     retries: list[dict[str, Any]] = field(default_factory=list)  # retry loops resumed at their last attempt
+    retried: list[int] = field(default_factory=list)  # failures retry loops answered (kept in the history)
     next_id: int = 0
 
 
@@ -87,9 +91,34 @@ def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPl
     for loop in loops:
         plan.retries.append({**loop, "attempts": loop["max"], "timerId": None})
     plan.retries.extend(dict(loop) for loop in interrupted)
-    for timer_id in sorted(dropped_timers, reverse=True):
-        if timer_id == plan.next_id - 1:  # the SDK will hand out this id again when the last attempt fails
-            plan.next_id -= 1
+    plan.retried = list(book.get("retried") or [])
+    return _renumber(plan, dropped_timers) if dropped_timers else plan
+
+
+def _renumber(plan: RewindPlan, dropped: set[int]) -> RewindPlan:
+    """Close the gaps the dropped ids leave: every later id moves down by the number of dropped ids below it,
+    in the history, the work to resume, the retry loops and the next id (the SDK hands them out in that order)."""
+    gaps = sorted(dropped)
+
+    def new(task_id: int | None) -> int | None:
+        if task_id is None or task_id < 0:
+            return task_id
+        return task_id - sum(1 for gap in gaps if gap < task_id)
+
+    for ev in plan.history:
+        if ev.get("EventId", -1) >= 0:
+            ev["EventId"] = new(ev["EventId"])
+        for key in ("TaskScheduledId", "TimerId"):
+            if key in ev:
+                ev[key] = new(ev[key])
+    plan.rerun = [(new(task_id), name, input_json) for task_id, name, input_json in plan.rerun]
+    plan.children = [{**child, "taskId": new(child["taskId"]), "renumberedFrom": child["taskId"]}
+                     for child in plan.children]
+    plan.timers = [(new(timer_id), fire_at) for timer_id, fire_at in plan.timers]
+    plan.retries = [{**loop, "taskId": new(loop["taskId"]), "timerId": new(loop.get("timerId")),
+                     "attemptIds": [new(aid) for aid in loop.get("attemptIds") or []]} for loop in plan.retries]
+    plan.retried = [new(task_id) for task_id in plan.retried]
+    plan.next_id -= len(gaps)
     return plan
 
 

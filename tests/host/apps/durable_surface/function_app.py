@@ -144,6 +144,33 @@ def retrying_beside_flaky(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def loop_gives_up_beside_loop(context: df.DurableOrchestrationContext):
+    """Two retry loops at once. The first gives up after its one attempt and fails the run (its retry timer, 0.4 s,
+    got the id after the two tasks); meanwhile the second failed once and is on its slow second attempt, whose
+    id came after that timer."""
+    key = context.get_input()
+    gives_up = context.call_activity_with_retry("fails_until_fixed", df.RetryOptions(400, 1), key)
+    retrying = context.call_activity_with_retry("fails_once_then_slow", df.RetryOptions(100, 3), key)
+    return (yield context.task_all([gives_up, retrying]))
+
+
+@app.orchestration_trigger(context_name="context")
+def child_after_a_dropped_timer(context: df.DurableOrchestrationContext):
+    """A retry loop (one attempt, 0.4 s retry timer) left running while the orchestrator awaits a short activity;
+    then a child, numbered after the loop's timer, and both awaited: the loop gives up while the child runs."""
+    key = context.get_input()
+    gives_up = context.call_activity_with_retry("fails_until_fixed", df.RetryOptions(400, 1), key)
+    yield context.task_any([gives_up, context.call_activity("sleeps", 0.1)])  # the sleep wins
+    child = context.call_sub_orchestrator("sleepy_child", 1.0, f"{context.instance_id}-child")
+    return (yield context.task_all([gives_up, child]))
+
+
+@app.orchestration_trigger(context_name="context")
+def sleepy_child(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("sleeps", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
 def child_named(context: df.DurableOrchestrationContext):
     """Calls `waiter` as a sub-orchestration with the instance id it was given."""
     return (yield context.call_sub_orchestrator("waiter", "child", context.get_input()))
@@ -173,6 +200,21 @@ def fails_once(key: str) -> str:
     if attempt == 1:
         raise RuntimeError(f"{key} fails the first time")
     return f"ok on attempt {attempt}"
+
+
+@app.activity_trigger(input_name="key")
+def fails_once_then_slow(key: str) -> str:
+    if _count(f"{key}:slow") == 1:
+        time.sleep(0.05)
+        raise RuntimeError(f"{key} fails the first time")
+    time.sleep(0.6)
+    return "ok after a slow attempt"
+
+
+@app.activity_trigger(input_name="seconds")
+def sleeps(seconds: float) -> str:
+    time.sleep(seconds)
+    return f"slept {seconds} s"
 
 
 @app.activity_trigger(input_name="key")

@@ -135,7 +135,9 @@ class DeferringLogger(logging.LoggerAdapter):
     """A logger whose informational lines become records on the writer thread (see the module docstring).
 
     Warnings and errors, lines with `exc_info` or `extra`, and every line when no LogWriter is configured (tests,
-    an engine embedded in another program) are logged at once, exactly as by the wrapped logger.
+    an engine embedded in another program) are logged at once, exactly as by the wrapped logger. A deferred line's
+    filters and handlers run on the writer thread: one that reads thread-local or context state sees the
+    writer's, and `funcName` is not known.
     """
 
     def __init__(self, logger: logging.Logger) -> None:

@@ -107,3 +107,21 @@ def test_ids_after_a_dropped_retry_timer_move_down_one() -> None:
     assert plan.rerun == [(0, "a", "1"), (3, "b", "2")] and plan.next_id == 4 and plan.retried == [1]
     assert [(loop["name"], loop["taskId"], loop["timerId"], loop["attemptIds"]) for loop in plan.retries] == [
         ("a", 0, None, [0]), ("b", 3, None, [1, 3])]
+
+
+def test_a_loop_interrupted_after_its_last_attempt_is_rewound_like_one_that_gave_up() -> None:
+    # Loop (max 2): task 0 failed, timer 2 fired, task 3 failed, timer 4 pending; then task 1 failed the run.
+    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
+               event(EventType.TaskScheduled, T, 1, Name="g", Input="2"),
+               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
+               event(EventType.TimerCreated, T, 2, FireAt=T), event(EventType.TimerFired, T, TimerId=2, FireAt=T),
+               event(EventType.TaskScheduled, T, 3, Name="f", Input="1"),
+               event(EventType.TaskFailed, T, TaskScheduledId=3, Reason="r"),
+               event(EventType.TimerCreated, T, 4, FireAt="2030-01-01T00:00:00.000000Z"),
+               event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom")]
+    loop = {"kind": "activity", "name": "f", "input": "1", "max": 2, "intervalMs": 0, "attempts": 2, "taskId": 3,
+            "timerId": 4, "attemptIds": [0, 3]}
+    plan = plan_rewind(history, {**new_book(), "next_id": 5, "interrupted_loops": [loop], "retried": [0]})
+    assert plan.rerun == [(1, "g", "2"), (3, "f", "1")]  # its last attempt once more, as if it had given up
+    assert plan.timers == [] and plan.next_id == 4
+    assert [(r["taskId"], r["timerId"], r["attempts"]) for r in plan.retries] == [(3, None, 2)]

@@ -19,7 +19,8 @@ Two details differ from DTFx because the Python SDK numbers and retries tasks it
   wait for ids it no longer hands out.
 - A retry loop still running when another branch failed the instance (`book["interrupted_loops"]`) goes on
   where it was: its failed attempts stay, as does the retry timer it was waiting for, and the loop keeps the
-  attempts it has left.
+  attempts it has left. One that was only waiting out the interval after its last attempt is treated as a loop
+  that gave up.
 Work that was still running when the instance failed (a scheduled activity with no result, an unfired timer,
 an unfinished child) is resumed as well, since its result was discarded with the failure.
 """
@@ -47,7 +48,11 @@ class RewindPlan:
 def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPlan:
     """The rewound history and the work to restart for an instance whose last execution Failed."""
     loops = list(book.get("failed_loops") or [])
-    interrupted = list(book.get("interrupted_loops") or [])
+    interrupted = []
+    for loop in book.get("interrupted_loops") or []:
+        # Waiting out its last retry interval, it had already lost: it gives up when that timer fires.
+        doomed = loop.get("timerId") is not None and loop["attempts"] >= loop["max"]
+        (loops if doomed else interrupted).append(loop)
     keep_failures = {aid for loop in loops for aid in (loop.get("attemptIds") or [loop["taskId"]])[:-1]}
     keep_failures.update(book.get("retried") or [])
     keep_failures.update(aid for loop in interrupted for aid in (loop.get("attemptIds") or [loop["taskId"]]))

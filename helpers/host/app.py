@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from . import durable_api
+from . import durable_api, log_writer
 from .replay_history import stored_history
 from .durable_urls import WEBHOOK_PATH
 from .errors import HttpError, error_response, read_body
@@ -33,6 +33,7 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRAC
 
 async def host_status(request: Request) -> Response:
     host = host_of(request)
+    log_writer.flush()  # as for the Durable API's reads: every line logged so far is in the log when this answers
     return JSONResponse(
         {
             "state": "Running",

@@ -16,9 +16,10 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import uvicorn
 
@@ -125,22 +126,32 @@ async def serve(host: HostRuntime, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=args.graceful_seconds,
         log_config=None,  # keep our logging set-up
     )
-    server = uvicorn.Server(config)
+    server = _AnnouncingServer(config, lambda: _announce(host, args))
     # uvicorn re-raises the signal it caught once shutdown is complete, so that the process dies by it. For
     # SIGTERM that shutdown *is* the requested outcome: make the re-raised signal a no-op and exit 0.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
-    announce = asyncio.create_task(_announce_when_started(server, host, args))
     try:
         await server.serve()
     finally:
-        announce.cancel()
         await host.close()  # normally already done by the app's lifespan; idempotent
     return 0 if server.started else 1
 
 
-async def _announce_when_started(server: uvicorn.Server, host: HostRuntime, args: argparse.Namespace) -> None:
-    while not server.started:
-        await asyncio.sleep(0.02)
+class _AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, printing the function list in the same loop step in which it starts listening: no
+    request is answered before the list is out, so a client that waits for the host to answer finds it."""
+
+    def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._announce()
+
+
+def _announce(host: HostRuntime, args: argparse.Namespace) -> None:
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print_functions(host, f"http://{shown_host}:{args.port}")
     host.logger.info("Host started (pid %s); press Ctrl-C to stop", os.getpid())

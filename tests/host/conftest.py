@@ -1,6 +1,7 @@
 """Fixtures shared by the durable conformance modules that drive the `durable_patterns` app."""
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -20,3 +21,10 @@ def api(start_module_host) -> Iterator[DurableApi]:
 def unique(prefix: str) -> str:
     """An instance id / entity key no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)

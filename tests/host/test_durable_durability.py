@@ -4,7 +4,6 @@ per orchestrator episode."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DURABLE_WEBHOOKS, DurableApi
+from tests.host.conftest import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -32,13 +32,6 @@ def read_journal(path: Path, run: str) -> list[tuple[str, int]]:
         if line_run == run:
             entries.append((kind, int(step)))
     return entries
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 @pytest.mark.slow

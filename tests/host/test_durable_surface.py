@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import DURABLE_WEBHOOKS, DurableApi
-from tests.host.conftest import unique
+from tests.host.conftest import unique, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -178,6 +178,22 @@ def test_a_running_child_numbered_after_a_dropped_retry_timer_reports_under_its_
     final = fix_and_rewind(api, failed, key)
     assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == ["fixed on attempt 2", "slept 1.0 s"]
+
+
+@pytest.mark.parametrize("rewind_when", ["while the operation runs", "after it answered"])
+def test_rewind_keeps_an_entity_call_that_was_running_when_the_run_failed(api: DurableApi, rewind_when: str) -> None:
+    """The operation runs once: its answer reaches the rewound instance, whether it comes after the rewind or
+    came while the instance was Failed."""
+    key = unique("rwe")
+    failed = run(api, "entity_beside_flaky", key)
+    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    if rewind_when == "after it answered":
+        wait_until(lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/slow_counter/{key}").text == "1", 10,
+                   "the operation to finish")
+    final = fix_and_rewind(api, failed, key)
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == [1, "fixed on attempt 2"]
+    assert api.http.get(f"{DURABLE_WEBHOOKS}/entities/slow_counter/{key}").text == "1"  # it ran once
 
 
 def test_rewind_answers_like_the_extension_for_unknown_and_not_failed_instances(api: DurableApi) -> None:

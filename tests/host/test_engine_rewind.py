@@ -1,6 +1,8 @@
 """Rewind as plain data: which events survive, and which work runs again."""
 from __future__ import annotations
 
+import json
+
 from helpers.host.engine.history import EventType, event
 from helpers.host.engine.instance import new_book
 from helpers.host.engine.rewind import plan_rewind
@@ -125,3 +127,13 @@ def test_a_loop_interrupted_after_its_last_attempt_is_rewound_like_one_that_gave
     assert plan.rerun == [(1, "g", "2"), (3, "f", "1")]  # its last attempt once more, as if it had given up
     assert plan.timers == [] and plan.next_id == 4
     assert [(r["taskId"], r["timerId"], r["attempts"]) for r in plan.retries] == [(3, None, 2)]
+
+
+def test_entity_calls_without_an_answer_are_awaited_signals_and_answered_calls_are_not() -> None:
+    def sent(task_id: int, request_id: str, signal: bool = False) -> dict:
+        message = {"op": "add", "input": "1", "id": request_id, "parent": "p", **({"signal": True} if signal else {})}
+        return event(EventType.EventSent, T, task_id, InstanceId="@counter@k", Name="op", Input=json.dumps(message))
+
+    history = [sent(0, "answered"), sent(1, "running"), sent(2, "fire-and-forget", signal=True),
+               event(EventType.EventRaised, T, Name="answered", Input='{"result": "1"}')]
+    assert plan_rewind(history, {**new_book(), "next_id": 3}).awaited_calls == {"running"}

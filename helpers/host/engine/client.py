@@ -177,9 +177,16 @@ class ClientOperations:
                         input=input_json, created=created, updated=created, parent_id=parent_id,
                         parent_task_id=parent_task_id, custom_status=custom_status, book=book)
         self._active[instance_id] = inst
+        answers = [json.loads(text) for (text,) in self.store.read(  # engine._entity_answered kept them
+            "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,))]
         self.store.write("DELETE FROM pending WHERE instance_id = ?", (instance_id,))
         self._replace_history(inst, plan.history)
         self._queue_event(inst, rewound_event(now_iso(), reason))
+        for answer in answers:
+            if answer.get("EventType") == EventType.EventRaised and answer.get("Name") in plan.awaited_calls:
+                self._queue_event(inst, answer)
+        if plan.awaited_calls and self.entities is not None:
+            self.entities.redirect(instance_id, plan.awaited_calls, inst.execution_id)
         self._save(inst)
         self.log.info("%s: Function '%s (Orchestrator)' rewound. Reason: %s. Work running again: %d task(s), "
                       "%d sub-orchestration(s).", instance_id, name, reason, len(plan.rerun), len(plan.children))

@@ -132,7 +132,15 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
 
     def _entity_answered(self, instance_id: str, execution_id: str, ev: dict[str, Any]) -> None:
         """An entity operation's answer for the orchestration that called it. The entity driver calls this as the
-        last thing of its step, with nothing half-changed, so the caller's episode runs at once."""
+        last thing of its step, with nothing half-changed, so the caller's episode runs at once.
+
+        An answer for an execution that Failed while the operation ran is kept as a pending row: the operation
+        ran, and a rewind hands its answer to the rewound instance (client.py `_rewind`)."""
+        if instance_id not in self._active and self.store.is_open and self.store.read(
+                "SELECT 1 FROM instances WHERE instance_id = ? AND execution_id = ? AND status = 'Failed'",
+                (instance_id, execution_id)):
+            self.store.write("INSERT INTO pending(instance_id, event) VALUES (?, ?)", (instance_id, json.dumps(ev)))
+            return
         self._deliver(instance_id, execution_id, ev, now=True)
 
     def _resume_instances(self) -> None:

@@ -65,6 +65,15 @@ class Entities:
         self._queues.setdefault(eid, []).append((row.lastrowid, op))
         self._kick(eid)
 
+    def redirect(self, caller: str, request_ids: set[str], execution_id: str) -> None:
+        """Send the answers of these queued or running calls of `caller` to its execution `execution_id` (a
+        rewound instance's new one), in memory and on disk."""
+        for queue in self._queues.values():
+            for row_id, op in queue:
+                if op.get("caller") == caller and op.get("id") in request_ids:
+                    op["callerExecution"] = execution_id  # a running operation answers from this same dict
+                    self._store.write("UPDATE entity_ops SET payload = ? WHERE id = ?", (json.dumps(op), row_id))
+
     def resume(self) -> None:
         """Reload every queued operation from the file (after a restart) and run them."""
         for row_id, eid, payload in self._store.read("SELECT id, entity_id, payload FROM entity_ops ORDER BY id"):

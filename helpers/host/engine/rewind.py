@@ -21,11 +21,14 @@ Two details differ from DTFx because the Python SDK numbers and retries tasks it
   where it was: its failed attempts stay, as does the retry timer it was waiting for, and the loop keeps the
   attempts it has left. One that was only waiting out the interval after its last attempt is treated as a loop
   that gave up.
+An entity call still running when the instance failed is not repeated: its answer goes to the rewound instance,
+whether it comes later or came while the instance was Failed (engine.py keeps such answers).
 Work that was still running when the instance failed (a scheduled activity with no result, an unfired timer,
 an unfinished child) is resumed as well, since its result was discarded with the failure.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +45,7 @@ class RewindPlan:
     children: list[dict[str, Any]] = field(default_factory=list)  # sub-orchestrations the parent still awaits
     retries: list[dict[str, Any]] = field(default_factory=list)  # retry loops resumed at their last attempt
     retried: list[int] = field(default_factory=list)  # failures retry loops answered (kept in the history)
+    awaited_calls: set[str] = field(default_factory=set)  # request ids of entity calls with no answer yet
     next_id: int = 0
 
 
@@ -89,6 +93,7 @@ def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPl
             timers.pop(ev.get("TimerId"), None)
 
     plan = RewindPlan(kept, next_id=int(book.get("next_id") or 0))
+    plan.awaited_calls = awaited_entity_calls(kept)
     plan.rerun = [(task_id, name, input_json) for task_id, (name, input_json) in sorted(scheduled.items())
                   if task_id not in outcome]
     plan.children = [child for task_id, child in sorted(children.items()) if task_id not in outcome]
@@ -98,6 +103,20 @@ def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPl
     plan.retries.extend(dict(loop) for loop in interrupted)
     plan.retried = list(book.get("retried") or [])
     return _renumber(plan, dropped_timers) if dropped_timers else plan
+
+
+def awaited_entity_calls(history: list[dict[str, Any]]) -> set[str]:
+    """The request ids of the entity calls (not signals) in `history` that have no answer in it."""
+    calls = set()
+    for ev in history:
+        if ev["EventType"] == EventType.EventSent:
+            try:
+                message = json.loads(ev.get("Input") or "{}")
+            except ValueError:
+                continue
+            if isinstance(message, dict) and message.get("id") and not message.get("signal"):
+                calls.add(message["id"])
+    return calls - {ev.get("Name") for ev in history if ev["EventType"] == EventType.EventRaised}
 
 
 def _renumber(plan: RewindPlan, dropped: set[int]) -> RewindPlan:

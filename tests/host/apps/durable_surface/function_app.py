@@ -171,6 +171,25 @@ def sleepy_child(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def entity_beside_flaky(context: df.DurableOrchestrationContext):
+    """An entity operation (0.5 s) and an activity that fails at once: the run fails while the operation runs."""
+    key = context.get_input()
+    counter = df.EntityId("slow_counter", key)
+    return (yield context.task_all([context.call_entity(counter, "add_slowly", 1),
+                                    context.call_activity("fails_until_fixed", key)]))
+
+
+@app.entity_trigger(context_name="context")
+def slow_counter(context: df.DurableEntityContext):
+    value = context.get_state(lambda: 0)
+    if context.operation_name == "add_slowly":
+        time.sleep(0.5)
+        value += context.get_input()
+    context.set_state(value)
+    context.set_result(value)
+
+
+@app.orchestration_trigger(context_name="context")
 def child_named(context: df.DurableOrchestrationContext):
     """Calls `waiter` as a sub-orchestration with the instance id it was given."""
     return (yield context.call_sub_orchestrator("waiter", "child", context.get_input()))

@@ -5,26 +5,30 @@ The Durable Task Framework rewinds by rewriting the history (TaskOrchestrationDi
 everything else is kept, failed sub-orchestrations are rewound in turn, and the orchestrator replays. The
 replay then waits exactly where work failed, so that work runs again while completed work is not repeated.
 
-Two details differ from DTFx because the Python SDK numbers and retries tasks itself:
+Where this differs from DTFx, it is because the Python SDK numbers and retries tasks itself:
 - The failed task's own `TaskScheduled` event stays and the engine runs that task again with the same id
   (DTFx drops it and lets the orchestrator schedule it anew; the SDK would hand out the same id anyway).
 - A `*_with_retry` loop that gave up keeps its earlier attempts; its last attempt runs once more, and the
   trailing retry timer the SDK waits for before raising is dropped. If that attempt fails again, the SDK
   raises again -- the same budget the SDK itself grants.
-- Every failure a retry loop already answered with another attempt stays (`book["retried"]`), whether the loop
-  later succeeded or gave up: the replay must find that attempt failed, or it would not reach the retry timer
-  and the next attempt the history holds (a non-deterministic replay).
 - Dropping that trailing timer takes one id out of the SDK's numbering: on replay every id handed out after it
   comes one earlier. The kept history and the loops are renumbered to match (`_renumber`), or the replay would
   wait for ids it no longer hands out.
+- Every failure a retry loop already answered with another attempt stays (`book["retried"]`), whether the loop
+  later succeeded or gave up: the replay must find that attempt failed, or it would not reach the retry timer
+  and the next attempt the history holds (a non-deterministic replay).
 - A retry loop still running when another branch failed the instance (`book["interrupted_loops"]`) goes on
   where it was: its failed attempts stay, as does the retry timer it was waiting for, and the loop keeps the
   attempts it has left. One that was only waiting out the interval after its last attempt is treated as a loop
   that gave up.
-An entity call still running when the instance failed is not repeated: its answer goes to the rewound instance,
-whether it comes later or came while the instance was Failed (engine.py keeps such answers).
+
 Work that was still running when the instance failed (a scheduled activity with no result, an unfired timer,
-an unfinished child) is resumed as well, since its result was discarded with the failure.
+an unfinished child) is resumed as well, since its result was discarded with the failure. An entity call still
+running then is not repeated: its answer goes to the rewound instance, whether it comes later or came while the
+instance was Failed (engine.py keeps such answers).
+
+A failure the orchestrator caught is dropped like any other, as DTFx does; if the orchestrator then went on to
+other work, the replay takes the other path and the rewound instance fails as non-deterministic.
 """
 from __future__ import annotations
 

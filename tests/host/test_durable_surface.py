@@ -93,7 +93,7 @@ def test_a_relative_uri_fails_the_task_with_the_reason(api: DurableApi) -> None:
 # ------------------------------------------------------------------------------------------ rewind
 def fix_and_rewind(api: DurableApi, failed: dict, key: str, *, through_sdk: bool = False) -> dict:
     """Let the failing activity of `key` succeed from now on, rewind the Failed instance (through the Durable HTTP
-    API, or the app's route that calls the SDK client's `rewind`) and return its final status."""
+    API, or the app's route that calls the SDK client's `rewind`) and return its final status, Completed."""
     assert api.http.post(api.app_url(f"fix/{key}")).status_code == 204
     instance_id = failed["instanceId"]
     if through_sdk:
@@ -101,15 +101,22 @@ def fix_and_rewind(api: DurableApi, failed: dict, key: str, *, through_sdk: bool
     else:
         response = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/rewind", params={"reason": "fixed"})
     assert response.status_code == 202, response.text
-    return api.wait_for(instance_id)
+    final = api.wait_for(instance_id)
+    assert final["runtimeStatus"] == "Completed", final
+    return final
+
+
+def failed_run(api: DurableApi, orchestrator: str, prefix: str) -> tuple[str, dict]:
+    """Run `orchestrator` on a fresh key until it fails on the activity that is not fixed yet: the key, the status."""
+    key = unique(prefix)
+    failed = run(api, orchestrator, key)
+    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    return key, failed
 
 
 def test_rewind_runs_the_failed_work_again_and_keeps_the_rest(api: DurableApi) -> None:
-    key = unique("rw")
-    failed = run(api, "flaky_chain", key)
-    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    key, failed = failed_run(api, "flaky_chain", "rw")
     final = fix_and_rewind(api, failed, key)
-    assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == [f"{key}:first #1", "fixed on attempt 2"]
     assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:first": 1, f"{key}:flaky": 2}
     events = [e["EventType"] for e in api.status(final["instanceId"], showHistory="true").json()["historyEvents"]]
@@ -117,31 +124,24 @@ def test_rewind_runs_the_failed_work_again_and_keeps_the_rest(api: DurableApi) -
 
 
 def test_rewind_through_the_sdk_client_reaches_failed_sub_orchestrations(api: DurableApi) -> None:
-    key = unique("rwp")
-    failed = run(api, "flaky_parent", key)
-    assert failed["runtimeStatus"] == "Failed", failed
+    key, failed = failed_run(api, "flaky_parent", "rwp")
     final = fix_and_rewind(api, failed, key, through_sdk=True)
-    assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == {"first": f"{key}:parent #1", "child": [f"{key}:first #1", "fixed on attempt 2"]}
     assert api.status(f"{failed['instanceId']}-child").json()["runtimeStatus"] == "Completed"
 
 
 def test_rewind_of_a_retry_loop_that_gave_up_runs_its_last_attempt_again(api: DurableApi) -> None:
-    key = unique("rwr")
-    failed = run(api, "flaky_retry", key)
-    assert failed["runtimeStatus"] == "Failed" and "attempt 2" in failed["output"], failed
+    key, failed = failed_run(api, "flaky_retry", "rwr")
+    assert "attempt 2" in failed["output"], failed  # the loop gave up after its second attempt
     final = fix_and_rewind(api, failed, key)
-    assert final["runtimeStatus"] == "Completed" and final["output"] == "fixed on attempt 3", final
+    assert final["output"] == "fixed on attempt 3", final
 
 
 def test_rewind_keeps_the_failures_a_retry_loop_already_answered(api: DurableApi) -> None:
     """The retry loop succeeded on its second attempt before a later activity failed the run: rewinding runs only
     that activity again -- the loop's first failure stays, or the replay would not match its history."""
-    key = unique("rwo")
-    failed = run(api, "retried_then_flaky", key)
-    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    key, failed = failed_run(api, "retried_then_flaky", "rwo")
     final = fix_and_rewind(api, failed, key)
-    assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == ["ok on attempt 2", "fixed on attempt 2"]
     assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:once": 2, f"{key}:flaky": 2}
 
@@ -150,11 +150,8 @@ def test_rewind_resumes_a_retry_loop_that_was_still_running_when_another_branch_
     """The loop's first attempt failed and it was waiting to retry when the other branch failed the run: after
     the rewind it goes on where it was, with the attempts it has left (its second fails too, its third succeeds),
     and only the failed branch runs again."""
-    key = unique("rwl")
-    failed = run(api, "retrying_beside_flaky", key)
-    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    key, failed = failed_run(api, "retrying_beside_flaky", "rwl")
     final = fix_and_rewind(api, failed, key)
-    assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == ["ok on attempt 3", "fixed on attempt 2"]
     assert api.http.get(api.app_url(f"calls/{key}")).json() == {f"{key}:twice": 3, f"{key}:flaky": 2}
 
@@ -162,21 +159,15 @@ def test_rewind_resumes_a_retry_loop_that_was_still_running_when_another_branch_
 def test_rewind_renumbers_the_work_that_came_after_a_dropped_retry_timer(api: DurableApi) -> None:
     """The loop that gave up loses its trailing retry timer in the rewind; the other loop's retry timer and second
     attempt were numbered after it, and move down one so the replay finds them."""
-    key = unique("rwn")
-    failed = run(api, "loop_gives_up_beside_loop", key)
-    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    key, failed = failed_run(api, "loop_gives_up_beside_loop", "rwn")
     final = fix_and_rewind(api, failed, key)
-    assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == ["fixed on attempt 2", "ok after a slow attempt"]
 
 
 def test_a_running_child_numbered_after_a_dropped_retry_timer_reports_under_its_new_id(api: DurableApi) -> None:
-    key = unique("rwc")
-    failed = run(api, "child_after_a_dropped_timer", key)
-    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    key, failed = failed_run(api, "child_after_a_dropped_timer", "rwc")
     assert api.status(f"{failed['instanceId']}-child").json()["runtimeStatus"] == "Running"
     final = fix_and_rewind(api, failed, key)
-    assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == ["fixed on attempt 2", "slept 1.0 s"]
 
 
@@ -184,14 +175,11 @@ def test_a_running_child_numbered_after_a_dropped_retry_timer_reports_under_its_
 def test_rewind_keeps_an_entity_call_that_was_running_when_the_run_failed(api: DurableApi, rewind_when: str) -> None:
     """The operation runs once: its answer reaches the rewound instance, whether it comes after the rewind or
     came while the instance was Failed."""
-    key = unique("rwe")
-    failed = run(api, "entity_beside_flaky", key)
-    assert failed["runtimeStatus"] == "Failed" and "not fixed yet" in failed["output"], failed
+    key, failed = failed_run(api, "entity_beside_flaky", "rwe")
     if rewind_when == "after it answered":
         wait_until(lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/slow_counter/{key}").text == "1", 10,
                    "the operation to finish")
     final = fix_and_rewind(api, failed, key)
-    assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == [1, "fixed on attempt 2"]
     assert api.http.get(f"{DURABLE_WEBHOOKS}/entities/slow_counter/{key}").text == "1"  # it ran once
 

@@ -139,7 +139,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         if instance_id not in self._active and self.store.is_open and self.store.read(
                 "SELECT 1 FROM instances WHERE instance_id = ? AND execution_id = ? AND status = 'Failed'",
                 (instance_id, execution_id)):
-            self.store.write("INSERT INTO pending(instance_id, event) VALUES (?, ?)", (instance_id, json.dumps(ev)))
+            self._insert_pending(instance_id, ev)
             return
         self._deliver(instance_id, execution_id, ev, now=True)
 

@@ -112,11 +112,11 @@ class InstanceBook:
             self.store.defer_write()
             return
         self._write_unwritten(inst)  # rows keep arrival order: the table is read back ORDER BY id
-        inst.pending.append((self._insert_pending(inst, ev), ev))
+        inst.pending.append((self._insert_pending(inst.instance_id, ev), ev))
 
-    def _insert_pending(self, inst: Instance, ev: dict[str, Any], *, lazy: bool = False) -> int:
+    def _insert_pending(self, instance_id: str, ev: dict[str, Any], *, lazy: bool = False) -> int:
         return self.store.write("INSERT INTO pending(instance_id, event) VALUES (?, ?)",
-                                (inst.instance_id, json.dumps(ev)), lazy=lazy).lastrowid
+                                (instance_id, json.dumps(ev)), lazy=lazy).lastrowid
 
     def _write_unwritten(self, only: Instance | None = None) -> None:
         """Write deferred events no episode has consumed (all of them: the Store's `before_commit`)."""
@@ -129,7 +129,7 @@ class InstanceBook:
                 continue  # finished, purged or replaced since: its events went with it
             for index, (row_id, ev) in enumerate(inst.pending):
                 if row_id is None:
-                    inst.pending[index] = (self._insert_pending(inst, ev, lazy=True), ev)
+                    inst.pending[index] = (self._insert_pending(inst.instance_id, ev, lazy=True), ev)
 
     # -------------------------------------------------------------------------------------------- arrivals
     def _deliver(self, instance_id: str, execution_id: str, ev: dict[str, Any], *, now: bool = False) -> None:

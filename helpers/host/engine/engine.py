@@ -34,6 +34,7 @@ from .http_calls import DEFAULT_TIMEOUT_SECONDS, HttpCaller
 from .in_flight import work_in_flight
 from .instance import RUNNING_STATES, Instance
 from .instances import InstanceBook
+from .queries import INSTANCES_WITH_INPUTS
 from .sdk_executor_memo import install as memoise_sdk_executor_class
 from .sdk_timestamps import install as memoise_sdk_timestamps
 from .store import Store
@@ -146,7 +147,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
     def _resume_instances(self) -> None:
         rows = self.store.read(
             "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
-            "parent_id, parent_task_id, book FROM instances LEFT JOIN inputs USING (instance_id) "
+            f"parent_id, parent_task_id, book FROM {INSTANCES_WITH_INPUTS} "
             "WHERE status IN ('Pending', 'Running', 'Suspended')"
         )
         for row in rows:

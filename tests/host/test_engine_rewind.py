@@ -14,6 +14,13 @@ def kinds(events: list[dict]) -> list[str]:
     return [EventType(ev["EventType"]).name for ev in events]
 
 
+def failed_then_retried(task_id: int, timer_id: int) -> list[dict]:
+    """A retry loop's attempt failing and its retry timer firing: the events between two attempts."""
+    return [event(EventType.TaskFailed, T, TaskScheduledId=task_id, Reason="r"),
+            event(EventType.TimerCreated, T, timer_id, FireAt=T),
+            event(EventType.TimerFired, T, TimerId=timer_id, FireAt=T)]
+
+
 def test_failures_and_the_failed_completion_go_completed_work_stays() -> None:
     history = [
         event(EventType.OrchestratorStarted, T), event(EventType.ExecutionStarted, T, Name="o", Version=None),
@@ -31,12 +38,8 @@ def test_failures_and_the_failed_completion_go_completed_work_stays() -> None:
 
 def test_a_retry_loop_that_gave_up_reruns_only_its_last_attempt() -> None:
     # max 2 attempts: task 0 failed, timer 1, task 2 failed, timer 3 -- then the SDK raised.
-    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
-               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
-               event(EventType.TimerCreated, T, 1, FireAt=T), event(EventType.TimerFired, T, TimerId=1, FireAt=T),
-               event(EventType.TaskScheduled, T, 2, Name="f", Input="1"),
-               event(EventType.TaskFailed, T, TaskScheduledId=2, Reason="r"),
-               event(EventType.TimerCreated, T, 3, FireAt=T), event(EventType.TimerFired, T, TimerId=3, FireAt=T)]
+    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"), *failed_then_retried(0, 1),
+               event(EventType.TaskScheduled, T, 2, Name="f", Input="1"), *failed_then_retried(2, 3)]
     loop = {"kind": "activity", "name": "f", "input": "1", "max": 2, "intervalMs": 0, "attempts": 2, "taskId": 2,
             "timerId": 3, "attemptIds": [0, 2]}
     plan = plan_rewind(history, {**new_book(), "next_id": 4, "failed_loops": [loop]})
@@ -47,9 +50,7 @@ def test_a_retry_loop_that_gave_up_reruns_only_its_last_attempt() -> None:
 
 def test_a_failure_a_retry_loop_answered_stays_and_only_the_failure_that_ended_the_run_goes() -> None:
     # A retry loop: task 0 failed, timer 1, task 2 succeeded; then plain task 3 failed the orchestration.
-    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
-               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
-               event(EventType.TimerCreated, T, 1, FireAt=T), event(EventType.TimerFired, T, TimerId=1, FireAt=T),
+    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"), *failed_then_retried(0, 1),
                event(EventType.TaskScheduled, T, 2, Name="f", Input="1"),
                event(EventType.TaskCompleted, T, TaskScheduledId=2, Result='"ok"'),
                event(EventType.TaskScheduled, T, 3, Name="g", Input="2"),
@@ -114,9 +115,7 @@ def test_ids_after_a_dropped_retry_timer_move_down_one() -> None:
 def test_a_loop_interrupted_after_its_last_attempt_is_rewound_like_one_that_gave_up() -> None:
     # Loop (max 2): task 0 failed, timer 2 fired, task 3 failed, timer 4 pending; then task 1 failed the run.
     history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
-               event(EventType.TaskScheduled, T, 1, Name="g", Input="2"),
-               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
-               event(EventType.TimerCreated, T, 2, FireAt=T), event(EventType.TimerFired, T, TimerId=2, FireAt=T),
+               event(EventType.TaskScheduled, T, 1, Name="g", Input="2"), *failed_then_retried(0, 2),
                event(EventType.TaskScheduled, T, 3, Name="f", Input="1"),
                event(EventType.TaskFailed, T, TaskScheduledId=3, Reason="r"),
                event(EventType.TimerCreated, T, 4, FireAt="2030-01-01T00:00:00.000000Z"),

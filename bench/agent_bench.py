@@ -15,6 +15,7 @@ The orchestrations:
 Everything above the ideal is the host, the entity and agent-framework plumbing, and the model server's own
 work per call.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,8 +24,10 @@ from dataclasses import dataclass
 from bench.host_bench import BenchError, http_client, run_to_completion, wait_finished
 
 # kind: (the app's start route, the orchestrator, its input, model calls on the critical path)
-KINDS = {"single": ("/api/singleagent/run", "single_agent_orchestration", None, 2),
-         "multi": ("/api/multiagent/run", "multi_agent_concurrent_orchestration", "What is heat?", 1)}
+KINDS = {
+    "single": ("/api/singleagent/run", "single_agent_orchestration", None, 2),
+    "multi": ("/api/multiagent/run", "multi_agent_concurrent_orchestration", "What is heat?", 1),
+}
 WAYS = ("host", "app")  # awaited by the host (create-and-wait) / the app's routes and polling
 POLL_INTERVAL = 0.005
 
@@ -45,8 +48,9 @@ class AgentRun:
         return self.seconds / self.latency_seconds
 
 
-def run_agent_orchestration(base_url: str, kind: str, latency_ms: int, way: str = "host",
-                            timeout: float = 60.0) -> AgentRun:
+def run_agent_orchestration(
+    base_url: str, kind: str, latency_ms: int, way: str = "host", timeout: float = 60.0
+) -> AgentRun:
     route, orchestrator, prompt, _ = KINDS[kind]
     if way == "host":  # as the chain: create-and-wait on the Durable HTTP API
         run = run_to_completion(base_url, orchestrator, prompt, timeout)
@@ -57,11 +61,13 @@ def run_agent_orchestration(base_url: str, kind: str, latency_ms: int, way: str 
         if prompt is None:
             response = client.post(f"{base_url}{route}")
         else:
-            response = client.post(f"{base_url}{route}", content=prompt.encode(),
-                                   headers={"Content-Type": "text/plain"})
+            response = client.post(
+                f"{base_url}{route}", content=prompt.encode(), headers={"Content-Type": "text/plain"}
+            )
         if response.status_code != 202:
-            raise BenchError(f"starting the {kind}-agent orchestration answered {response.status_code}: "
-                             f"{response.text[:300]}")
+            raise BenchError(
+                f"starting the {kind}-agent orchestration answered {response.status_code}: {response.text[:300]}"
+            )
         instance_id = response.json()["instanceId"]
         wait_finished(client, base_url, instance_id, time.monotonic() + timeout, POLL_INTERVAL)
         seconds = time.perf_counter() - began

@@ -19,6 +19,7 @@ polling.
 
     python -m bench.agent_floor --model-url URL --latency-ms 600 --reps 3   # prints one JSON object
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,10 @@ import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS_APP = REPO_ROOT / "functions_app"
-ORCHESTRATIONS = {"single": ("single_agent_orchestration", None),
-                  "multi": ("multi_agent_concurrent_orchestration", "What is heat?")}
+ORCHESTRATIONS = {
+    "single": ("single_agent_orchestration", None),
+    "multi": ("multi_agent_concurrent_orchestration", "What is heat?"),
+}
 
 
 @dataclass
@@ -62,16 +65,19 @@ def capture_requests(model_url: str) -> tuple[dict[str, Captured], "Registry"]:
     recorded: list[tuple[str, str]] = []
     for table in (registry.entities, registry.orchestrators):
         for key, fn in list(table.items()):
+
             def recording(request: str, _fn: DurableFunction = fn, _key: str = key) -> str:
                 recorded.append((_key, request))
                 return _fn.handler(request)
+
             table[key] = DurableFunction(fn.kind, fn.name, fn.function_name, recording, fn.trigger_param)
 
     async def run(orchestrator: str, input_value: object) -> None:
         runner = UserCodeRunner(max_workers=4)
         with tempfile.TemporaryDirectory(prefix="bench-agent-floor-") as scratch:
-            engine = DurableEngine(registry, str(Path(scratch) / "state.db"), runner, "Floor",
-                                   logging.getLogger("bench.agent_floor"))
+            engine = DurableEngine(
+                registry, str(Path(scratch) / "state.db"), runner, "Floor", logging.getLogger("bench.agent_floor")
+            )
             await engine.start()
             try:
                 instance_id = await engine.start_orchestration(orchestrator, None, json.dumps(input_value))
@@ -89,7 +95,8 @@ def capture_requests(model_url: str) -> tuple[dict[str, Captured], "Registry"]:
         captured[kind] = Captured(
             operations=[(key, request) for key, request in recorded if key in registry.entities],
             episodes=[request for key, request in recorded if key == orchestrator],
-            orchestrator=originals[orchestrator])
+            orchestrator=originals[orchestrator],
+        )
     registry.entities.update({key: fn for key, fn in originals.items() if key in registry.entities})
     return captured, registry
 
@@ -154,9 +161,12 @@ def agent_floor(model_url: str, latency_ms: float, reps: int, idle_seconds: floa
                 time.sleep(latency_ms / 1000)
                 samples.append(timers[kind](registry, run.operations))
             episodes = time_requests(run.episodes, run.orchestrator, repeats=100, idle_seconds=idle_seconds)
-            result[kind] = {"operations": [entity for entity, _ in run.operations], "seconds": samples,
-                            "median_seconds": statistics.median(samples),
-                            "episode_sdk_ms": [round(ms, 3) for ms in episodes.per_episode_ms]}
+            result[kind] = {
+                "operations": [entity for entity, _ in run.operations],
+                "seconds": samples,
+                "median_seconds": statistics.median(samples),
+                "episode_sdk_ms": [round(ms, 3) for ms in episodes.per_episode_ms],
+            }
     finally:
         _set_latency(model_url, before)
     return result

@@ -7,6 +7,7 @@ started the same way (N concurrent clients), so the embedded host's figure has a
 `python -m bench.durabletask_baseline --count 200 --concurrency 10` runs it in a process of its own (as the
 embedded host has one) and prints `{"orchestrations_per_second": ...}` as the last line of stdout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,7 @@ def orchestrations_per_second(count: int, concurrency: int, port: int) -> float:
     worker.start()
     client = dt_client.TaskHubGrpcClient(host_address=f"localhost:{port}", logger=quiet)
     try:
+
         def start_one(i: int) -> str:
             return client.schedule_new_orchestration(chain_of_two, input=i)
 
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.port:
         from helpers.processes import free_port
+
         args.port = free_port()
     rate = orchestrations_per_second(args.count, args.concurrency, args.port)
     print(json.dumps({"orchestrations_per_second": rate, "count": args.count, "concurrency": args.concurrency}))

@@ -7,6 +7,7 @@ hop, reading the request, relaying the answer and keeping the record), not the m
 direct / through the gateway in one run, so machine noise hits both sides alike; the result is the difference
 of the medians (ms per call) and their ratio, for a streamed and a plain call. Target: at most 2 ms per call.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,10 @@ def measure(calls: int) -> dict[str, dict[str, float]]:
     model = processes.start_offline_model(latency_ms=0)
     gateway = processes.start_model_gateway(model.url, label="the offline model")
     try:
-        clients = {name: AzureOpenAI(azure_endpoint=url, api_key="bench", api_version="2024-12-01-preview",
-                                     max_retries=0)
-                   for name, url in (("direct", model.url), ("gateway", gateway.url))}
+        clients = {
+            name: AzureOpenAI(azure_endpoint=url, api_key="bench", api_version="2024-12-01-preview", max_retries=0)
+            for name, url in (("direct", model.url), ("gateway", gateway.url))
+        }
         results: dict[str, dict[str, float]] = {}
         for stream in (True, False):
             times: dict[str, list[float]] = {"direct": [], "gateway": []}
@@ -55,8 +57,10 @@ def measure(calls: int) -> dict[str, dict[str, float]]:
                     times[name].append(one_call(clients[name], stream))
             direct, through = statistics.median(times["direct"]), statistics.median(times["gateway"])
             results["streamed" if stream else "plain"] = {
-                "direct_ms": round(direct, 3), "gateway_ms": round(through, 3),
-                "extra_ms": round(through - direct, 3), "ratio": round(through / direct, 3),
+                "direct_ms": round(direct, 3),
+                "gateway_ms": round(through, 3),
+                "extra_ms": round(through - direct, 3),
+                "ratio": round(through / direct, 3),
             }
         return results
     finally:
@@ -76,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model gateway, {args.calls} calls per path (median ms per call; offline model with no latency)")
     for kind, figures in results.items():
         verdict = "ok" if figures["extra_ms"] <= TARGET_MS else f"over the {TARGET_MS:g} ms target"
-        print(f"  {kind:<9} direct {figures['direct_ms']:7.2f}  through the gateway {figures['gateway_ms']:7.2f}"
-              f"  extra {figures['extra_ms']:5.2f} ms ({figures['ratio']:.2f}x)  {verdict}")
+        print(
+            f"  {kind:<9} direct {figures['direct_ms']:7.2f}  through the gateway {figures['gateway_ms']:7.2f}"
+            f"  extra {figures['extra_ms']:5.2f} ms ({figures['ratio']:.2f}x)  {verdict}"
+        )
     return 0
 
 

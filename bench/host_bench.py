@@ -10,6 +10,7 @@ Orchestrations are started with the standard Durable HTTP API
 poll competes with the engine for the CPU; the agent runs and the throughput waiter poll the status URL (every
 `LATENCY_POLL_INTERVAL`, 2 ms, and `POLL_INTERVAL`).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,9 @@ def start_orchestration(client: httpx.Client, base_url: str, name: str, payload:
     return response.json()["id"]
 
 
-def wait_finished(client: httpx.Client, base_url: str, instance_id: str, deadline: float,
-                  poll_interval: float = POLL_INTERVAL) -> dict[str, Any]:
+def wait_finished(
+    client: httpx.Client, base_url: str, instance_id: str, deadline: float, poll_interval: float = POLL_INTERVAL
+) -> dict[str, Any]:
     """Poll the instance status until it is finished; raise unless it Completed."""
     url = f"{base_url}{DURABLE}/instances/{instance_id}"
     while True:
@@ -79,8 +81,9 @@ class Run:
     output: Any = None  # the orchestration's output
 
 
-def run_to_completion(base_url: str, name: str, payload: Any, timeout: float = 60.0,
-                      poll_interval: float | None = None) -> Run:
+def run_to_completion(
+    base_url: str, name: str, payload: Any, timeout: float = 60.0, poll_interval: float | None = None
+) -> Run:
     """Start and wait. By default the host waits (`?timeout=&pollingInterval=` on the start route, the Durable
     API's create-and-wait): the answer comes the moment the instance completes and no poll competes with the
     engine. With `poll_interval` the client polls the status URL instead, as most apps do."""
@@ -89,11 +92,15 @@ def run_to_completion(base_url: str, name: str, payload: Any, timeout: float = 6
         posted_at, started = time.time(), time.perf_counter()
         if poll_interval is None:
             instance_id = uuid.uuid4().hex  # the client's id: a create-and-wait answers with the output only
-            response = client.post(f"{base_url}{DURABLE}/orchestrators/{name}/{instance_id}", json=payload,
-                                   params={"timeout": str(timeout), "pollingInterval": str(timeout)})
+            response = client.post(
+                f"{base_url}{DURABLE}/orchestrators/{name}/{instance_id}",
+                json=payload,
+                params={"timeout": str(timeout), "pollingInterval": str(timeout)},
+            )
             if response.status_code != 200:
-                raise BenchError(f"{name} did not complete within {timeout:.0f} s: {response.status_code} "
-                                 f"{response.text[:300]}")
+                raise BenchError(
+                    f"{name} did not complete within {timeout:.0f} s: {response.status_code} {response.text[:300]}"
+                )
             seconds = time.perf_counter() - started
             output = response.json()
         else:
@@ -121,8 +128,9 @@ class LatencyResult:
 
 def chain_latency(base_url: str, count: int = 10, sleep_ms: int = 200) -> LatencyResult:
     """N sleeping activities in sequence; ideal is N x sleep (the host adds nothing between steps)."""
-    run = run_to_completion(base_url, "sleep_chain", {"count": count, "ms": sleep_ms},
-                            timeout=30 + count * sleep_ms / 1000 * 3)
+    run = run_to_completion(
+        base_url, "sleep_chain", {"count": count, "ms": sleep_ms}, timeout=30 + count * sleep_ms / 1000 * 3
+    )
     return LatencyResult(run, count * sleep_ms / 1000, sleep_ms)
 
 
@@ -135,8 +143,9 @@ def step_gaps_ms(chain: LatencyResult) -> list[float]:
 
 def fan_out_latency(base_url: str, count: int = 10, sleep_ms: int = 200) -> LatencyResult:
     """N sleeping activities at once (task_all); ideal is one sleep (they all run in parallel)."""
-    run = run_to_completion(base_url, "sleep_fan_out", {"count": count, "ms": sleep_ms},
-                            timeout=30 + count * sleep_ms / 1000 * 3)
+    run = run_to_completion(
+        base_url, "sleep_fan_out", {"count": count, "ms": sleep_ms}, timeout=30 + count * sleep_ms / 1000 * 3
+    )
     return LatencyResult(run, sleep_ms / 1000, sleep_ms)
 
 
@@ -176,8 +185,9 @@ def orchestrations_per_second(base_url: str, count: int, concurrency: int, timeo
 # -------------------------------------------------------------------------------------------- cold start
 
 
-def cold_start_seconds(app_dir: Path, env: Mapping[str, str] | None = None, state_db: Path | None = None,
-                       timeout: float = 60.0) -> float:
+def cold_start_seconds(
+    app_dir: Path, env: Mapping[str, str] | None = None, state_db: Path | None = None, timeout: float = 60.0
+) -> float:
     """Spawn `python -m helpers.host APP_DIR` and time until `GET /admin/host/status` answers 200 Running.
 
     Deliberately not `helpers.processes.start_host`: that polls every 50 ms, too coarse for this figure.
@@ -194,7 +204,11 @@ def cold_start_seconds(app_dir: Path, env: Mapping[str, str] | None = None, stat
             started = time.perf_counter()
             process = subprocess.Popen(
                 [sys.executable, "-m", "helpers.host", str(app_dir), "--port", str(port), "--state-db", str(db)],
-                cwd=REPO_ROOT, env=child_env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                env=child_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         try:
@@ -203,8 +217,10 @@ def cold_start_seconds(app_dir: Path, env: Mapping[str, str] | None = None, stat
             with http_client(timeout=2.0) as client:
                 while True:
                     if process.poll() is not None:
-                        raise BenchError(f"host for {app_dir} exited with {process.returncode}:\n"
-                                         f"{log.read_text(errors='replace')[-2000:]}")
+                        raise BenchError(
+                            f"host for {app_dir} exited with {process.returncode}:\n"
+                            f"{log.read_text(errors='replace')[-2000:]}"
+                        )
                     try:
                         response = client.get(url)
                         if response.status_code == 200 and response.json().get("state") == "Running":
@@ -231,11 +247,14 @@ def bare_python_seconds(timeout: float = 30.0) -> float:
 def _time_python(args: list[str], cwd: Path, env: Mapping[str, str] | None, timeout: float) -> float:
     child_env = {**os.environ, **(env or {})}
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, *args], cwd=cwd, env=child_env, stdin=subprocess.DEVNULL,
-                            capture_output=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        raise BenchError(f"`python {' '.join(args)}` in {cwd} failed:\n{result.stderr.decode(errors='replace')[-2000:]}")
+        raise BenchError(
+            f"`python {' '.join(args)}` in {cwd} failed:\n{result.stderr.decode(errors='replace')[-2000:]}"
+        )
     return elapsed
 
 
@@ -247,5 +266,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-

@@ -15,6 +15,7 @@ instrumenting the host:
 each) instead of activities: the operations run on entities whose ids are not the orchestration's, so every
 operation logged between the POST and the answer counts (the benchmark runs one orchestration at a time).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,13 +24,17 @@ from datetime import datetime
 from statistics import median
 from typing import Any, Iterator
 
-_LINE = re.compile(r"^\[(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \w+ [\w.]+: (?P<iid>[0-9a-f]{32}): (?P<msg>.*)$")
+_LINE = re.compile(
+    r"^\[(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \w+ [\w.]+: (?P<iid>[0-9a-f]{32}): (?P<msg>.*)$"
+)
 _EPISODE = re.compile(r"Function '.+ \(Orchestrator\)' started\. IsReplay: \w+\. Episode: (\d+)")
 _ACTIVITY_START = re.compile(r"Function '.+ \(Activity\)' started\. TaskId: (\d+)")
 _ACTIVITY_DONE = re.compile(r"Function '.+ \(Activity\)' completed\. TaskId: (\d+)\. Duration: (\d+) ms")
 _COMPLETED = re.compile(r"Function '.+ \(Orchestrator\)' completed\.")
-_ENTITY_LINE = re.compile(r"^\[(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \w+ [\w.]+: (?P<eid>@[^:]+): "
-                          r"Function '.+ \(Entity\)' operation '[^']+' (?P<what>started|completed|failed)\.")
+_ENTITY_LINE = re.compile(
+    r"^\[(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \w+ [\w.]+: (?P<eid>@[^:]+): "
+    r"Function '.+ \(Entity\)' operation '[^']+' (?P<what>started|completed|failed)\."
+)
 
 
 @dataclass
@@ -151,9 +156,15 @@ class AgentTimeline:
         return asdict(self)
 
 
-def agent_timeline(log_text: str, instance_id: str, posted_at: float, observed_at: float,
-                   critical_latency_ms: float, model_calls: list[dict[str, Any]] | None = None,
-                   latency_ms: float = 0.0) -> AgentTimeline:
+def agent_timeline(
+    log_text: str,
+    instance_id: str,
+    posted_at: float,
+    observed_at: float,
+    critical_latency_ms: float,
+    model_calls: list[dict[str, Any]] | None = None,
+    latency_ms: float = 0.0,
+) -> AgentTimeline:
     """Split [posted_at, observed_at] for one agent orchestration; `critical_latency_ms` is the model latency
     on its critical path (2 x latency for two calls in turn, 1 x for two at once). `model_calls`: the offline
     model's `/stats` records (`start`/`end`, wall clock), each matched to the operation it ran in."""
@@ -191,8 +202,9 @@ def agent_timeline(log_text: str, instance_id: str, posted_at: float, observed_a
     )
 
 
-def _inside_operations(intervals: list[tuple[float, float]], calls: list[dict[str, Any]],
-                       latency_ms: float) -> dict[str, float]:
+def _inside_operations(
+    intervals: list[tuple[float, float]], calls: list[dict[str, Any]], latency_ms: float
+) -> dict[str, float]:
     """Match each model call to the operation that made it (the earliest-ending one that contains it; the log's
     1 ms steps get 1 ms of slack) and take medians of the three parts of an operation."""
     free = sorted(intervals, key=lambda op: op[1])
@@ -207,5 +219,8 @@ def _inside_operations(intervals: list[tuple[float, float]], calls: list[dict[st
                 break
     if not before:
         return {}
-    return {"before_model_call_ms": median(before), "model_over_latency_ms": median(over),
-            "after_model_answer_ms": median(after)}
+    return {
+        "before_model_call_ms": median(before),
+        "model_over_latency_ms": median(over),
+        "after_model_answer_ms": median(after),
+    }

@@ -9,6 +9,7 @@ to be woken first and it costs a few hundred. No host can avoid it short of spin
 benchmark reports it beside the host's per-episode cost, as the part of that cost that belongs to the machine.
 Measured with the same loop the host uses (uvloop when installed) and a plain thread pool.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -60,7 +61,8 @@ def round_trip_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> f
             for _ in range(samples + 1):
                 done: asyncio.Future[tuple[float, float]] = loop.create_future()
                 pool.submit(work).add_done_callback(
-                    lambda job: loop.call_soon_threadsafe(done.set_result, job.result()))
+                    lambda job: loop.call_soon_threadsafe(done.set_result, job.result())
+                )
                 began, finished = await done
                 if ended is not None:
                     gaps.append(began - ended)

@@ -16,6 +16,7 @@ What is measured, all over loopback HTTP against real host processes (`helpers.p
 For each: completed / lost / duplicated, wall time, throughput, the host's peak RSS (psutil, sampled every
 20 ms), and whether "database is locked" reached a client or the host log. Every loop is bounded by a deadline.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -119,8 +120,12 @@ def activities_in_flight(state_db: Path) -> set[tuple[str, int]]:
     """
     found: set[tuple[str, int]] = set()
     with _state_copy(state_db) as conn:
-        unfinished = [row[0] for row in conn.execute(
-            "SELECT instance_id FROM instances WHERE status IN ('Pending', 'Running', 'Suspended')")]
+        unfinished = [
+            row[0]
+            for row in conn.execute(
+                "SELECT instance_id FROM instances WHERE status IN ('Pending', 'Running', 'Suspended')"
+            )
+        ]
         for instance_id in unfinished:
             tasks = work_in_flight(instance_events(conn, instance_id)).tasks
             found |= {(instance_id, task.task_id + 1) for task in tasks}
@@ -206,8 +211,14 @@ async def _instance_exists(client: httpx.AsyncClient, base_url: str, instance_id
     raise LoadError(f"could not learn whether {instance_id} exists before the deadline")
 
 
-async def _start_one(client: httpx.AsyncClient, base_url: str, instance_id: str, payload: dict[str, Any],
-                     report: StartReport, deadline: float) -> None:
+async def _start_one(
+    client: httpx.AsyncClient,
+    base_url: str,
+    instance_id: str,
+    payload: dict[str, Any],
+    report: StartReport,
+    deadline: float,
+) -> None:
     """Start an instance exactly once, even if the host dies while answering.
 
     The id is the client's, so when the answer is lost the client asks whether the start was recorded before
@@ -249,8 +260,9 @@ async def start_chains(base_url: str, ids: list[str], clients: int, activity_ms:
     return report
 
 
-async def wait_all_finished(base_url_of: Any, ids: list[str], deadline: float,
-                            poll: float = 0.2) -> dict[str, dict[str, Any]]:
+async def wait_all_finished(
+    base_url_of: Any, ids: list[str], deadline: float, poll: float = 0.2
+) -> dict[str, dict[str, Any]]:
     """Poll the instance list until every id is finished; survives host restarts. `base_url_of()` -> URL."""
     wanted = set(ids)
     last: dict[str, dict[str, Any]] = {}
@@ -304,26 +316,50 @@ class ChainResult:
 
     @property
     def ok(self) -> bool:
-        return (self.lost == 0 and self.completed == self.orchestrations and not self.unexplained_duplicates
-                and self.missing_activities == 0 and not self.locked_in_responses and not self.locked_in_log
-                and not self.start_report.bad_responses)
+        return (
+            self.lost == 0
+            and self.completed == self.orchestrations
+            and not self.unexplained_duplicates
+            and self.missing_activities == 0
+            and not self.locked_in_responses
+            and not self.locked_in_log
+            and not self.start_report.bad_responses
+        )
 
 
-def run_chain_load(orchestrations: int, clients: int, *, activity_ms: int = 0, kill_rounds: int = 0,
-                   kill_window: tuple[float, float] = (0.3, 1.5), seed: int = 1, timeout: float = 120.0,
-                   workdir: Path | None = None) -> ChainResult:
+def run_chain_load(
+    orchestrations: int,
+    clients: int,
+    *,
+    activity_ms: int = 0,
+    kill_rounds: int = 0,
+    kill_window: tuple[float, float] = (0.3, 1.5),
+    seed: int = 1,
+    timeout: float = 120.0,
+    workdir: Path | None = None,
+) -> ChainResult:
     """Start `orchestrations` chains from `clients` concurrent clients; optionally `kill -9` the host
     `kill_rounds` times, each a random `kill_window` seconds after the first activity of the round begins, and restart
     it in place."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="load-faults-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_chain_load(orchestrations, clients, activity_ms, kill_rounds, kill_window,
-                                   random.Random(seed), timeout, workdir))
+    return asyncio.run(
+        _chain_load(
+            orchestrations, clients, activity_ms, kill_rounds, kill_window, random.Random(seed), timeout, workdir
+        )
+    )
 
 
-async def _chain_load(orchestrations: int, clients: int, activity_ms: int, kill_rounds: int,
-                      kill_window: tuple[float, float], rng: random.Random, timeout: float,
-                      workdir: Path) -> ChainResult:
+async def _chain_load(
+    orchestrations: int,
+    clients: int,
+    activity_ms: int,
+    kill_rounds: int,
+    kill_window: tuple[float, float],
+    rng: random.Random,
+    timeout: float,
+    workdir: Path,
+) -> ChainResult:
     journal = ActivityJournal(workdir / "activities.journal")
     state_db = workdir / "state.db"
     port = processes.free_port()
@@ -332,8 +368,9 @@ async def _chain_load(orchestrations: int, clients: int, activity_ms: int, kill_
     hosts: list[processes.Service] = []
 
     def launch() -> processes.Service:
-        service = processes.start_host(CHAIN_APP, port=port, state_db=state_db, env=env,
-                                       log_path=workdir / f"host-{len(hosts)}.log")
+        service = processes.start_host(
+            CHAIN_APP, port=port, state_db=state_db, env=env, log_path=workdir / f"host-{len(hosts)}.log"
+        )
         hosts.append(service)
         return service
 
@@ -363,13 +400,17 @@ async def _chain_load(orchestrations: int, clients: int, activity_ms: int, kill_
                 restart_began = time.monotonic()
                 current = await asyncio.to_thread(launch)
                 rss.watch(current.pid)
-                rounds.append(KillRound(
-                    after_seconds=round(delay, 3),
-                    accepted_before=accepted if accepted is not None else -1,  # -1: starts still under way
-                    finished_before=finished, in_flight=len(in_flight),
-                    started_in_flight=len(in_flight & started),
-                    restart_seconds=round(time.monotonic() - restart_began, 3), in_flight_activities=in_flight,
-                ))
+                rounds.append(
+                    KillRound(
+                        after_seconds=round(delay, 3),
+                        accepted_before=accepted if accepted is not None else -1,  # -1: starts still under way
+                        finished_before=finished,
+                        in_flight=len(in_flight),
+                        started_in_flight=len(in_flight & started),
+                        restart_seconds=round(time.monotonic() - restart_began, 3),
+                        in_flight_activities=in_flight,
+                    )
+                )
             start_report = await starting
             finals = await wait_all_finished(lambda: current.url, ids, deadline)
             seconds = time.monotonic() - began
@@ -384,10 +425,16 @@ async def _chain_load(orchestrations: int, clients: int, activity_ms: int, kill_
     in_flight_rounds: Counter[tuple[str, int]] = Counter()
     for kill in rounds:
         in_flight_rounds.update(kill.in_flight_activities)
-    unexplained = [f"{run} step {step} ran {n} times but was in flight at {in_flight_rounds[(run, step)]} kill(s)"
-                   for (run, step), n in sorted(starts.items()) if n - 1 > in_flight_rounds[(run, step)]]
-    unexplained += [f"{run} step {step} ran but belongs to no started instance" for run, step in starts
-                    if (run, step) not in expected]
+    unexplained = [
+        f"{run} step {step} ran {n} times but was in flight at {in_flight_rounds[(run, step)]} kill(s)"
+        for (run, step), n in sorted(starts.items())
+        if n - 1 > in_flight_rounds[(run, step)]
+    ]
+    unexplained += [
+        f"{run} step {step} ran but belongs to no started instance"
+        for run, step in starts
+        if (run, step) not in expected
+    ]
     failures = []
     completed = 0
     for instance_id in ids:
@@ -399,14 +446,21 @@ async def _chain_load(orchestrations: int, clients: int, activity_ms: int, kill_
             failures.append(f"{instance_id}: {status} {output!r}")
     log_text = "".join(service.log_text() for service in hosts)
     return ChainResult(
-        orchestrations=orchestrations, clients=clients, completed=completed, lost=orchestrations - completed,
-        activity_runs=sum(starts.values()), duplicated_runs=sum(n - 1 for n in starts.values() if n > 1),
+        orchestrations=orchestrations,
+        clients=clients,
+        completed=completed,
+        lost=orchestrations - completed,
+        activity_runs=sum(starts.values()),
+        duplicated_runs=sum(n - 1 for n in starts.values() if n > 1),
         unexplained_duplicates=unexplained,
         missing_activities=sum(1 for key in expected if dones[key] == 0),
-        seconds=round(seconds, 3), throughput=round(completed / seconds, 1) if seconds else 0.0,
+        seconds=round(seconds, 3),
+        throughput=round(completed / seconds, 1) if seconds else 0.0,
         peak_rss_mib=round(peak, 1),
         locked_in_responses=sum(LOCKED in text for text in start_report.bad_responses),
-        locked_in_log=log_text.count(LOCKED), start_report=start_report, kill_rounds=rounds,
+        locked_in_log=log_text.count(LOCKED),
+        start_report=start_report,
+        kill_rounds=rounds,
         failures=failures[:10],
     )
 
@@ -458,14 +512,28 @@ class SeedResult:
 
     @property
     def ok(self) -> bool:
-        return (self.completed == self.single_runs + self.multi_runs and self.failed == 0 and not self.empty_answers
-                and 0 <= self.extra_model_calls <= sum(self.agent_ops_in_flight_at_kills)
-                and not self.locked_in_responses and not self.locked_in_log and not self.bad_responses)
+        return (
+            self.completed == self.single_runs + self.multi_runs
+            and self.failed == 0
+            and not self.empty_answers
+            and 0 <= self.extra_model_calls <= sum(self.agent_ops_in_flight_at_kills)
+            and not self.locked_in_responses
+            and not self.locked_in_log
+            and not self.bad_responses
+        )
 
 
-def run_seed_load(runs_each: int, clients: int, *, model_latency_ms: int = 20, kill_rounds: int = 0,
-                  kill_window: tuple[float, float] = (0.1, 0.6), seed: int = 1, timeout: float = 180.0,
-                  workdir: Path | None = None) -> SeedResult:
+def run_seed_load(
+    runs_each: int,
+    clients: int,
+    *,
+    model_latency_ms: int = 20,
+    kill_rounds: int = 0,
+    kill_window: tuple[float, float] = (0.1, 0.6),
+    seed: int = 1,
+    timeout: float = 180.0,
+    workdir: Path | None = None,
+) -> SeedResult:
     """`runs_each` concurrent runs of each seed orchestration, `clients` requests in flight at most.
 
     With `kill_rounds`, once every start is acknowledged the host is killed (`kill -9`) a random `kill_window`
@@ -474,16 +542,27 @@ def run_seed_load(runs_each: int, clients: int, *, model_latency_ms: int = 20, k
     """
     workdir = Path(workdir or tempfile.mkdtemp(prefix="load-seeds-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_seed_load(runs_each, clients, model_latency_ms, kill_rounds, kill_window,
-                                  random.Random(seed), timeout, workdir))
+    return asyncio.run(
+        _seed_load(
+            runs_each, clients, model_latency_ms, kill_rounds, kill_window, random.Random(seed), timeout, workdir
+        )
+    )
 
 
-async def _seed_load(runs_each: int, clients: int, model_latency_ms: int, kill_rounds: int,
-                     kill_window: tuple[float, float], rng: random.Random, timeout: float,
-                     workdir: Path) -> SeedResult:
+async def _seed_load(
+    runs_each: int,
+    clients: int,
+    model_latency_ms: int,
+    kill_rounds: int,
+    kill_window: tuple[float, float],
+    rng: random.Random,
+    timeout: float,
+    workdir: Path,
+) -> SeedResult:
     deadline = time.monotonic() + timeout
-    model = await asyncio.to_thread(processes.start_offline_model, latency_ms=model_latency_ms,
-                                    log_path=workdir / "model.log")
+    model = await asyncio.to_thread(
+        processes.start_offline_model, latency_ms=model_latency_ms, log_path=workdir / "model.log"
+    )
     state_db = workdir / "state.db"
     port = processes.free_port()
     hosts: list[processes.Service] = []
@@ -491,8 +570,13 @@ async def _seed_load(runs_each: int, clients: int, model_latency_ms: int, kill_r
     in_flight_at_kills: list[int] = []
 
     def launch() -> processes.Service:
-        service = processes.start_host(FUNCTIONS_APP, port=port, state_db=state_db, env=offline_host_env(model.url),
-                                       log_path=workdir / f"host-{len(hosts)}.log")
+        service = processes.start_host(
+            FUNCTIONS_APP,
+            port=port,
+            state_db=state_db,
+            env=offline_host_env(model.url),
+            log_path=workdir / f"host-{len(hosts)}.log",
+        )
         hosts.append(service)
         return service
 
@@ -529,24 +613,32 @@ async def _seed_load(runs_each: int, clients: int, model_latency_ms: int, kill_r
             failures.append(f"{kind} {instance_id}: {status} {output!r}"[:300])
             continue
         completed += 1
-        answers = [output] if kind == "single" else [
-            (output or {}).get("physicist"), (output or {}).get("chemist")]
+        answers = [output] if kind == "single" else [(output or {}).get("physicist"), (output or {}).get("chemist")]
         if not all(isinstance(a, str) and a.strip() for a in answers):
             empty += 1
             failures.append(f"{kind} {instance_id}: Completed with an empty answer {output!r}"[:300])
     personas = Counter(str(call.get("persona")) for call in stats.get("recent_calls", []))
     return SeedResult(
-        single_runs=runs_each, multi_runs=runs_each, completed=completed, failed=failed, empty_answers=empty,
-        model_calls=int(stats["calls"]), expected_model_calls=4 * runs_each, calls_by_persona=dict(personas),
-        seconds=round(seconds, 3), throughput=round(completed / seconds, 1) if seconds else 0.0,
-        peak_rss_mib=round(rss.peak_mib, 1), locked_in_responses=sum(LOCKED in b for b in bad),
-        locked_in_log=log_text.count(LOCKED), bad_responses=bad[:10], failures=failures[:10],
+        single_runs=runs_each,
+        multi_runs=runs_each,
+        completed=completed,
+        failed=failed,
+        empty_answers=empty,
+        model_calls=int(stats["calls"]),
+        expected_model_calls=4 * runs_each,
+        calls_by_persona=dict(personas),
+        seconds=round(seconds, 3),
+        throughput=round(completed / seconds, 1) if seconds else 0.0,
+        peak_rss_mib=round(rss.peak_mib, 1),
+        locked_in_responses=sum(LOCKED in b for b in bad),
+        locked_in_log=log_text.count(LOCKED),
+        bad_responses=bad[:10],
+        failures=failures[:10],
         agent_ops_in_flight_at_kills=in_flight_at_kills,
     )
 
 
-async def _start_seeds(base_url: str, runs_each: int, clients: int, bad: list[str],
-                       deadline: float) -> dict[str, str]:
+async def _start_seeds(base_url: str, runs_each: int, clients: int, bad: list[str], deadline: float) -> dict[str, str]:
     """Start `runs_each` of each seed orchestration through the app's own routes; id -> "single" | "multi"."""
     ids: dict[str, str] = {}
     gate = asyncio.Semaphore(clients)
@@ -559,8 +651,11 @@ async def _start_seeds(base_url: str, runs_each: int, clients: int, bad: list[st
                 if kind == "single":
                     response = await client.post(f"{base_url}/api/singleagent/run")
                 else:
-                    response = await client.post(f"{base_url}/api/multiagent/run", content=f"What is heat? (#{n})",
-                                                 headers={"Content-Type": "text/plain"})
+                    response = await client.post(
+                        f"{base_url}/api/multiagent/run",
+                        content=f"What is heat? (#{n})",
+                        headers={"Content-Type": "text/plain"},
+                    )
                 if response.status_code == 202:
                     ids[response.json()["instanceId"]] = kind
                 else:
@@ -577,20 +672,28 @@ async def _start_seeds(base_url: str, runs_each: int, clients: int, bad: list[st
 def _print_chain(title: str, result: ChainResult) -> None:
     print(f"\n== {title}")
     print(f"  orchestrations {result.orchestrations} from {result.clients} concurrent clients")
-    print(f"  completed {result.completed}  lost {result.lost}  duplicated activity runs {result.duplicated_runs}"
-          f"  (unexplained {len(result.unexplained_duplicates)})  missing activities {result.missing_activities}")
+    print(
+        f"  completed {result.completed}  lost {result.lost}  duplicated activity runs {result.duplicated_runs}"
+        f"  (unexplained {len(result.unexplained_duplicates)})  missing activities {result.missing_activities}"
+    )
     print(f"  activity runs {result.activity_runs} for {2 * result.orchestrations} activities")
-    print(f"  time {result.seconds:.2f} s  throughput {result.throughput} orchestrations/s"
-          f"  peak host RSS {result.peak_rss_mib} MiB")
+    print(
+        f"  time {result.seconds:.2f} s  throughput {result.throughput} orchestrations/s"
+        f"  peak host RSS {result.peak_rss_mib} MiB"
+    )
     report = result.start_report
-    print(f"  starts: accepted {report.accepted}, transport errors {report.transport_errors}, "
-          f"re-sent after a lost start {report.restarted_starts}, bad responses {len(report.bad_responses)}")
+    print(
+        f"  starts: accepted {report.accepted}, transport errors {report.transport_errors}, "
+        f"re-sent after a lost start {report.restarted_starts}, bad responses {len(report.bad_responses)}"
+    )
     print(f"  'database is locked': in responses {result.locked_in_responses}, in host log {result.locked_in_log}")
     for n, kill in enumerate(result.kill_rounds, 1):
         accepted = "starts under way" if kill.accepted_before < 0 else f"{kill.accepted_before} accepted"
-        print(f"  kill -9 #{n}: {kill.after_seconds:.2f} s after (re)start ({accepted}, "
-              f"{kill.finished_before} activities done); in flight {kill.in_flight} "
-              f"(already started {kill.started_in_flight}); restart took {kill.restart_seconds:.2f} s")
+        print(
+            f"  kill -9 #{n}: {kill.after_seconds:.2f} s after (re)start ({accepted}, "
+            f"{kill.finished_before} activities done); in flight {kill.in_flight} "
+            f"(already started {kill.started_in_flight}); restart took {kill.restart_seconds:.2f} s"
+        )
     for line in result.unexplained_duplicates[:5] + result.failures[:5] + report.bad_responses[:5]:
         print(f"  ! {line}")
     print(f"  => {'OK' if result.ok else 'FAILED'}")
@@ -600,16 +703,22 @@ def _print_seed(title: str, result: SeedResult) -> None:
     print(f"\n== {title}")
     print(f"  runs: {result.single_runs} single-agent + {result.multi_runs} multi-agent, started concurrently")
     print(f"  completed {result.completed}  failed {result.failed}  empty answers {result.empty_answers}")
-    print(f"  model calls {result.model_calls} (expected {result.expected_model_calls}); "
-          f"by persona {result.calls_by_persona}")
-    print(f"  time {result.seconds:.2f} s  throughput {result.throughput} orchestrations/s"
-          f"  peak host RSS {result.peak_rss_mib} MiB")
+    print(
+        f"  model calls {result.model_calls} (expected {result.expected_model_calls}); "
+        f"by persona {result.calls_by_persona}"
+    )
+    print(
+        f"  time {result.seconds:.2f} s  throughput {result.throughput} orchestrations/s"
+        f"  peak host RSS {result.peak_rss_mib} MiB"
+    )
     print(f"  'database is locked': in responses {result.locked_in_responses}, in host log {result.locked_in_log}")
     for n, in_flight in enumerate(result.agent_ops_in_flight_at_kills, 1):
         print(f"  kill -9 #{n}: {in_flight} agent operations in flight")
     if result.agent_ops_in_flight_at_kills:
-        print(f"  repeated model calls {result.extra_model_calls} "
-              f"(at most {sum(result.agent_ops_in_flight_at_kills)} allowed: the operations in flight)")
+        print(
+            f"  repeated model calls {result.extra_model_calls} "
+            f"(at most {sum(result.agent_ops_in_flight_at_kills)} allowed: the operations in flight)"
+        )
     for line in result.failures[:5] + result.bad_responses[:5]:
         print(f"  ! {line}")
     print(f"  => {'OK' if result.ok else 'FAILED'}")
@@ -628,8 +737,9 @@ def main(argv: list[str] | None = None) -> int:
     _print_chain("chain load (2 activities each)", result)
     results.append(result)
 
-    result = run_chain_load(chains, clients, activity_ms=50, kill_rounds=rounds, kill_window=(0.3, 2.0),
-                            seed=args.seed + 1, timeout=300.0)
+    result = run_chain_load(
+        chains, clients, activity_ms=50, kill_rounds=rounds, kill_window=(0.3, 2.0), seed=args.seed + 1, timeout=300.0
+    )
     _print_chain(f"chain load with {rounds} kill -9 rounds (activities sleep 50 ms)", result)
     results.append(result)
 

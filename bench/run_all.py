@@ -24,6 +24,7 @@ its anchor, into `bench/README.md` (between its generated-table markers). For th
 median run is also split into phases from the host's own log (`bench.host_timeline`), so a miss says where the
 time went.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -114,26 +115,36 @@ def _median_run(results: list[host_bench.LatencyResult]) -> host_bench.LatencyRe
     return sorted(results, key=lambda r: r.ratio)[len(results) // 2]
 
 
-def _latency_figure(name: str, target: str, results: list[host_bench.LatencyResult], host: Service,
-                    unit_note: str) -> Figure:
+def _latency_figure(
+    name: str, target: str, results: list[host_bench.LatencyResult], host: Service, unit_note: str
+) -> Figure:
     median = _median_run(results)
     details: dict[str, Any] = {"median_seconds": median.seconds, "ideal_seconds": median.ideal_seconds}
     try:
-        split = timeline(host.log_text(), median.run.instance_id, median.run.posted_at, median.run.observed_at,
-                         median.sleep_ms)
+        split = timeline(
+            host.log_text(), median.run.instance_id, median.run.posted_at, median.run.observed_at, median.sleep_ms
+        )
         details["timeline_of_median_run"] = split.as_dict()
         # The same ratio without the client's polling: POST -> the host logging Completed.
         details["host_side_ratio"] = (median.seconds - split.completed_to_observed_ms / 1000) / median.ideal_seconds
     except ValueError as error:  # the host's log format changed: the figure stands, the split is missing
         details["timeline_error"] = str(error)
-    return Figure(name, statistics.median(r.ratio for r in results), "x", target,
-                  [round(r.ratio, 4) for r in results], unit_note, details)
+    return Figure(
+        name,
+        statistics.median(r.ratio for r in results),
+        "x",
+        target,
+        [round(r.ratio, 4) for r in results],
+        unit_note,
+        details,
+    )
 
 
 def bench_chain(host: Service, count: int, sleep_ms: int, reps: int) -> Figure:
     results = [host_bench.chain_latency(host.url, count, sleep_ms) for _ in range(reps)]
-    figure = _latency_figure(f"chain of {count} x {sleep_ms} ms: time / ideal", "<= 1.02", results, host,
-                             f"ideal {count * sleep_ms} ms")
+    figure = _latency_figure(
+        f"chain of {count} x {sleep_ms} ms: time / ideal", "<= 1.02", results, host, f"ideal {count * sleep_ms} ms"
+    )
     figure.details["step_gaps_ms"] = [round(gap, 3) for r in results for gap in host_bench.step_gaps_ms(r)]
     return figure
 
@@ -150,54 +161,108 @@ def bench_episode_cost(chain: Figure, count: int, sleep_ms: int, repeats: int = 
     episodes = count + 1
     per_episode = (chain.details["median_seconds"] * 1000 - count * sleep_ms) / episodes
     steps = chain.details.get("step_gaps_ms") or []
-    step = [] if not steps else [Figure(
-        "host cost per episode above the SDK floor, between two activities", statistics.median(steps) - cold.mean_ms,
-        "ms", "<= 1.0", [],
-        f"median of the chains' {len(steps)} steps from one activity's return to the next one's start, as the "
-        f"activities clock them (microseconds): {statistics.median(steps):.3f} ms, less the SDK's "
-        f"{cold.mean_ms:.2f} ms "
-        "(after an idle wait, as the host calls it); the rest is encoding the result, handing it to the engine, "
-        f"the episode's history and store writes and its commit, and handing the next activity to a worker thread; "
-        f"{round_trip:.2f} ms of it is the bare round trip above, which any thread-pool host pays")]
+    step = (
+        []
+        if not steps
+        else [
+            Figure(
+                "host cost per episode above the SDK floor, between two activities",
+                statistics.median(steps) - cold.mean_ms,
+                "ms",
+                "<= 1.0",
+                [],
+                f"median of the chains' {len(steps)} steps from one activity's return to the next one's start, as the "
+                f"activities clock them (microseconds): {statistics.median(steps):.3f} ms, less the SDK's "
+                f"{cold.mean_ms:.2f} ms "
+                "(after an idle wait, as the host calls it); the rest is encoding the result, handing it to the engine, "
+                f"the episode's history and store writes and its commit, and handing the next activity to a worker thread; "
+                f"{round_trip:.2f} ms of it is the bare round trip above, which any thread-pool host pays",
+            )
+        ]
+    )
     split = chain.details.get("timeline_of_median_run")
-    gaps = [] if split is None else [Figure(
-        "host cost per episode above the SDK floor, engine gaps", split["engine_gaps_ms"] / episodes - cold.mean_ms,
-        "ms", "", [],
-        f"from the host log (1 ms steps): {split['engine_gaps_ms']:.0f} ms with no activity running over {episodes} "
-        f"episodes (the first and last also carry the start and the completion), less the SDK's "
-        f"{cold.mean_ms:.2f} ms each")]
+    gaps = (
+        []
+        if split is None
+        else [
+            Figure(
+                "host cost per episode above the SDK floor, engine gaps",
+                split["engine_gaps_ms"] / episodes - cold.mean_ms,
+                "ms",
+                "",
+                [],
+                f"from the host log (1 ms steps): {split['engine_gaps_ms']:.0f} ms with no activity running over {episodes} "
+                f"episodes (the first and last also carry the start and the completion), less the SDK's "
+                f"{cold.mean_ms:.2f} ms each",
+            )
+        ]
+    )
     return [
-        Figure("SDK floor per episode, SDK as shipped", shipped.mean_ms, "ms", "",
-               [round(v, 3) for v in shipped.per_episode_ms],
-               f"its handle timed alone on episodes 1..{episodes} of the chain, back to back; "
-               f"{shipped.total_ms:.1f} ms in all"),
-        Figure("SDK floor per episode, host's memos, back to back", warm.mean_ms, "ms", "",
-               [round(v, 3) for v in warm.per_episode_ms],
-               f"the same requests with the host's memos (sdk_timestamps.py, sdk_executor_memo.py), caches warm; "
-               f"{warm.total_ms:.1f} ms in all"),
-        Figure("SDK floor per episode, host's memos, after an idle wait", cold.mean_ms, "ms", "",
-               [round(v, 3) for v in cold.per_episode_ms],
-               f"the same, each call after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle, as the host calls it once per "
-               f"episode; {cold.total_ms:.1f} ms in all, {cold.mean_ms / warm.mean_ms:.1f}x the warm figure"),
-        Figure("machine: idle event loop woken by a worker thread", wake, "ms", "", [],
-               f"median of {max(5, repeats // 7)}, after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle (bench/idle_wake.py): paid once per "
-               "activity by any host that runs activities in threads"),
-        Figure("machine: bare round trip, worker -> idle loop -> next worker", round_trip, "ms", "", [],
-               f"median of {max(5, repeats // 7)} (bench/idle_wake.py): a job's end to the next job's start when an "
-               "idle event loop hands over between them and does nothing else -- a chain's step with no store and no "
-               "replay"),
+        Figure(
+            "SDK floor per episode, SDK as shipped",
+            shipped.mean_ms,
+            "ms",
+            "",
+            [round(v, 3) for v in shipped.per_episode_ms],
+            f"its handle timed alone on episodes 1..{episodes} of the chain, back to back; "
+            f"{shipped.total_ms:.1f} ms in all",
+        ),
+        Figure(
+            "SDK floor per episode, host's memos, back to back",
+            warm.mean_ms,
+            "ms",
+            "",
+            [round(v, 3) for v in warm.per_episode_ms],
+            f"the same requests with the host's memos (sdk_timestamps.py, sdk_executor_memo.py), caches warm; "
+            f"{warm.total_ms:.1f} ms in all",
+        ),
+        Figure(
+            "SDK floor per episode, host's memos, after an idle wait",
+            cold.mean_ms,
+            "ms",
+            "",
+            [round(v, 3) for v in cold.per_episode_ms],
+            f"the same, each call after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle, as the host calls it once per "
+            f"episode; {cold.total_ms:.1f} ms in all, {cold.mean_ms / warm.mean_ms:.1f}x the warm figure",
+        ),
+        Figure(
+            "machine: idle event loop woken by a worker thread",
+            wake,
+            "ms",
+            "",
+            [],
+            f"median of {max(5, repeats // 7)}, after {FLOOR_IDLE_SECONDS * 1000:.0f} ms idle (bench/idle_wake.py): paid once per "
+            "activity by any host that runs activities in threads",
+        ),
+        Figure(
+            "machine: bare round trip, worker -> idle loop -> next worker",
+            round_trip,
+            "ms",
+            "",
+            [],
+            f"median of {max(5, repeats // 7)} (bench/idle_wake.py): a job's end to the next job's start when an "
+            "idle event loop hands over between them and does nothing else -- a chain's step with no store and no "
+            "replay",
+        ),
         *step,
         *gaps,
-        Figure("host cost per episode above the SDK floor, end to end", per_episode - cold.mean_ms, "ms", "", [],
-               f"median chain: {per_episode:.2f} ms per episode above the ideal, SDK {cold.mean_ms:.2f} ms of it; "
-               "also counts the HTTP start and the answer"),
+        Figure(
+            "host cost per episode above the SDK floor, end to end",
+            per_episode - cold.mean_ms,
+            "ms",
+            "",
+            [],
+            f"median chain: {per_episode:.2f} ms per episode above the ideal, SDK {cold.mean_ms:.2f} ms of it; "
+            "also counts the HTTP start and the answer",
+        ),
     ]
 
 
 def bench_fan_out(host: Service, count: int, sleep_ms: int, reps: int) -> Figure:
     results = [host_bench.fan_out_latency(host.url, count, sleep_ms) for _ in range(reps)]
-    return _latency_figure(f"fan-out of {count} x {sleep_ms} ms: time / ideal", "<= 1.10", results, host,
-                           f"ideal {sleep_ms} ms")
+    return _latency_figure(
+        f"fan-out of {count} x {sleep_ms} ms: time / ideal", "<= 1.10", results, host, f"ideal {sleep_ms} ms"
+    )
 
 
 def baseline_orchestrations_per_second(count: int, concurrency: int) -> float:
@@ -205,12 +270,17 @@ def baseline_orchestrations_per_second(count: int, concurrency: int) -> float:
     env = {**os.environ, "GRPC_VERBOSITY": "ERROR", "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
         [sys.executable, "-m", "bench.durabletask_baseline", "--count", str(count), "--concurrency", str(concurrency)],
-        cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=BASELINE_TIMEOUT,
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=BASELINE_TIMEOUT,
     )
     lines = result.stdout.decode().strip().splitlines()
     if result.returncode != 0 or not lines:
-        raise host_bench.BenchError(f"durabletask baseline failed ({result.returncode}):\n"
-                                    f"{result.stderr.decode(errors='replace')[-2000:]}")
+        raise host_bench.BenchError(
+            f"durabletask baseline failed ({result.returncode}):\n{result.stderr.decode(errors='replace')[-2000:]}"
+        )
     return float(json.loads(lines[-1])["orchestrations_per_second"])
 
 
@@ -224,10 +294,22 @@ def bench_throughput(host: Service, count: int, concurrency: int, reps: int) -> 
     shape = f"{count} x 2-activity no-op chain, {concurrency} HTTP clients"
     return [
         Figure("throughput, embedded host (SQLite)", ours_median, "orch/s", "", [round(v, 1) for v in ours], shape),
-        Figure("throughput, durabletask in-memory", theirs_median, "orch/s", "", [round(v, 1) for v in theirs],
-               f"{count} x same chain, {concurrency} gRPC clients"),
-        Figure("throughput: ours / durabletask", ours_median / theirs_median, "x", ">= 2.0",
-               [round(a / b, 3) for a, b in zip(ours, theirs)], "durable (SQLite WAL) vs in-memory, same run"),
+        Figure(
+            "throughput, durabletask in-memory",
+            theirs_median,
+            "orch/s",
+            "",
+            [round(v, 1) for v in theirs],
+            f"{count} x same chain, {concurrency} gRPC clients",
+        ),
+        Figure(
+            "throughput: ours / durabletask",
+            ours_median / theirs_median,
+            "x",
+            ">= 2.0",
+            [round(a / b, 3) for a, b in zip(ours, theirs)],
+            "durable (SQLite WAL) vs in-memory, same run",
+        ),
     ]
 
 
@@ -236,9 +318,15 @@ def bench_agents(latency_ms: int, reps: int, scratch: Path, say: Callable[[str],
     awaited by the host (the target figure) and through the app's routes with polling (beside it), alternating."""
     targets = {"single": "<= 2.05", "multi": "<= 1.05"}
     names = {"single": "single-agent chaining (2 calls in turn)", "multi": "multi-agent concurrency (2 at once)"}
-    with start_offline_model(latency_ms=latency_ms, log_path=scratch / "model.log") as model, \
-            start_host(FUNCTIONS_APP, state_db=scratch / "agents.sqlite3", env=offline_host_env(model.url, "bench"),
-                       log_path=scratch / "agents-host.log") as host:
+    with (
+        start_offline_model(latency_ms=latency_ms, log_path=scratch / "model.log") as model,
+        start_host(
+            FUNCTIONS_APP,
+            state_db=scratch / "agents.sqlite3",
+            env=offline_host_env(model.url, "bench"),
+            log_path=scratch / "agents-host.log",
+        ) as host,
+    ):
         for kind in targets:  # warm-up: model clients, first entity, first SDK calls, both ways in
             for way in agent_bench.WAYS:
                 agent_bench.run_agent_orchestration(host.url, kind, latency_ms, way)
@@ -246,53 +334,100 @@ def bench_agents(latency_ms: int, reps: int, scratch: Path, say: Callable[[str],
         runs_by_kind: dict[str, list[agent_bench.AgentRun]] = {}
         for kind, target in targets.items():
             say(f"agents: {kind} ...")
-            both = [agent_bench.run_agent_orchestration(host.url, kind, latency_ms, way)
-                    for _ in range(reps) for way in agent_bench.WAYS]
+            both = [
+                agent_bench.run_agent_orchestration(host.url, kind, latency_ms, way)
+                for _ in range(reps)
+                for way in agent_bench.WAYS
+            ]
             ideal = agent_bench.ideal_ratio(kind)
             for way in agent_bench.WAYS:
                 runs = [r for r in both if r.way == way]
                 median = statistics.median(r.ratio for r in runs)
                 middle = sorted(runs, key=lambda r: r.ratio)[len(runs) // 2]
-                details: dict[str, Any] = {"median_seconds": middle.seconds, "ideal_seconds": ideal * latency_ms / 1000,
-                                           "way": way}
+                details: dict[str, Any] = {
+                    "median_seconds": middle.seconds,
+                    "ideal_seconds": ideal * latency_ms / 1000,
+                    "way": way,
+                }
                 try:
                     details["agent_timeline_of_median_run"] = agent_timeline(
-                        host.log_text(), middle.instance_id, middle.posted_at, middle.observed_at,
-                        ideal * latency_ms, _model_calls(model.url), latency_ms).as_dict()
+                        host.log_text(),
+                        middle.instance_id,
+                        middle.posted_at,
+                        middle.observed_at,
+                        ideal * latency_ms,
+                        _model_calls(model.url),
+                        latency_ms,
+                    ).as_dict()
                 except ValueError as error:  # the host's log format changed: the figure stands, the split is missing
                     details["timeline_error"] = str(error)
                 above = f"ideal {ideal:g} x {latency_ms} ms; {(median - ideal) * latency_ms:.0f} ms above"
                 if way == "host":
                     runs_by_kind[kind] = runs
-                    figures.append(Figure(f"{names[kind]} at {latency_ms} ms: time / latency", median, "x", target,
-                                          [round(r.ratio, 3) for r in runs],
-                                          f"{above}; started and awaited by the host (create-and-wait), as the "
-                                          "chain", details))
+                    figures.append(
+                        Figure(
+                            f"{names[kind]} at {latency_ms} ms: time / latency",
+                            median,
+                            "x",
+                            target,
+                            [round(r.ratio, 3) for r in runs],
+                            f"{above}; started and awaited by the host (create-and-wait), as the chain",
+                            details,
+                        )
+                    )
                 else:
-                    figures.append(Figure(f"{names[kind]} at {latency_ms} ms, through the app's routes: time / "
-                                          "latency", median, "x", "", [round(r.ratio, 3) for r in runs],
-                                          f"{above}; the app's start route, the status polled every "
-                                          f"{agent_bench.POLL_INTERVAL * 1000:.0f} ms, as a notebook does",
-                                          details))
+                    figures.append(
+                        Figure(
+                            f"{names[kind]} at {latency_ms} ms, through the app's routes: time / latency",
+                            median,
+                            "x",
+                            "",
+                            [round(r.ratio, 3) for r in runs],
+                            f"{above}; the app's start route, the status polled every "
+                            f"{agent_bench.POLL_INTERVAL * 1000:.0f} ms, as a notebook does",
+                            details,
+                        )
+                    )
         say("agents: the same operations without the host ...")
         figures.extend(_agent_floor_figures(model.url, latency_ms, reps, names, runs_by_kind))
     return figures
 
 
-def _agent_floor_figures(model_url: str, latency_ms: int, reps: int, names: dict[str, str],
-                         runs_by_kind: dict[str, list[agent_bench.AgentRun]]) -> list[Figure]:
+def _agent_floor_figures(
+    model_url: str,
+    latency_ms: int,
+    reps: int,
+    names: dict[str, str],
+    runs_by_kind: dict[str, list[agent_bench.AgentRun]],
+) -> list[Figure]:
     """The agent floor (bench/agent_floor.py, in a process of its own) beside the orchestrations' times."""
     try:
-        done = subprocess.run([sys.executable, "-m", "bench.agent_floor", "--model-url", model_url,
-                               "--latency-ms", str(latency_ms), "--reps", str(reps)],
-                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=BASELINE_TIMEOUT)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.agent_floor",
+                "--model-url",
+                model_url,
+                "--latency-ms",
+                str(latency_ms),
+                "--reps",
+                str(reps),
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=BASELINE_TIMEOUT,
+        )
         floors = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
     except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError):
         done, floors = None, None
     if not floors:
         reason = (done.stderr.strip().splitlines() or ["no output"])[-1] if done else "timed out"
-        return [Figure(f"agent floor, {names[kind]}: time / latency", None, "x", "", [], f"not measured: {reason}")
-                for kind in names]
+        return [
+            Figure(f"agent floor, {names[kind]}: time / latency", None, "x", "", [], f"not measured: {reason}")
+            for kind in names
+        ]
     figures = []
     for kind, name in names.items():
         floor = floors[kind]
@@ -311,16 +446,27 @@ def _agent_floor_figures(model_url: str, latency_ms: int, reps: int, names: dict
         operations = len(floor["operations"])
         how = "one after the other" if kind == "single" else "from two threads at once"
         figures += [
-            Figure(f"agent floor, {name}: time / latency", floor_ratio, "x", "",
-                   [round(v / latency_s + episodes_ms / latency_ms, 3) for v in floor["seconds"]],
-                   f"no host: the same {operations} agent operations sent straight to the entities' SDK handles "
-                   f"({how}; agent-framework, the openai client, the offline model: "
-                   f"{(operations_ratio - ideal) * latency_ms:.0f} ms above the ideal) plus the SDK replaying the "
-                   f"{len(critical)} episodes on the critical path after an idle wait ({episodes_ms:.1f} ms)"),
-            Figure(f"host's part of {name}: orchestration less agent floor", host_ms, "ms", "", [],
-                   f"({run_median:.3f} - {floor_ratio:.3f}) x {latency_ms} ms: the HTTP start, dispatching "
-                   f"{operations} operations, the host's part of each episode, storing entity state, and the "
-                   "answer"),
+            Figure(
+                f"agent floor, {name}: time / latency",
+                floor_ratio,
+                "x",
+                "",
+                [round(v / latency_s + episodes_ms / latency_ms, 3) for v in floor["seconds"]],
+                f"no host: the same {operations} agent operations sent straight to the entities' SDK handles "
+                f"({how}; agent-framework, the openai client, the offline model: "
+                f"{(operations_ratio - ideal) * latency_ms:.0f} ms above the ideal) plus the SDK replaying the "
+                f"{len(critical)} episodes on the critical path after an idle wait ({episodes_ms:.1f} ms)",
+            ),
+            Figure(
+                f"host's part of {name}: orchestration less agent floor",
+                host_ms,
+                "ms",
+                "",
+                [],
+                f"({run_median:.3f} - {floor_ratio:.3f}) x {latency_ms} ms: the HTTP start, dispatching "
+                f"{operations} operations, the host's part of each episode, storing entity state, and the "
+                "answer",
+            ),
         ]
     return figures
 
@@ -337,15 +483,23 @@ def _model_calls(model_url: str) -> list[dict[str, Any]]:
 def bench_gateway(calls: int) -> list[Figure]:
     """The model gateway's cost per call, beside a direct call to the same offline model in the same run."""
     results = gateway_bench.measure(calls)
-    return [Figure(f"model gateway, {kind} chat completion: extra per call", figures["extra_ms"], "ms",
-                   f"<= {gateway_bench.TARGET_MS}", [],
-                   f"direct call to the offline model (no latency), same run: {figures['direct_ms']:.2f} ms; "
-                   f"through the gateway {figures['gateway_ms']:.2f} ms; medians of {calls} alternating calls")
-            for kind, figures in results.items()]
+    return [
+        Figure(
+            f"model gateway, {kind} chat completion: extra per call",
+            figures["extra_ms"],
+            "ms",
+            f"<= {gateway_bench.TARGET_MS}",
+            [],
+            f"direct call to the offline model (no latency), same run: {figures['direct_ms']:.2f} ms; "
+            f"through the gateway {figures['gateway_ms']:.2f} ms; medians of {calls} alternating calls",
+        )
+        for kind, figures in results.items()
+    ]
 
 
-def bench_cold_start(label: str, app_dir: Path, env: dict[str, str] | None, reps: int,
-                     python_floor: float) -> list[Figure]:
+def bench_cold_start(
+    label: str, app_dir: Path, env: dict[str, str] | None, reps: int, python_floor: float
+) -> list[Figure]:
     try:
         host_bench.import_seconds(app_dir, env)  # also warms the OS file cache for both figures
     except host_bench.BenchError as error:
@@ -356,10 +510,22 @@ def bench_cold_start(label: str, app_dir: Path, env: dict[str, str] | None, reps
     ready, imported = statistics.median(readies), statistics.median(imports)
     return [
         Figure(f"cold start {label}: spawn -> host ready", ready, "s", "", [round(v, 3) for v in readies]),
-        Figure(f"cold start {label}: import app alone", imported, "s", "", [round(v, 3) for v in imports],
-               'python -c "import function_app"'),
-        Figure(f"cold start {label}: host overhead over import", ready - imported, "s", "", [],
-               f"ready / import = {ready / imported:.2f}x; bare interpreter {python_floor:.3f} s"),
+        Figure(
+            f"cold start {label}: import app alone",
+            imported,
+            "s",
+            "",
+            [round(v, 3) for v in imports],
+            'python -c "import function_app"',
+        ),
+        Figure(
+            f"cold start {label}: host overhead over import",
+            ready - imported,
+            "s",
+            "",
+            [],
+            f"ready / import = {ready / imported:.2f}x; bare interpreter {python_floor:.3f} s",
+        ),
     ]
 
 
@@ -391,8 +557,9 @@ def run(options: Options, say: Callable[[str], None] = print) -> dict[str, Any]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-host-") as scratch:
         say(f"starting the embedded host on {host_bench.BENCH_APP.relative_to(REPO_ROOT)} ...")
-        with start_host(host_bench.BENCH_APP, state_db=Path(scratch) / "state.sqlite3",
-                        log_path=Path(scratch) / "host.log") as host:
+        with start_host(
+            host_bench.BENCH_APP, state_db=Path(scratch) / "state.sqlite3", log_path=Path(scratch) / "host.log"
+        ) as host:
             # Warm-up, not measured: first SDK calls, HTTP connections, and the worker threads a fan-out needs
             # (the thread pool starts its threads lazily, which would otherwise land in the first sample).
             host_bench.run_to_completion(host.url, "sleep_chain", {"count": 1, "ms": 1})
@@ -402,8 +569,9 @@ def run(options: Options, say: Callable[[str], None] = print) -> dict[str, Any]:
             say("fan-out ...")
             figures.append(bench_fan_out(host, options.chain_count, options.sleep_ms, options.fan_out_reps))
             say("throughput (ours and durabletask's, alternating) ...")
-            figures.extend(bench_throughput(host, options.throughput_count, options.concurrency,
-                                            options.throughput_reps))
+            figures.extend(
+                bench_throughput(host, options.throughput_count, options.concurrency, options.throughput_reps)
+            )
         say("SDK floor ...")
         figures.extend(bench_episode_cost(figures[0], options.chain_count, options.sleep_ms, options.floor_repeats))
         figures.extend(bench_agents(options.agent_latency_ms, options.agent_reps, Path(scratch), say))
@@ -431,15 +599,21 @@ def run(options: Options, say: Callable[[str], None] = print) -> dict[str, Any]:
 def readme_table(document: dict[str, Any]) -> str:
     """The Markdown table of every figure beside its target and its anchor."""
     machine = document["machine"]
-    lines = [f"Last run: {document['started']} on {machine['cores']} cores, {machine['implementation']} "
-             f"{machine['python']}, SQLite {machine['sqlite']}, azure-functions-durable "
-             f"{machine['azure-functions-durable']}, durabletask {machine['durabletask']}.", "",
-             "| figure | value | target | verdict | anchor (same run) | samples |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"Last run: {document['started']} on {machine['cores']} cores, {machine['implementation']} "
+        f"{machine['python']}, SQLite {machine['sqlite']}, azure-functions-durable "
+        f"{machine['azure-functions-durable']}, durabletask {machine['durabletask']}.",
+        "",
+        "| figure | value | target | verdict | anchor (same run) | samples |",
+        "|---|---|---|---|---|---|",
+    ]
     for fig in document["figures"]:
         value = "-" if fig["value"] is None else f"{fig['value']:.3f} {fig['unit']}"
         samples = ", ".join(f"{v:g}" for v in fig["samples"])
-        lines.append(f"| {fig['name']} | {value} | {fig['target'] or '-'} | {fig['verdict']} | "
-                     f"{fig['note'] or '-'} | {samples or '-'} |")
+        lines.append(
+            f"| {fig['name']} | {value} | {fig['target'] or '-'} | {fig['verdict']} | "
+            f"{fig['note'] or '-'} | {samples or '-'} |"
+        )
     return "\n".join(lines)
 
 
@@ -481,40 +655,58 @@ def format_report(document: dict[str, Any]) -> str:
     for fig in document["figures"]:
         split = fig["details"].get("timeline_of_median_run")
         if split:
-            lines += ["", f"where the time went — median run of '{fig['name']}' "
-                          f"({fig['details']['median_seconds'] * 1000:.0f} ms, ideal "
-                          f"{fig['details']['ideal_seconds'] * 1000:.0f} ms), from the host log (1 ms resolution):",
-                      f"  POST -> first episode        {split['start_to_first_episode_ms']:8.1f} ms",
-                      f"  activities running (union)   {split['activities_busy_ms']:8.1f} ms   "
-                      f"(of which oversleep, summed over {split['activities']} activities: "
-                      f"{split['activity_oversleep_ms']:.0f} ms)",
-                      f"  engine gaps (no activity)    {split['engine_gaps_ms']:8.1f} ms   "
-                      f"{split['episodes']} episodes; gaps {split['gaps_ms']}",
-                      f"  Completed -> answer          {split['completed_to_observed_ms']:8.1f} ms   "
-                      "(the host waits for the result: create-and-wait)",
-                      f"  POST -> Completed logged: {fig['details']['host_side_ratio']:.3f} x ideal"]
+            lines += [
+                "",
+                f"where the time went — median run of '{fig['name']}' "
+                f"({fig['details']['median_seconds'] * 1000:.0f} ms, ideal "
+                f"{fig['details']['ideal_seconds'] * 1000:.0f} ms), from the host log (1 ms resolution):",
+                f"  POST -> first episode        {split['start_to_first_episode_ms']:8.1f} ms",
+                f"  activities running (union)   {split['activities_busy_ms']:8.1f} ms   "
+                f"(of which oversleep, summed over {split['activities']} activities: "
+                f"{split['activity_oversleep_ms']:.0f} ms)",
+                f"  engine gaps (no activity)    {split['engine_gaps_ms']:8.1f} ms   "
+                f"{split['episodes']} episodes; gaps {split['gaps_ms']}",
+                f"  Completed -> answer          {split['completed_to_observed_ms']:8.1f} ms   "
+                "(the host waits for the result: create-and-wait)",
+                f"  POST -> Completed logged: {fig['details']['host_side_ratio']:.3f} x ideal",
+            ]
         agents = fig["details"].get("agent_timeline_of_median_run")
         if agents:
             host_way = fig["details"].get("way") == "host"
-            lines += ["", f"where the time went — median run of '{fig['name']}' "
-                          f"({fig['details']['median_seconds'] * 1000:.0f} ms, ideal "
-                          f"{fig['details']['ideal_seconds'] * 1000:.0f} ms), from the host log (1 ms resolution):",
-                      f"  POST -> first agent operation {agents['start_to_first_operation_ms']:8.1f} ms   "
-                      + ("(the Durable API's start, the first episode)" if host_way else
-                         "(the app's HTTP starter, the SDK client's call to the Durable API, the first episode)"),
-                      f"  agent operations (union)      {agents['operations_busy_ms']:8.1f} ms   "
-                      f"{agents['operations']} operations; above the model latency: "
-                      f"{agents['operations_above_latency_ms']:.0f} ms (agent-framework, the openai client, the "
-                      "model server's own work, entity state)",
-                      *([f"      per operation (medians): {agents['before_model_call_ms']:.1f} ms before the request "
-                         f"reached the model, {agents['model_over_latency_ms']:.1f} ms of the model server's own work "
-                         f"beyond its latency, {agents['after_model_answer_ms']:.1f} ms from the last byte of the "
-                         "answer to the operation's end"] if agents.get("before_model_call_ms") is not None else []),
-                      f"  engine gaps (no operation)    {agents['engine_gaps_ms']:8.1f} ms   "
-                      f"{agents['episodes']} episodes; gaps {agents['gaps_ms']}",
-                      f"  Completed -> observed         {agents['completed_to_observed_ms']:8.1f} ms   "
-                      + ("(the host answers the create-and-wait)" if host_way else
-                         f"(the client polls every {agent_bench.POLL_INTERVAL * 1000:.0f} ms)")]
+            lines += [
+                "",
+                f"where the time went — median run of '{fig['name']}' "
+                f"({fig['details']['median_seconds'] * 1000:.0f} ms, ideal "
+                f"{fig['details']['ideal_seconds'] * 1000:.0f} ms), from the host log (1 ms resolution):",
+                f"  POST -> first agent operation {agents['start_to_first_operation_ms']:8.1f} ms   "
+                + (
+                    "(the Durable API's start, the first episode)"
+                    if host_way
+                    else "(the app's HTTP starter, the SDK client's call to the Durable API, the first episode)"
+                ),
+                f"  agent operations (union)      {agents['operations_busy_ms']:8.1f} ms   "
+                f"{agents['operations']} operations; above the model latency: "
+                f"{agents['operations_above_latency_ms']:.0f} ms (agent-framework, the openai client, the "
+                "model server's own work, entity state)",
+                *(
+                    [
+                        f"      per operation (medians): {agents['before_model_call_ms']:.1f} ms before the request "
+                        f"reached the model, {agents['model_over_latency_ms']:.1f} ms of the model server's own work "
+                        f"beyond its latency, {agents['after_model_answer_ms']:.1f} ms from the last byte of the "
+                        "answer to the operation's end"
+                    ]
+                    if agents.get("before_model_call_ms") is not None
+                    else []
+                ),
+                f"  engine gaps (no operation)    {agents['engine_gaps_ms']:8.1f} ms   "
+                f"{agents['episodes']} episodes; gaps {agents['gaps_ms']}",
+                f"  Completed -> observed         {agents['completed_to_observed_ms']:8.1f} ms   "
+                + (
+                    "(the host answers the create-and-wait)"
+                    if host_way
+                    else f"(the client polls every {agent_bench.POLL_INTERVAL * 1000:.0f} ms)"
+                ),
+            ]
     lines += ["", f"run took {document['run_seconds']:.1f} s; results: {document['results_file']}"]
     return "\n".join(lines)
 
@@ -523,29 +715,55 @@ def parse_args(argv: list[str] | None) -> Options:
     defaults = Options()
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=defaults.chain_count, help="activities in chain and fan-out")
-    parser.add_argument("--sleep-ms", type=int, default=defaults.sleep_ms,
-                        help="how long each chain / fan-out activity sleeps (default: %(default)s)")
+    parser.add_argument(
+        "--sleep-ms",
+        type=int,
+        default=defaults.sleep_ms,
+        help="how long each chain / fan-out activity sleeps (default: %(default)s)",
+    )
     parser.add_argument("--reps", type=int, default=defaults.latency_reps, help="repetitions of each figure")
-    parser.add_argument("--count", type=int, default=defaults.throughput_count, help="orchestrations per throughput run")
-    parser.add_argument("--concurrency", type=int, default=defaults.concurrency,
-                        help="concurrent clients starting orchestrations in the throughput run (default: %(default)s)")
-    parser.add_argument("--agent-latency-ms", type=int, default=defaults.agent_latency_ms,
-                        help="offline model latency for the agent orchestrations (default: %(default)s)")
+    parser.add_argument(
+        "--count", type=int, default=defaults.throughput_count, help="orchestrations per throughput run"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=defaults.concurrency,
+        help="concurrent clients starting orchestrations in the throughput run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--agent-latency-ms",
+        type=int,
+        default=defaults.agent_latency_ms,
+        help="offline model latency for the agent orchestrations (default: %(default)s)",
+    )
     parser.add_argument("--results-dir", type=Path, default=defaults.results_dir)
-    parser.add_argument("--readme", type=Path, default=defaults.readme,
-                        help="Markdown file whose generated table this run replaces (default: bench/README.md)")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=defaults.readme,
+        help="Markdown file whose generated table this run replaces (default: bench/README.md)",
+    )
     args = parser.parse_args(argv)
     if min(args.n, args.sleep_ms, args.reps, args.count, args.concurrency, args.agent_latency_ms) <= 0:
         parser.error("--n, --sleep-ms, --reps, --count, --concurrency and --agent-latency-ms must be positive")
     reps = args.reps
-    return Options(chain_count=args.n, sleep_ms=args.sleep_ms, latency_reps=reps, fan_out_reps=reps,
-                   throughput_count=args.count, concurrency=args.concurrency,
-                   throughput_reps=3 if reps == defaults.latency_reps else reps,
-                   cold_reps=3 if reps == defaults.latency_reps else reps,
-                   agent_latency_ms=args.agent_latency_ms, agent_reps=3 if reps == defaults.latency_reps else reps,
-                   gateway_calls=defaults.gateway_calls if reps == defaults.latency_reps else 20 * reps,
-                   floor_repeats=defaults.floor_repeats if reps == defaults.latency_reps else 20 * reps,
-                   results_dir=args.results_dir, readme=args.readme)
+    return Options(
+        chain_count=args.n,
+        sleep_ms=args.sleep_ms,
+        latency_reps=reps,
+        fan_out_reps=reps,
+        throughput_count=args.count,
+        concurrency=args.concurrency,
+        throughput_reps=3 if reps == defaults.latency_reps else reps,
+        cold_reps=3 if reps == defaults.latency_reps else reps,
+        agent_latency_ms=args.agent_latency_ms,
+        agent_reps=3 if reps == defaults.latency_reps else reps,
+        gateway_calls=defaults.gateway_calls if reps == defaults.latency_reps else 20 * reps,
+        floor_repeats=defaults.floor_repeats if reps == defaults.latency_reps else 20 * reps,
+        results_dir=args.results_dir,
+        readme=args.readme,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ pays -- first back to back (caches warm), then each call after an idle wait as l
 activity ran. On a small virtual machine that cold call takes about twice as long. The benchmark sets the host's
 measured per-episode time beside the cold floor; the difference is the host's own cost.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,14 +51,16 @@ def capture_requests(app_dir: Path, orchestrator: str, input_value: object) -> t
         requests.append(request)
         return fn.handler(request)
 
-    registry.orchestrators[orchestrator.lower()] = DurableFunction(fn.kind, fn.name, fn.function_name, recording,
-                                                                   fn.trigger_param)
+    registry.orchestrators[orchestrator.lower()] = DurableFunction(
+        fn.kind, fn.name, fn.function_name, recording, fn.trigger_param
+    )
 
     async def run() -> None:
         runner = UserCodeRunner(max_workers=4)
         with tempfile.TemporaryDirectory(prefix="bench-floor-") as scratch:
-            engine = DurableEngine(registry, str(Path(scratch) / "state.db"), runner, "Floor",
-                                   logging.getLogger("bench.floor"))
+            engine = DurableEngine(
+                registry, str(Path(scratch) / "state.db"), runner, "Floor", logging.getLogger("bench.floor")
+            )
             await engine.start()
             try:
                 instance_id = await engine.start_orchestration(orchestrator, None, json.dumps(input_value))
@@ -72,15 +75,22 @@ def capture_requests(app_dir: Path, orchestrator: str, input_value: object) -> t
     return requests, fn
 
 
-def sdk_floor(app_dir: Path, orchestrator: str, input_value: object, repeats: int = 200,
-              memoised: bool = True, idle_seconds: float = 0.0) -> Floor:
+def sdk_floor(
+    app_dir: Path,
+    orchestrator: str,
+    input_value: object,
+    repeats: int = 200,
+    memoised: bool = True,
+    idle_seconds: float = 0.0,
+) -> Floor:
     """The floor of one orchestrator's episodes, measured one way (`time_requests`)."""
     requests, fn = capture_requests(app_dir, orchestrator, input_value)
     return time_requests(requests, fn, repeats, memoised, idle_seconds)
 
 
-def time_requests(requests: list[str], fn: DurableFunction, repeats: int = 200, memoised: bool = True,
-                  idle_seconds: float = 0.0) -> Floor:
+def time_requests(
+    requests: list[str], fn: DurableFunction, repeats: int = 200, memoised: bool = True, idle_seconds: float = 0.0
+) -> Floor:
     """Median time of the SDK's handle for each episode's request; `memoised` False times the SDK as shipped,
     True with the host's memos (then every timestamp is cached, a little below what the host pays: the new
     events of an episode are parsed once there). `idle_seconds` > 0: each timed call follows a sleep that long

@@ -154,10 +154,12 @@ def multi_agent_concurrent_orchestration(context: df.DurableOrchestrationContext
     physicist_session = physicist.create_session()
     chemist_session = chemist.create_session()
 
-    physicist_result, chemist_result = yield context.task_all([
-        physicist.run(str(prompt), session=physicist_session),
-        chemist.run(str(prompt), session=chemist_session),
-    ])
+    physicist_result, chemist_result = yield context.task_all(
+        [
+            physicist.run(str(prompt), session=physicist_session),
+            chemist.run(str(prompt), session=chemist_session),
+        ]
+    )
 
     return {
         "physicist": answer_text(physicist_result, PHYSICIST_AGENT_NAME),

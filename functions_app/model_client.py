@@ -18,6 +18,7 @@ Why not let the client read the environment itself: the current `OpenAIChatCompl
 `AZURE_OPENAI_CHAT_DEPLOYMENT_NAME` and silently prefers `OPENAI_API_KEY` over Azure settings. Choosing here
 makes the order explicit and the chosen backend visible in the log (secrets are never logged).
 """
+
 from __future__ import annotations
 
 import logging
@@ -149,8 +150,9 @@ def create_chat_client(backend: ModelBackend, credential: Any = None) -> OpenAIC
     chat_client = _chat_client_for(backend, credential)
     # The agent-framework client has no timeout or retry parameters; `with_options` returns a copy of its openai
     # client (Azure or plain) with the same endpoint and credentials and the new settings.
-    chat_client.client = chat_client.client.with_options(timeout=MODEL_REQUEST_TIMEOUT_SECONDS,
-                                                         max_retries=MODEL_MAX_RETRIES)
+    chat_client.client = chat_client.client.with_options(
+        timeout=MODEL_REQUEST_TIMEOUT_SECONDS, max_retries=MODEL_MAX_RETRIES
+    )
     return chat_client
 
 

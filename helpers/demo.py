@@ -9,6 +9,7 @@ What it does, with the same toolbox the notebooks use (`helpers.lab`):
    calls were spread in time.
 3. Stops everything it started, also on Ctrl-C or failure. The exit status is 0 only if both completed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,11 +29,18 @@ DEFAULT_PROMPT = "What is temperature?"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m helpers.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="question for the physicist and the chemist")
-    parser.add_argument("--model", choices=lab.environment.MODEL_CHOICES,
-                        help="offline (default, or $LAB_MODEL) or env: the model your settings describe")
+    parser.add_argument(
+        "--model",
+        choices=lab.environment.MODEL_CHOICES,
+        help="offline (default, or $LAB_MODEL) or env: the model your settings describe",
+    )
     parser.add_argument("--offline", action="store_true", help="same as --model offline")
-    parser.add_argument("--latency-ms", type=int, default=500,
-                        help="offline model reply latency, to make the concurrency visible (default 500)")
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=500,
+        help="offline model reply latency, to make the concurrency visible (default 500)",
+    )
     parser.add_argument("--timeout", type=float, default=None, help="seconds to wait for each orchestration")
     return parser.parse_args(argv)
 
@@ -50,7 +58,7 @@ def show(title: str, status: dict[str, Any], seconds: float, lines: Callable[[An
     state = status.get("runtimeStatus")
     print(f"\n== {title}: {state} in {seconds:.1f} s (instance {status.get('instanceId')})")
     output = status.get("output")
-    for label, text in (lines(output) if state == "Completed" else [("reason", str(output))]):
+    for label, text in lines(output) if state == "Completed" else [("reason", str(output))]:
         print(textwrap.fill(text, width=100, initial_indent=f"   {label + ':':<11}", subsequent_indent=" " * 14))
 
 
@@ -66,27 +74,46 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Model: {kit.model.label} ({kit.model.description})")
         print(f"Host running at {kit.base_url}\n")
         http = httpx.Client(base_url=kit.base_url, timeout=30.0, trust_env=False)
-        single, single_seconds = run(kit, "Single-agent chaining", lambda: http.post("/api/singleagent/run"),
-                                     args.timeout)
+        single, single_seconds = run(
+            kit, "Single-agent chaining", lambda: http.post("/api/singleagent/run"), args.timeout
+        )
         chain_calls = kit.model_calls()
-        multi, multi_seconds = run(kit, "Multi-agent concurrency", lambda: http.post(
-            "/api/multiagent/run", content=args.prompt.encode("utf-8"),
-            headers={"Content-Type": "text/plain; charset=utf-8"}), args.timeout)
+        multi, multi_seconds = run(
+            kit,
+            "Multi-agent concurrency",
+            lambda: http.post(
+                "/api/multiagent/run",
+                content=args.prompt.encode("utf-8"),
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+            ),
+            args.timeout,
+        )
         fan_out_calls = kit.model_calls(since=chain_calls[-1]["id"] if chain_calls else 0)
         http.close()
 
         show("Single-agent chaining", single, single_seconds, lambda output: [("writer", str(output))])
-        show("Multi-agent concurrency", multi, multi_seconds, lambda output: [
-            ("prompt", args.prompt), ("physicist", str(output.get("physicist"))),
-            ("chemist", str(output.get("chemist")))])
+        show(
+            "Multi-agent concurrency",
+            multi,
+            multi_seconds,
+            lambda output: [
+                ("prompt", args.prompt),
+                ("physicist", str(output.get("physicist"))),
+                ("chemist", str(output.get("chemist"))),
+            ],
+        )
         completed = single.get("runtimeStatus") == multi.get("runtimeStatus") == "Completed"
-        print(f"\nAll answers came from {kit.model.label}"
-              + (" (a deterministic scripted server, not a language model)." if kit.model.kind == "offline" else "."))
+        print(
+            f"\nAll answers came from {kit.model.label}"
+            + (" (a deterministic scripted server, not a language model)." if kit.model.kind == "offline" else ".")
+        )
         if completed and chain_calls and fan_out_calls:
             chain, fan_out = lab.overlap_summary(chain_calls), lab.overlap_summary(fan_out_calls)
-            print(f"The chaining run made its {chain.calls} model calls one after the other (span {chain.span:.1f} s); "
-                  f"the concurrent run made its {fan_out.calls} at once (span {fan_out.span:.1f} s, "
-                  f"the longest call {fan_out.longest:.1f} s).")
+            print(
+                f"The chaining run made its {chain.calls} model calls one after the other (span {chain.span:.1f} s); "
+                f"the concurrent run made its {fan_out.calls} at once (span {fan_out.span:.1f} s, "
+                f"the longest call {fan_out.longest:.1f} s)."
+            )
         if not completed:
             explanation = kit.explain_failure(single if single.get("runtimeStatus") != "Completed" else multi)
             if explanation:

@@ -5,6 +5,7 @@ the current code — never from hand edits. The kernel is the Python running thi
 `pytest --nbval-current-env`), its working directory is the notebook's folder, and no per-cell timing metadata
 is written, so a re-run changes a notebook file only where an output really changed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,14 @@ from nbval.plugin import coalesce_streams
 CELL_TIMEOUT_SECONDS = 180
 
 
-def execute(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS, save_to: Path | None = None,
-            env: dict[str, str] | None = None, allow_errors: bool = False) -> float:
+def execute(
+    path: Path,
+    *,
+    timeout: int = CELL_TIMEOUT_SECONDS,
+    save_to: Path | None = None,
+    env: dict[str, str] | None = None,
+    allow_errors: bool = False,
+) -> float:
     """Run every cell of `path` top to bottom and write the outputs back (or to `save_to`). Returns the seconds.
 
     `env`: the kernel's whole environment (default: this process's). `allow_errors`: run on after a failing

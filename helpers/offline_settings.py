@@ -3,6 +3,7 @@
 The offline model serves the Azure OpenAI routes, so the app's production Azure OpenAI client runs unchanged;
 only the endpoint differs. Used by `helpers.lab`, `make demo`, the tests and the benchmarks.
 """
+
 from __future__ import annotations
 
 # Any deployment name works with the offline model; this one reads like a real deployment in logs and payloads.
@@ -11,8 +12,14 @@ OFFLINE_DEPLOYMENT = "gpt-4o-mini"
 OFFLINE_API_KEY = "offline-model-accepts-any-key"
 # Every setting a real backend could be picked up from (see functions_app/model_client.py).
 MODEL_VARIABLES = (
-    "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME", "AZURE_OPENAI_MODEL", "AZURE_OPENAI_API_KEY",
-    "AZURE_OPENAI_API_VERSION", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME",
+    "AZURE_OPENAI_MODEL",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_API_VERSION",
+    "OPENAI_BASE_URL",
+    "OPENAI_MODEL",
+    "OPENAI_API_KEY",
 )
 
 
@@ -23,11 +30,13 @@ def offline_model_settings(model_url: str) -> dict[str, str]:
     the environment win over local.settings.json, as under `func start`).
     """
     settings = {name: "" for name in MODEL_VARIABLES}
-    settings.update({
-        "AZURE_OPENAI_ENDPOINT": model_url,
-        "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": OFFLINE_DEPLOYMENT,
-        "AZURE_OPENAI_API_KEY": OFFLINE_API_KEY,
-    })
+    settings.update(
+        {
+            "AZURE_OPENAI_ENDPOINT": model_url,
+            "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": OFFLINE_DEPLOYMENT,
+            "AZURE_OPENAI_API_KEY": OFFLINE_API_KEY,
+        }
+    )
     return settings
 
 

@@ -6,6 +6,7 @@ cannot run that clean-up, and its services would keep their ports and state file
 hands each service the id of the process that started it; the service checks once a second that this process
 is still its parent and, when it is not, stops itself exactly as if it had been sent SIGTERM (orderly shutdown).
 """
+
 from __future__ import annotations
 
 import os

@@ -10,6 +10,7 @@ Every service writes stdout and stderr to one log file (`service.log_text()`), s
 with the host's own words. Services still running when Python exits are stopped by an `atexit` hook, so a
 crashed test or an interrupted notebook leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -48,8 +49,9 @@ def free_port() -> int:
 class Service:
     """A running child process with a base URL and a log file."""
 
-    def __init__(self, name: str, process: subprocess.Popen[bytes], url: str, log_path: Path,
-                 scratch_dir: Path | None) -> None:
+    def __init__(
+        self, name: str, process: subprocess.Popen[bytes], url: str, log_path: Path, scratch_dir: Path | None
+    ) -> None:
         self.name = name
         self.process = process
         self.url = url
@@ -144,8 +146,9 @@ def start_offline_model(
     port = port or free_port()
     scratch = Path(tempfile.mkdtemp(prefix="kit-model-"))
     args = ["--port", str(port), "--latency-ms", str(latency_ms), *extra_args]
-    return _start("offline_model", ["-m", "helpers.offline_model", *args], port, "/v1/models", env, log_path,
-                  scratch, timeout)
+    return _start(
+        "offline_model", ["-m", "helpers.offline_model", *args], port, "/v1/models", env, log_path, scratch, timeout
+    )
 
 
 def start_model_gateway(
@@ -163,8 +166,16 @@ def start_model_gateway(
     port = port or free_port()
     scratch = Path(tempfile.mkdtemp(prefix="kit-gateway-"))
     args = ["--port", str(port), "--label", label]
-    return _start("model_gateway", ["-m", "helpers.model_gateway", *args], port, "/_gateway",
-                  {"KIT_GATEWAY_UPSTREAM": upstream}, log_path, scratch, timeout)
+    return _start(
+        "model_gateway",
+        ["-m", "helpers.model_gateway", *args],
+        port,
+        "/_gateway",
+        {"KIT_GATEWAY_UPSTREAM": upstream},
+        log_path,
+        scratch,
+        timeout,
+    )
 
 
 def _start(

@@ -3,6 +3,7 @@
 The host is driven exactly like `func start` would be: a subprocess serving one app directory over real HTTP.
 Every wait in the suite is bounded, so a broken host fails a test instead of hanging the run.
 """
+
 from __future__ import annotations
 
 import gc
@@ -141,8 +142,10 @@ class DurableApi:
     def start(self, orchestrator: str, payload: Any = None, *, instance_id: str | None = None) -> dict[str, Any]:
         """Start through the app's own starter route (which calls `client.start_new`); return the 202 body."""
         route = f"orchestrators/{orchestrator}" + (f"/{instance_id}" if instance_id else "")
-        response = self.http.post(self.app_url(route), json=payload) if payload is not None else self.http.post(
-            self.app_url(route)
+        response = (
+            self.http.post(self.app_url(route), json=payload)
+            if payload is not None
+            else self.http.post(self.app_url(route))
         )
         assert response.status_code == 202, f"starting {orchestrator}: HTTP {response.status_code} {response.text}"
         return response.json()

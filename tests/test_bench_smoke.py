@@ -2,6 +2,7 @@
 
 One whole run covers every part: chain and fan-out with their timelines, the SDK floor, throughput on both
 backends, the agent figures and floors, the gateway and the cold starts."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,33 @@ def test_an_app_that_does_not_import_is_skipped_with_a_note(tmp_path: Path) -> N
     assert figure.verdict == "SKIP" and "missing dependency" in figure.note
 
 
-def test_whole_run_prints_a_table_and_writes_json_and_the_readme_table(tmp_path: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_whole_run_prints_a_table_and_writes_json_and_the_readme_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text("# Benchmarks\n\nprose stays\n\n" + run_all.TABLE_BEGIN + "\nold\n" + run_all.TABLE_END + "\nend\n")
-    run_all.main(["--n", "2", "--sleep-ms", "10", "--reps", "1", "--count", "4", "--concurrency", "2",
-                  "--agent-latency-ms", "20", "--results-dir", str(tmp_path), "--readme", str(readme)])
+    readme.write_text(
+        "# Benchmarks\n\nprose stays\n\n" + run_all.TABLE_BEGIN + "\nold\n" + run_all.TABLE_END + "\nend\n"
+    )
+    run_all.main(
+        [
+            "--n",
+            "2",
+            "--sleep-ms",
+            "10",
+            "--reps",
+            "1",
+            "--count",
+            "4",
+            "--concurrency",
+            "2",
+            "--agent-latency-ms",
+            "20",
+            "--results-dir",
+            str(tmp_path),
+            "--readme",
+            str(readme),
+        ]
+    )
     report = capsys.readouterr().out
     [results] = tmp_path.glob("host-*.json")
     document = json.loads(results.read_text())

@@ -3,6 +3,7 @@
 The answers below are what a learner writes in lesson 08's exercise cells. Each check deploys one of them on a
 shared kit (the teaching app, offline model) and judges the instances it ran; no check may raise.
 """
+
 from __future__ import annotations
 
 
@@ -34,8 +35,11 @@ def kit():
 def welcome_right(context):
     user = context.get_input()
     key = f"{context.instance_id}:welcome-email"
-    return (yield context.call_activity("send_welcome_email_once",
-                                        {"to": user, "instance": context.instance_id, "idempotency_key": key}))
+    return (
+        yield context.call_activity(
+            "send_welcome_email_once", {"to": user, "instance": context.instance_id, "idempotency_key": key}
+        )
+    )
 
 
 @lab.orchestrator
@@ -44,24 +48,33 @@ def welcome_uuid4(context):
 
     user = context.get_input()
     key = str(uuid.uuid4())
-    return (yield context.call_activity("send_welcome_email_once",
-                                        {"to": user, "instance": context.instance_id, "idempotency_key": key}))
+    return (
+        yield context.call_activity(
+            "send_welcome_email_once", {"to": user, "instance": context.instance_id, "idempotency_key": key}
+        )
+    )
 
 
 @lab.orchestrator
 def welcome_new_uuid(context):
     user = context.get_input()
     key = str(context.new_uuid())
-    return (yield context.call_activity("send_welcome_email_once",
-                                        {"to": user, "instance": context.instance_id, "idempotency_key": key}))
+    return (
+        yield context.call_activity(
+            "send_welcome_email_once", {"to": user, "instance": context.instance_id, "idempotency_key": key}
+        )
+    )
 
 
 @lab.orchestrator
 def welcome_constant(context):
     user = context.get_input()
     key = "welcome-email"
-    return (yield context.call_activity("send_welcome_email_once",
-                                        {"to": user, "instance": context.instance_id, "idempotency_key": key}))
+    return (
+        yield context.call_activity(
+            "send_welcome_email_once", {"to": user, "instance": context.instance_id, "idempotency_key": key}
+        )
+    )
 
 
 @lab.orchestrator
@@ -75,8 +88,11 @@ def welcome_template(context):
     user = context.get_input()
     key = ...  # TODO: build the idempotency key from the instance id and the step
     raise NotImplementedError("Build the key, then delete this line.")
-    return (yield context.call_activity("send_welcome_email_once",
-                                        {"to": user, "instance": context.instance_id, "idempotency_key": key}))
+    return (
+        yield context.call_activity(
+            "send_welcome_email_once", {"to": user, "instance": context.instance_id, "idempotency_key": key}
+        )
+    )
 
 
 # ------------------------------------------------------------------------------- exercise 2: the answers
@@ -121,8 +137,15 @@ def deployed_answers(kit):
     """Deploy the answers in one host restart: a check's own `kit.deploy` then finds them there and restarts
     nothing (kit.deploy skips a restart when the source is unchanged). `lookup_right` is left out, so one check
     really deploys."""
-    kit.deploy(welcome_right, welcome_uuid4, welcome_new_uuid, welcome_constant, welcome_without_key,
-               lookup_no_retry, lookup_two_attempts)
+    kit.deploy(
+        welcome_right,
+        welcome_uuid4,
+        welcome_new_uuid,
+        welcome_constant,
+        welcome_without_key,
+        lookup_no_retry,
+        lookup_two_attempts,
+    )
 
 
 def test_right_key_passes(kit):
@@ -160,8 +183,10 @@ def test_send_without_key_fails(kit):
 
 
 def test_unsolved_templates_are_not_yet(kit):
-    for check, template in ((at_least_once.idempotency_key, welcome_template),
-                            (at_least_once.lookup_retries, lookup_template)):
+    for check, template in (
+        (at_least_once.idempotency_key, welcome_template),
+        (at_least_once.lookup_retries, lookup_template),
+    ):
         verdict = check(kit, template)
         assert isinstance(verdict, Verdict) and verdict.ok is False, verdict
         assert "NotImplementedError" in verdict.message and verdict.hint

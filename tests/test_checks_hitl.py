@@ -4,6 +4,7 @@ One kit for the module (offline model, 100 ms per call): each answer below is a 
 function as a learner would write it in the notebook, run by `lab.checks.hitl.reject_then_approve`, or a
 `predicted` dict for `lab.checks.hitl.predict_timeout` (whose scenario runs once per kit).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -104,18 +105,21 @@ def test_a_right_review_passes(kit: lab.Lab, review: Any) -> None:
     assert "2 drafts" in verdict.message
 
 
-@pytest.mark.parametrize(("review", "feedback", "says"), [
-    (template, FEEDBACK, "NotImplementedError"),
-    (right_answer, ..., "my_feedback"),
-    (right_answer, "   ", "my_feedback"),
-    (approve_at_once, FEEDBACK, "approved draft 1"),
-    (reject_without_feedback, FEEDBACK, "no feedback"),
-    (reject_with_other_words, FEEDBACK, "not my_feedback"),
-    (approve_before_the_revision, FEEDBACK, "before draft 2 existed"),
-    (reject_only, FEEDBACK, "still waiting"),
-    (wrong_event_name, FEEDBACK, "'Approval'"),
-    (crashes, FEEDBACK, "KeyError"),
-])
+@pytest.mark.parametrize(
+    ("review", "feedback", "says"),
+    [
+        (template, FEEDBACK, "NotImplementedError"),
+        (right_answer, ..., "my_feedback"),
+        (right_answer, "   ", "my_feedback"),
+        (approve_at_once, FEEDBACK, "approved draft 1"),
+        (reject_without_feedback, FEEDBACK, "no feedback"),
+        (reject_with_other_words, FEEDBACK, "not my_feedback"),
+        (approve_before_the_revision, FEEDBACK, "before draft 2 existed"),
+        (reject_only, FEEDBACK, "still waiting"),
+        (wrong_event_name, FEEDBACK, "'Approval'"),
+        (crashes, FEEDBACK, "KeyError"),
+    ],
+)
 def test_a_wrong_review_is_not_yet(kit: lab.Lab, review: Any, feedback: Any, says: str) -> None:
     verdict = check(kit, review, feedback)
     assert verdict.ok is False, verdict
@@ -132,8 +136,10 @@ def test_the_check_leaves_no_instance_waiting(kit: lab.Lab) -> None:
 def test_a_kit_that_does_not_answer_is_not_yet_not_an_exception() -> None:
     with httpx.Client(trust_env=False) as client:
         gone = SimpleNamespace(base_url=f"http://127.0.0.1:{processes.free_port()}", wait_budget=1.0, _http=client)
-        for verdict in (hitl.reject_then_approve(gone, right_answer, FEEDBACK),
-                        hitl.predict_timeout(gone, dict(RIGHT_PREDICTION))):
+        for verdict in (
+            hitl.reject_then_approve(gone, right_answer, FEEDBACK),
+            hitl.predict_timeout(gone, dict(RIGHT_PREDICTION)),
+        ):
             assert verdict.ok is False and "could not run" in verdict.message, verdict
 
 
@@ -147,12 +153,15 @@ def test_the_right_prediction_passes(kit: lab.Lab) -> None:
     assert verdict.ok is True, verdict
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    ({"TimerFired": 1}, "TimerFired"),           # the classic: "the losing timer was cancelled"
-    ({"runtimeStatus": "Completed"}, "runtimeStatus"),
-    ({"EventSent": 1, "TimerCreated": 1}, "2 of 5 wrong"),
-    ({"HumanApproval": ...}, "fill in"),         # the template, partly filled in
-])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"TimerFired": 1}, "TimerFired"),  # the classic: "the losing timer was cancelled"
+        ({"runtimeStatus": "Completed"}, "runtimeStatus"),
+        ({"EventSent": 1, "TimerCreated": 1}, "2 of 5 wrong"),
+        ({"HumanApproval": ...}, "fill in"),  # the template, partly filled in
+    ],
+)
 def test_a_wrong_prediction_is_not_yet(kit: lab.Lab, change: dict[str, Any], says: str) -> None:
     verdict = hitl.predict_timeout(kit, {**RIGHT_PREDICTION, **change})
     assert verdict.ok is False and says in verdict.message, verdict

@@ -4,6 +4,7 @@ Every answer is real code run on a real kit (offline model, teaching app). The o
 answers a learner might write; they are deployed once, together, so each check finds its answer already on the
 host (`kit.deploy` leaves the host alone when nothing changed).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.timeout(180)
 
 
 # ------------------------------------------------------------------------------------ answers to lesson 02
+
 
 @lab.orchestrator
 def three_turns(context):
@@ -55,14 +57,19 @@ def three_turns_template(context):
 
 # ------------------------------------------------------------------------------------ answers to lesson 03
 
+
 @lab.orchestrator
 def experts_then_writer(context):
     prompt = context.get_input()
     physicist = app.get_agent(context, PHYSICIST_AGENT_NAME)  # noqa: F821
     chemist = app.get_agent(context, CHEMIST_AGENT_NAME)  # noqa: F821
     writer = app.get_agent(context, WRITER_AGENT_NAME)  # noqa: F821
-    physics, chemistry = yield context.task_all([physicist.run(prompt, session=physicist.create_session()),
-                                                 chemist.run(prompt, session=chemist.create_session())])
+    physics, chemistry = yield context.task_all(
+        [
+            physicist.run(prompt, session=physicist.create_session()),
+            chemist.run(prompt, session=chemist.create_session()),
+        ]
+    )
     p, c = answer_text(physics, PHYSICIST_AGENT_NAME), answer_text(chemistry, CHEMIST_AGENT_NAME)  # noqa: F821
     combined = yield writer.run(f"Combine: {p}\n\n{c}", session=writer.create_session())
     return {"physicist": p, "chemist": c, "combined": answer_text(combined, WRITER_AGENT_NAME)}  # noqa: F821
@@ -87,13 +94,18 @@ def writer_without_the_answers(context):
     physicist = app.get_agent(context, PHYSICIST_AGENT_NAME)  # noqa: F821
     chemist = app.get_agent(context, CHEMIST_AGENT_NAME)  # noqa: F821
     writer = app.get_agent(context, WRITER_AGENT_NAME)  # noqa: F821
-    yield context.task_all([physicist.run(prompt, session=physicist.create_session()),
-                            chemist.run(prompt, session=chemist.create_session())])
+    yield context.task_all(
+        [
+            physicist.run(prompt, session=physicist.create_session()),
+            chemist.run(prompt, session=chemist.create_session()),
+        ]
+    )
     combined = yield writer.run(f"Write about: {prompt}", session=writer.create_session())
     return answer_text(combined, WRITER_AGENT_NAME)  # noqa: F821
 
 
 # ------------------------------------------------------------------------------------ answers to lesson 04
+
 
 @lab.orchestrator
 def reminders(context):
@@ -130,9 +142,18 @@ def reminders_skipping_work(context):
     return "sent"
 
 
-ANSWERS = (three_turns, three_turns_new_sessions, two_turns_only, experts_then_writer,
-           experts_one_after_the_other, writer_without_the_answers, reminders, reminders_unguarded,
-           reminders_inverted_guard, reminders_skipping_work)
+ANSWERS = (
+    three_turns,
+    three_turns_new_sessions,
+    two_turns_only,
+    experts_then_writer,
+    experts_one_after_the_other,
+    writer_without_the_answers,
+    reminders,
+    reminders_unguarded,
+    reminders_inverted_guard,
+    reminders_skipping_work,
+)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 The pure parts run on recorded-shape JSON; `test_kit_end_to_end` starts the real offline model and the
 embedded host once and checks what the notebooks rely on.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,28 +34,55 @@ from helpers.lab.views import (
 )
 
 KEY = "0b85f528-23c3-5571-a144-e29dd6522db7"
-AGENT_REPLY = {"type": "agent_response", "messages": [
-    {"type": "message", "role": "assistant", "contents": [{"type": "text", "text": "Learning never ends."}]}]}
+AGENT_REPLY = {
+    "type": "agent_response",
+    "messages": [
+        {"type": "message", "role": "assistant", "contents": [{"type": "text", "text": "Learning never ends."}]}
+    ],
+}
 
 # Shaped like the Durable HTTP API's showHistory=true&showHistoryOutput=true&showInput=true answer.
 HISTORY = [
-    {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00.000000Z", "FunctionName": "chain",
-     "Input": None},
-    {"EventType": "EventSent", "Timestamp": "2026-01-01T00:00:00.1Z", "InstanceId": f"@dafx-writeragent@{KEY}",
-     "Name": "op", "Input": json.dumps({"op": "run", "id": "9a2f0000-0000-0000-0000-000000000000"})},
-    {"EventType": "EventRaised", "Timestamp": "2026-01-01T00:00:01Z", "Name": "9a2f0000-0000-0000-0000-000000000000",
-     "Input": json.dumps({"result": json.dumps(AGENT_REPLY)})},
-    {"EventType": 5, "EventId": -1, "TaskScheduledId": 2, "FunctionName": "notify", "Result": "\"sent\""},
+    {
+        "EventType": "ExecutionStarted",
+        "Timestamp": "2026-01-01T00:00:00.000000Z",
+        "FunctionName": "chain",
+        "Input": None,
+    },
+    {
+        "EventType": "EventSent",
+        "Timestamp": "2026-01-01T00:00:00.1Z",
+        "InstanceId": f"@dafx-writeragent@{KEY}",
+        "Name": "op",
+        "Input": json.dumps({"op": "run", "id": "9a2f0000-0000-0000-0000-000000000000"}),
+    },
+    {
+        "EventType": "EventRaised",
+        "Timestamp": "2026-01-01T00:00:01Z",
+        "Name": "9a2f0000-0000-0000-0000-000000000000",
+        "Input": json.dumps({"result": json.dumps(AGENT_REPLY)}),
+    },
+    {"EventType": 5, "EventId": -1, "TaskScheduledId": 2, "FunctionName": "notify", "Result": '"sent"'},
     {"EventType": "ExecutionCompleted", "OrchestrationStatus": "Completed", "Result": "Learning never ends."},
 ]
 
-STATE = {"schemaVersion": "1.1.0", "data": {"conversationHistory": [
-    {"$type": "request", "messages": [{"role": "user", "contents": [{"$type": "text", "text": "Write."}]}]},
-    {"$type": "response", "messages": [{"role": "assistant", "contents": [{"$type": "text", "text": "Done."}]}]},
-    {"$type": "request", "messages": [{"role": "user", "contents": [{"$type": "text", "text": "Better."}]}]},
-    {"$type": "response", "messages": [{"role": "assistant",
-                                        "contents": [{"$type": "error", "message": "HTTP 500"}]}]},
-]}}
+STATE = {
+    "schemaVersion": "1.1.0",
+    "data": {
+        "conversationHistory": [
+            {"$type": "request", "messages": [{"role": "user", "contents": [{"$type": "text", "text": "Write."}]}]},
+            {
+                "$type": "response",
+                "messages": [{"role": "assistant", "contents": [{"$type": "text", "text": "Done."}]}],
+            },
+            {"$type": "request", "messages": [{"role": "user", "contents": [{"$type": "text", "text": "Better."}]}]},
+            {
+                "$type": "response",
+                "messages": [{"role": "assistant", "contents": [{"$type": "error", "message": "HTTP 500"}]}],
+            },
+        ]
+    },
+}
 
 LOG = [
     "info: abc123: Function 'chain (Orchestrator)' started. IsReplay: False. Episode: 1. HistoryEvents: 2.",
@@ -95,8 +123,13 @@ def test_decode_nested_undoes_json_in_json() -> None:
 def test_history_rows_name_entity_calls_and_results() -> None:
     table = history_rows(HISTORY)
     assert table.columns == ("#", "event", "name", "task id", "detail")
-    assert table.column("event") == ["ExecutionStarted", "EventSent", "EventRaised", "TaskCompleted",
-                                     "ExecutionCompleted"]
+    assert table.column("event") == [
+        "ExecutionStarted",
+        "EventSent",
+        "EventRaised",
+        "TaskCompleted",
+        "ExecutionCompleted",
+    ]
     assert table[1]["name"] == "dafx-writeragent.run" and table[1]["detail"] == f"session {KEY}"
     assert table[2]["name"] == "entity response" and table[2]["detail"] == "Learning never ends."
     assert table[3]["task id"] == 2 and table[3]["detail"] == "sent"
@@ -112,7 +145,11 @@ def test_entity_calls_read_the_session_key() -> None:
 def test_conversation_rows_one_row_per_message() -> None:
     table = conversation_rows(json.dumps(STATE))
     assert [(r["entry"], r["role"]) for r in table] == [
-        ("request", "user"), ("response", "assistant"), ("request", "user"), ("response", "assistant")]
+        ("request", "user"),
+        ("response", "assistant"),
+        ("request", "user"),
+        ("response", "assistant"),
+    ]
     assert table[1]["text"] == "Done." and table[3]["text"] == "error: HTTP 500"
     with pytest.raises(ValueError, match="conversationHistory"):
         conversation_rows({"count": 3})
@@ -127,8 +164,10 @@ def test_episodes_and_replay_counts_from_log_lines() -> None:
 
 def test_overlap_summary_tells_chain_from_fan_out() -> None:
     chain = [{"start": 0.0, "end": 1.0}, {"start": 1.1, "end": 2.1}]
-    fan_out = [{"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:01+00:00"},
-               {"start": "2026-01-01T00:00:00.05+00:00", "end": "2026-01-01T00:00:01.05+00:00"}]
+    fan_out = [
+        {"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:01+00:00"},
+        {"start": "2026-01-01T00:00:00.05+00:00", "end": "2026-01-01T00:00:01.05+00:00"},
+    ]
     sequential, parallel = overlap_summary(chain), overlap_summary(fan_out)
     assert not sequential.overlapped and sequential.span_over_total > 1.0
     assert parallel.overlapped and parallel.span_over_total == pytest.approx(0.525)
@@ -140,12 +179,20 @@ def test_timeline_plot_draws_one_bar_per_call() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    fig = timeline_plot({"chain": [{"start": 5, "end": 6, "agent": "Writer"}, {"start": 6, "end": 7}],
-                         "fan-out": [{"start": 9, "end": 10}, {"start": 9.1, "end": 10}]})
+    fig = timeline_plot(
+        {
+            "chain": [{"start": 5, "end": 6, "agent": "Writer"}, {"start": 6, "end": 7}],
+            "fan-out": [{"start": 9, "end": 10}, {"start": 9.1, "end": 10}],
+        }
+    )
     ax = fig.axes[0]
     assert len(ax.patches) == 4
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["chain: 1. Writer", "chain: 2. call 2",
-                                                            "fan-out: 1. call 1", "fan-out: 2. call 2"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "chain: 1. Writer",
+        "chain: 2. call 2",
+        "fan-out: 1. call 1",
+        "fan-out: 2. call 2",
+    ]
     assert min(p.get_x() for p in ax.patches) == 0.0  # each group is shifted to start at 0
 
 
@@ -160,9 +207,15 @@ def _status_transport(statuses: list[tuple[int, dict]]) -> httpx.MockTransport:
 
 
 def test_poll_waits_for_a_final_status_and_draws_a_stable_bar() -> None:
-    client = httpx.Client(transport=_status_transport([
-        (202, {"runtimeStatus": "Pending"}), (202, {"runtimeStatus": "Running"}),
-        (200, {"runtimeStatus": "Completed", "output": "ok"})]))
+    client = httpx.Client(
+        transport=_status_transport(
+            [
+                (202, {"runtimeStatus": "Pending"}),
+                (202, {"runtimeStatus": "Running"}),
+                (200, {"runtimeStatus": "Completed", "output": "ok"}),
+            ]
+        )
+    )
     err = io.StringIO()
     with redirect_stderr(err):
         status = lab.poll("http://test/status", client=client, interval=0.01, desc="chain")
@@ -184,9 +237,10 @@ def test_poll_reports_failures_and_timeouts_clearly() -> None:
 
 
 def test_masking_never_shows_a_secret() -> None:
-    shown = lab_env.masked_environment(["AZURE_OPENAI_API_KEY", "OPENAI_MODEL", "X_TOKEN"],
-                                       {"AZURE_OPENAI_API_KEY": "sk-1234567890abcdef", "OPENAI_MODEL": "m",
-                                        "X_TOKEN": "short"})
+    shown = lab_env.masked_environment(
+        ["AZURE_OPENAI_API_KEY", "OPENAI_MODEL", "X_TOKEN"],
+        {"AZURE_OPENAI_API_KEY": "sk-1234567890abcdef", "OPENAI_MODEL": "m", "X_TOKEN": "short"},
+    )
     assert shown == {"AZURE_OPENAI_API_KEY": "****ef", "OPENAI_MODEL": "m", "X_TOKEN": "****"}
     assert lab_env._endpoint_only("https://user:pw@example.com:8443/path?key=s") == "https://example.com:8443"
 
@@ -195,10 +249,20 @@ def test_environment_report_says_what_start_will_use(monkeypatch: pytest.MonkeyP
     app = tmp_path / "app"
     app.mkdir()
     (app / "model_client.py").write_text(
-        (lab_env.DEFAULT_APP_DIR / "model_client.py").read_text(encoding="utf-8"), encoding="utf-8")
-    (app / "local.settings.json").write_text(json.dumps({"Values": {
-        "AZURE_OPENAI_ENDPOINT": "https://my.openai.azure.com/", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "gpt",
-        "AZURE_OPENAI_API_KEY": "secret-value-123456"}}), encoding="utf-8")
+        (lab_env.DEFAULT_APP_DIR / "model_client.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (app / "local.settings.json").write_text(
+        json.dumps(
+            {
+                "Values": {
+                    "AZURE_OPENAI_ENDPOINT": "https://my.openai.azure.com/",
+                    "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "gpt",
+                    "AZURE_OPENAI_API_KEY": "secret-value-123456",
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     for name in lab_env.MODEL_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     report = lab_env.describe_environment(app_dir=app)
@@ -216,7 +280,8 @@ def test_start_refuses_env_model_when_none_is_configured(monkeypatch: pytest.Mon
     app.mkdir()
     (app / "function_app.py").write_text("", encoding="utf-8")
     (app / "model_client.py").write_text(
-        (lab_env.DEFAULT_APP_DIR / "model_client.py").read_text(encoding="utf-8"), encoding="utf-8")
+        (lab_env.DEFAULT_APP_DIR / "model_client.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     for name in lab_env.MODEL_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(lab.LabError, match="none is configured: No chat model is configured"):
@@ -227,11 +292,11 @@ def test_start_refuses_env_model_when_none_is_configured(monkeypatch: pytest.Mon
         lab.current()
 
 
-
 def test_python_support_matches_the_pins() -> None:
     assert not lab_env.python_supported((3, 10, 14))
     assert lab_env.python_supported((3, 11, 0)) and lab_env.python_supported((3, 13, 2))
     assert not lab_env.python_supported((3, 14, 0))
+
 
 @pytest.mark.timeout(120)
 def test_kit_end_to_end() -> None:
@@ -280,8 +345,9 @@ GATEWAY_URL = "http://127.0.0.1:1"  # stands in for a started model gateway
 
 
 def test_func_sessions_get_a_task_hub_of_their_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {
-        "TASKHUB_NAME": "default", session.DTS_CONNECTION_SETTING: DTS}}), encoding="utf-8")
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps({"Values": {"TASKHUB_NAME": "default", session.DTS_CONNECTION_SETTING: DTS}}), encoding="utf-8"
+    )
     monkeypatch.delenv("TASKHUB_NAME", raising=False)
     monkeypatch.delenv(session.DTS_CONNECTION_SETTING, raising=False)
     first = lab.Lab(model=OFFLINE, host="func", app_dir=tmp_path, latency_ms=0)
@@ -291,13 +357,17 @@ def test_func_sessions_get_a_task_hub_of_their_own(monkeypatch: pytest.MonkeyPat
         assert re.fullmatch(r"kit[0-9a-f]{8}", first.task_hub) and first.task_hub != second.task_hub
         env = first._host_env()
         assert env["TASKHUB_NAME"] == first.task_hub
-        assert env[session.DTS_CONNECTION_SETTING] == f"Endpoint=http://localhost:8080;TaskHub={first.task_hub};" \
-                                                  "Authentication=None"
+        assert (
+            env[session.DTS_CONNECTION_SETTING] == f"Endpoint=http://localhost:8080;TaskHub={first.task_hub};"
+            "Authentication=None"
+        )
         assert first._host_env()["TASKHUB_NAME"] == first.task_hub  # the same hub after a restart
         # an environment variable wins over local.settings.json, and is rewritten the same way
         monkeypatch.setenv(session.DTS_CONNECTION_SETTING, "Endpoint=http://dts:9;Authentication=None")
-        assert second._host_env()[session.DTS_CONNECTION_SETTING] == \
-            f"Endpoint=http://dts:9;Authentication=None;TaskHub={second.task_hub}"
+        assert (
+            second._host_env()[session.DTS_CONNECTION_SETTING]
+            == f"Endpoint=http://dts:9;Authentication=None;TaskHub={second.task_hub}"
+        )
     finally:
         first.stop()
         second.stop()
@@ -307,9 +377,11 @@ def test_embedded_host_environment_keeps_the_configured_hub() -> None:
     assert lab.Lab(model=OFFLINE, host="embedded", app_dir=Path("."), latency_ms=0).task_hub is None
     loopback = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
     assert lab.host_environment({}, model={}, task_hub=None) == {"TASKHUB_NAME": "default", **loopback}
-    assert lab.host_environment({"TASKHUB_NAME": "mine", session.DTS_CONNECTION_SETTING: DTS,
-                                 "NO_PROXY": "corp", "no_proxy": "127.0.0.1"}, model={}, task_hub=None) == \
-        {"NO_PROXY": "corp,127.0.0.1,localhost"}
+    assert lab.host_environment(
+        {"TASKHUB_NAME": "mine", session.DTS_CONNECTION_SETTING: DTS, "NO_PROXY": "corp", "no_proxy": "127.0.0.1"},
+        model={},
+        task_hub=None,
+    ) == {"NO_PROXY": "corp,127.0.0.1,localhost"}
     offline = lab.model_settings(OFFLINE, "http://127.0.0.1:1")
     env = lab.host_environment({"OPENAI_API_KEY": "sk-real"}, model=offline, task_hub=None)
     assert env["OPENAI_API_KEY"] == "" and env["AZURE_OPENAI_ENDPOINT"] == "http://127.0.0.1:1"
@@ -339,7 +411,9 @@ def test_find_agent_sessions_follows_continuation_tokens() -> None:
         seen_tokens.append(token)
         keys, next_token = pages[token]
         body = [{"entityId": {"name": "dafx-writeragent", "key": key}} for key in keys]
-        return httpx.Response(200, json=body, headers={durable_client.CONTINUATION_HEADER: next_token} if next_token else {})
+        return httpx.Response(
+            200, json=body, headers={durable_client.CONTINUATION_HEADER: next_token} if next_token else {}
+        )
 
     kit = _lab_answering(handler)
     try:
@@ -359,8 +433,11 @@ def test_durable_api_server_errors_name_the_host() -> None:
 
     kit = _lab_answering(handler)
     try:
-        with pytest.raises(lab.LabError, match=r"`func start` .* answered 500 when asked for the history of "
-                                               r"instance abc: NotSupportedException.*showHistory"):
+        with pytest.raises(
+            lab.LabError,
+            match=r"`func start` .* answered 500 when asked for the history of "
+            r"instance abc: NotSupportedException.*showHistory",
+        ):
             kit.history("abc")
         assert kit.status("failed")["runtimeStatus"] == "Failed"
         with pytest.raises(lab.LabError, match="answered 503 when asked for the state of entity dafx-W/k"):
@@ -373,7 +450,9 @@ def test_durable_api_server_errors_name_the_host() -> None:
 
 def test_long_html_cells_may_break_inside_words_short_ones_not() -> None:
     long_value = "Endpoint=$DTS_ENDPOINT;TaskHub=default;Authentication=ManagedIdentity"
-    cells = re.findall(r"<td style='([^']*)'>([^<]*)</td>", Table(("a", "b"), [{"a": "short", "b": long_value}])._repr_html_())
+    cells = re.findall(
+        r"<td style='([^']*)'>([^<]*)</td>", Table(("a", "b"), [{"a": "short", "b": long_value}])._repr_html_()
+    )
     assert [text for _, text in cells] == ["short", long_value]
     assert "overflow-wrap:anywhere" not in cells[0][0] and "overflow-wrap:anywhere" in cells[1][0]
 
@@ -386,10 +465,12 @@ def test_multiline_commands_run_exactly_like_the_one_line_form(tmp_path: Path) -
     for what, command in lab_azure.AzurePlan().commands():
         script = lab_azure.multiline(command)
         assert all(len(re.findall(r"(?:^|\s)--?[a-z]", line)) <= 1 for line in script.splitlines()), script
-        one_line = subprocess.run(["bash", "-c", stubs + command + show],
-                                  capture_output=True, text=True, timeout=10, cwd=tmp_path)
-        multi = subprocess.run(["bash", "-c", stubs + script + show],
-                               capture_output=True, text=True, timeout=10, cwd=tmp_path)
+        one_line = subprocess.run(
+            ["bash", "-c", stubs + command + show], capture_output=True, text=True, timeout=10, cwd=tmp_path
+        )
+        multi = subprocess.run(
+            ["bash", "-c", stubs + script + show], capture_output=True, text=True, timeout=10, cwd=tmp_path
+        )
         assert multi.returncode == one_line.returncode == 0 and not multi.stderr, (what, multi.stderr)
         assert multi.stdout == one_line.stdout, what
 
@@ -402,11 +483,21 @@ def test_ask_agent_waits_in_the_entity_when_the_route_gave_up_waiting() -> None:
             assert request.url.path == "/api/agents/WriterAgent/run"
             return httpx.Response(202, json={"status": "timeout", "session_id": "s1"})
         reads.append(request.url.path)
-        history = [{"$type": "request", "correlationId": "c", "messages": [
-            {"role": "user", "contents": [{"$type": "text", "text": "hello"}]}]}]
+        history = [
+            {
+                "$type": "request",
+                "correlationId": "c",
+                "messages": [{"role": "user", "contents": [{"$type": "text", "text": "hello"}]}],
+            }
+        ]
         if len(reads) > 1:  # the answer arrives on the second read
-            history.append({"$type": "response", "correlationId": "c", "messages": [
-                {"role": "assistant", "contents": [{"$type": "text", "text": "hi there"}]}]})
+            history.append(
+                {
+                    "$type": "response",
+                    "correlationId": "c",
+                    "messages": [{"role": "assistant", "contents": [{"$type": "text", "text": "hi there"}]}],
+                }
+            )
         return httpx.Response(200, json={"schemaVersion": "1.1.0", "data": {"conversationHistory": history}})
 
     kit = _lab_answering(handler)

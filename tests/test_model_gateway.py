@@ -4,6 +4,7 @@ passes keys through without keeping them, and speaks the OpenAI error shape for 
 The gateway and an echoing backend run in this process (aiohttp test servers on loopback), so each test can see
 both what the backend received and what the client got back.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,11 +34,20 @@ class Backend:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        self.seen.append({"method": request.method, "path": request.path, "query": request.query_string,
-                          "headers": dict(request.headers), "body": body})
+        self.seen.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": request.query_string,
+                "headers": dict(request.headers),
+                "body": body,
+            }
+        )
         if self.status != 200:
-            return web.json_response({"error": {"message": f"Incorrect API key provided: {KEY}.",
-                                                "code": "invalid_api_key"}}, status=self.status)
+            return web.json_response(
+                {"error": {"message": f"Incorrect API key provided: {KEY}.", "code": "invalid_api_key"}},
+                status=self.status,
+            )
         if request.path.endswith("/models"):
             return web.json_response({"data": [{"id": "gpt-4o-mini"}]})
         data = json.loads(body)
@@ -52,10 +62,15 @@ class Backend:
             await response.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
             await response.write_eof()
             return response
-        return web.json_response({"created": 1, "model": "gpt-4o-mini-2024-07-18",
-                                  "choices": [{"message": {"content": "Energy is conserved."}}],
-                                  "usage": {"prompt_tokens": 11, "completion_tokens": 4}},
-                                 headers={"x-request-id": "r1"})
+        return web.json_response(
+            {
+                "created": 1,
+                "model": "gpt-4o-mini-2024-07-18",
+                "choices": [{"message": {"content": "Energy is conserved."}}],
+                "usage": {"prompt_tokens": 11, "completion_tokens": 4},
+            },
+            headers={"x-request-id": "r1"},
+        )
 
 
 async def with_gateway(test) -> Any:
@@ -79,8 +94,11 @@ async def stats(client: TestClient) -> dict[str, Any]:
 def test_a_plain_call_is_forwarded_unchanged_and_recorded() -> None:
     async def test(client: TestClient, backend: Backend) -> None:
         body = json.dumps(chat_body({"role": "user", "content": "Why?"})).encode()
-        answer = await client.post("/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-12-01-preview",
-                                   data=body, headers={"api-key": KEY, "Content-Type": "application/json"})
+        answer = await client.post(
+            "/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-12-01-preview",
+            data=body,
+            headers={"api-key": KEY, "Content-Type": "application/json"},
+        )
         assert answer.status == 200 and answer.headers["x-request-id"] == "r1"
         assert (await answer.json())["choices"][0]["message"]["content"] == "Energy is conserved."
         seen = backend.seen[0]
@@ -99,8 +117,9 @@ def test_a_plain_call_is_forwarded_unchanged_and_recorded() -> None:
 
 def test_a_stream_is_relayed_as_it_arrives_and_its_usage_recorded() -> None:
     async def test(client: TestClient, backend: Backend) -> None:
-        answer = await client.post("/v1/chat/completions", json=chat_body({"role": "user", "content": "Why?"},
-                                                                             stream=True))
+        answer = await client.post(
+            "/v1/chat/completions", json=chat_body({"role": "user", "content": "Why?"}, stream=True)
+        )
         assert answer.headers["Content-Type"].startswith("text/event-stream")
         chunks = [chunk async for chunk in answer.content.iter_any()]
         text = b"".join(chunks).decode()
@@ -117,9 +136,14 @@ def test_a_stream_is_relayed_as_it_arrives_and_its_usage_recorded() -> None:
 def test_an_agent_is_named_from_its_conversation_including_its_earlier_calls() -> None:
     async def test(client: TestClient, backend: Backend) -> None:
         await client.post("/v1/chat/completions", json=chat_body({"role": "user", "content": "one"}))
-        await client.post("/v1/chat/completions", json=chat_body(
-            {"role": "user", "content": "one"}, {"role": "assistant", "name": "PhysicistAgent", "content": "a"},
-            {"role": "user", "content": "two"}))
+        await client.post(
+            "/v1/chat/completions",
+            json=chat_body(
+                {"role": "user", "content": "one"},
+                {"role": "assistant", "name": "PhysicistAgent", "content": "a"},
+                {"role": "user", "content": "two"},
+            ),
+        )
         records = (await stats(client))["recent_calls"]
         assert [r["agent"] for r in records] == ["PhysicistAgent", "PhysicistAgent"]
         assert [r["input_messages"] for r in records] == [2, 4]
@@ -130,8 +154,11 @@ def test_an_agent_is_named_from_its_conversation_including_its_earlier_calls() -
 def test_backend_errors_pass_through_with_the_key_scrubbed() -> None:
     async def test(client: TestClient, backend: Backend) -> None:
         backend.status = 401
-        answer = await client.post("/v1/chat/completions", json=chat_body({"role": "user", "content": "x"}),
-                                   headers={"Authorization": f"Bearer {KEY}"})
+        answer = await client.post(
+            "/v1/chat/completions",
+            json=chat_body({"role": "user", "content": "x"}),
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
         assert answer.status == 401
         assert KEY not in await answer.text() and "****" in await answer.text()
         record = (await stats(client))["recent_calls"][0]
@@ -142,8 +169,9 @@ def test_backend_errors_pass_through_with_the_key_scrubbed() -> None:
 
 def test_the_kits_own_check_is_forwarded_but_not_recorded_nor_its_header_sent_on() -> None:
     async def test(client: TestClient, backend: Backend) -> None:
-        answer = await client.post("/v1/chat/completions", json=chat_body({"role": "user", "content": "x"}),
-                                   headers={PROBE_HEADER: "1"})
+        answer = await client.post(
+            "/v1/chat/completions", json=chat_body({"role": "user", "content": "x"}), headers={PROBE_HEADER: "1"}
+        )
         assert answer.status == 200 and PROBE_HEADER not in backend.seen[0]["headers"]
         assert (await stats(client))["calls"] == 0
 
@@ -190,7 +218,9 @@ def test_an_unreachable_backend_is_a_502_in_the_openai_error_shape() -> None:
     asyncio.run(test())
 
 
-@pytest.mark.parametrize("path, api", [("/openai/v1/responses", "azure.responses"), ("/v1/responses", "openai.responses")])
+@pytest.mark.parametrize(
+    "path, api", [("/openai/v1/responses", "azure.responses"), ("/v1/responses", "openai.responses")]
+)
 def test_responses_api_calls_are_recorded_too(path: str, api: str) -> None:
     async def test(client: TestClient, backend: Backend) -> None:
         await client.post(path, json={"model": "m", "instructions": "You are a chemist.", "input": "Why?"})

@@ -1,4 +1,5 @@
 """The offline model server, driven over HTTP by the real `openai` clients and by Agent Framework agents."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +25,9 @@ WRITER = (
     "when given an improved sentence you polish it further."
 )
 PHYSICIST = "You are an expert in physics. You answer questions from a physics perspective."
-CHEMIST = "You are a middle school chemistry teacher. You answer questions so that middle school students can understand."
+CHEMIST = (
+    "You are a middle school chemistry teacher. You answer questions so that middle school students can understand."
+)
 TURN_1 = "Write a concise inspirational sentence about learning."
 
 
@@ -39,7 +42,10 @@ def base_url() -> Iterator[str]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "helpers.offline_model", "--port", str(port)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -108,7 +114,9 @@ def test_chat_completion_plain_route_has_usage_and_offline_marker(base_url: str)
     text = completion.choices[0].message.content or ""
     assert text.startswith("[offline model, turn 1]")
     assert "learning" in text.lower()
-    assert completion.usage is not None and completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
+    assert (
+        completion.usage is not None and completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
+    )
     assert completion.choices[0].finish_reason == "stop"
 
 
@@ -116,9 +124,11 @@ def test_chat_streaming_matches_non_streaming_on_azure_route(base_url: str) -> N
     client = azure_client(base_url)
     messages = [{"role": "system", "content": PHYSICIST}, {"role": "user", "content": "What is temperature?"}]
     whole = client.chat.completions.create(model="gpt-4o-mini", messages=messages).choices[0].message.content
-    chunks = list(client.chat.completions.create(
-        model="gpt-4o-mini", messages=messages, stream=True, stream_options={"include_usage": True}
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, stream=True, stream_options={"include_usage": True}
+        )
+    )
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 1, "text should arrive in pieces"
     assert streamed == whole
@@ -127,7 +137,9 @@ def test_chat_streaming_matches_non_streaming_on_azure_route(base_url: str) -> N
 
 def test_async_azure_client_streams(base_url: str) -> None:
     async def run() -> str:
-        async with openai.AsyncAzureOpenAI(azure_endpoint=base_url, api_key="offline", api_version=API_VERSION) as client:
+        async with openai.AsyncAzureOpenAI(
+            azure_endpoint=base_url, api_key="offline", api_version=API_VERSION
+        ) as client:
             stream = await client.chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": TURN_1}], stream=True
             )
@@ -143,7 +155,9 @@ def test_responses_api_streaming_and_not(base_url: str, make_client) -> None:
     assert response.output_text.startswith("[offline model, turn 1]")
     assert "chemistry" in response.output_text
     assert response.usage is not None and response.usage.total_tokens > 0
-    events = list(client.responses.create(model="gpt-4o-mini", instructions=CHEMIST, input="What is temperature?", stream=True))
+    events = list(
+        client.responses.create(model="gpt-4o-mini", instructions=CHEMIST, input="What is temperature?", stream=True)
+    )
     deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
     assert deltas == response.output_text
     assert events[-1].type == "response.completed"
@@ -155,7 +169,9 @@ def test_previous_response_id_continues_the_conversation(base_url: str) -> None:
     client = plain_client(base_url)
     first = client.responses.create(model="gpt-4o-mini", instructions=WRITER, input=TURN_1)
     second = client.responses.create(
-        model="gpt-4o-mini", instructions=WRITER, previous_response_id=first.id,
+        model="gpt-4o-mini",
+        instructions=WRITER,
+        previous_response_id=first.id,
         input=f"Improve this further while keeping it under 25 words: {first.output_text}",
     )
     assert second.output_text.startswith("[offline model, turn 2] Refining turn 1:")
@@ -219,18 +235,24 @@ class Plan(BaseModel):
 def test_structured_output_chat_and_responses_is_schema_valid(base_url: str) -> None:
     schema = Plan.model_json_schema()
     client = plain_client(base_url)
-    content = client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=[{"role": "system", "content": PHYSICIST}, {"role": "user", "content": "Plan a lesson on heat."}],
-        response_format={"type": "json_schema", "json_schema": {"name": "Plan", "schema": schema, "strict": True}},
-    ).choices[0].message.content
+    content = (
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "system", "content": PHYSICIST}, {"role": "user", "content": "Plan a lesson on heat."}],
+            response_format={"type": "json_schema", "json_schema": {"name": "Plan", "schema": schema, "strict": True}},
+        )
+        .choices[0]
+        .message.content
+    )
     value = json.loads(content or "")
     jsonschema.validate(value, schema)
     assert value["answer"].startswith("[offline model")
     assert value["mood"] in ("calm", "bold", "curious") and len(value["steps"]) >= 1
 
     nested = {
-        "type": "object", "additionalProperties": False, "required": ["tags", "score", "meta"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["tags", "score", "meta"],
         "properties": {
             "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}, "minItems": 3},
             "score": {"type": "integer", "minimum": 5, "maximum": 7},
@@ -238,13 +260,15 @@ def test_structured_output_chat_and_responses_is_schema_valid(base_url: str) -> 
         },
     }
     response = client.responses.create(
-        model="gpt-4o-mini", input="Tag this.",
+        model="gpt-4o-mini",
+        input="Tag this.",
         text={"format": {"type": "json_schema", "name": "Tags", "schema": nested, "strict": True}},
     )
     first = json.loads(response.output_text)
     jsonschema.validate(first, nested)
     again = client.responses.create(
-        model="gpt-4o-mini", input="Tag this.",
+        model="gpt-4o-mini",
+        input="Tag this.",
         text={"format": {"type": "json_schema", "name": "Tags", "schema": nested, "strict": True}},
     )
     assert json.loads(again.output_text) == first
@@ -257,8 +281,9 @@ def test_latency_header_slows_calls_and_concurrent_calls_overlap(base_url: str) 
     def timed(latency_ms: int, stream: bool) -> float:
         client = plain_client(base_url, default_headers={"x-offline-latency-ms": str(latency_ms)})
         started = time.perf_counter()
-        chat(client, "", TURN_1) if not stream else list(client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": TURN_1}], stream=True))
+        chat(client, "", TURN_1) if not stream else list(
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": TURN_1}], stream=True)
+        )
         return time.perf_counter() - started
 
     fast, slow, slow_stream = timed(0, False), timed(400, False), timed(400, True)
@@ -266,11 +291,16 @@ def test_latency_header_slows_calls_and_concurrent_calls_overlap(base_url: str) 
     assert slow_stream >= 0.4
 
     async def four_at_once() -> float:
-        async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="k",
-                                      default_headers={"x-offline-latency-ms": "400"}) as client:
+        async with openai.AsyncOpenAI(
+            base_url=base_url + "/v1", api_key="k", default_headers={"x-offline-latency-ms": "400"}
+        ) as client:
             started = time.perf_counter()
-            await asyncio.gather(*[client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": f"Question {i}?"}]) for i in range(4)])
+            await asyncio.gather(
+                *[
+                    client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"Question {i}?"}])
+                    for i in range(4)
+                ]
+            )
             return time.perf_counter() - started
 
     httpx.post(base_url + "/stats/reset", timeout=5)
@@ -314,9 +344,14 @@ def test_fail_every_500_and_timeouts(base_url: str, faults) -> None:
 def test_fail_rate_is_seeded_and_admin_rejects_bad_settings(base_url: str, faults) -> None:
     def outcomes() -> list[int]:
         faults(fail_rate=0.5, fail_status=500, seed=7)
-        return [httpx.post(base_url + "/v1/chat/completions", timeout=5,
-                           json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}).status_code
-                for _ in range(10)]
+        return [
+            httpx.post(
+                base_url + "/v1/chat/completions",
+                timeout=5,
+                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            ).status_code
+            for _ in range(10)
+        ]
 
     first = outcomes()
     assert first == outcomes() and {200, 500} == set(first)
@@ -337,8 +372,15 @@ def test_bad_requests_get_openai_shaped_400s_and_server_stays_up(base_url: str) 
         response = httpx.post(base_url + path, content=body, timeout=5)
         assert response.status_code == 400, (path, body)
         assert response.json()["error"]["type"] == "invalid_request_error"
-    assert httpx.post(base_url + "/v1/chat/completions", timeout=5, headers={"x-offline-latency-ms": "soon"},
-                      json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}).status_code == 400
+    assert (
+        httpx.post(
+            base_url + "/v1/chat/completions",
+            timeout=5,
+            headers={"x-offline-latency-ms": "soon"},
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        ).status_code
+        == 400
+    )
     assert httpx.get(base_url + "/v1/nothing", timeout=5).status_code == 404
     with pytest.raises(openai.BadRequestError):
         plain_client(base_url).chat.completions.create(model="m", messages=[])
@@ -364,7 +406,9 @@ def test_stats_count_calls_per_route_and_record_a_timeline(base_url: str) -> Non
 
 def test_runtime_latency_admin(base_url: str) -> None:
     try:
-        assert httpx.post(base_url + "/admin/latency", json={"latency_ms": 300}, timeout=5).json() == {"latency_ms": 300.0}
+        assert httpx.post(base_url + "/admin/latency", json={"latency_ms": 300}, timeout=5).json() == {
+            "latency_ms": 300.0
+        }
         started = time.perf_counter()
         chat(plain_client(base_url), "", "slow?")
         assert time.perf_counter() - started >= 0.3
@@ -449,8 +493,12 @@ def test_make_it_about_rewrites_the_previous_answer_or_says_there_is_none() -> N
 def test_refining_a_quoted_reply_names_the_turn_it_came_from() -> None:
     quoted = "[offline model, turn 1] Every question you ask about rivers opens a door you can walk through."
     # Another caller's turn sits in between, as when two orchestrations share one session.
-    *_, refined = _replies(WRITER, "Write a sentence about rivers.", "Write a sentence about hills.",
-                           f"Improve this further while keeping it under 25 words: {quoted}")
+    *_, refined = _replies(
+        WRITER,
+        "Write a sentence about rivers.",
+        "Write a sentence about hills.",
+        f"Improve this further while keeping it under 25 words: {quoted}",
+    )
     assert refined.startswith("[offline model, turn 3] Refining turn 1: Every question you ask about rivers")
 
 

@@ -1,4 +1,5 @@
 """Services started through helpers.processes never outlive the process that started them."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ about them (a Python matrix, `make test`, artifacts on failure; `make setup` aft
 default), plus the shape every lesson keeps: one import cell, no sys.path, an exercise with a self-check and a
 solution notebook that runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,6 +68,9 @@ def test_lessons_with_exercises_leave_them_unsolved_and_have_a_solution_notebook
         outputs = "".join(str(cell.get("outputs", "")) for cell in notebook.cells if cell.cell_type == "code")
         assert "✗ Not yet" in outputs, f"{lesson.name}: an exercise shipped solved"
         solution = NOTEBOOKS / "solutions" / f"{lesson.stem}_solution.ipynb"
-        solved = "".join(str(cell.get("outputs", "")) for cell in nbformat.read(solution, as_version=4).cells
-                         if cell.cell_type == "code")
+        solved = "".join(
+            str(cell.get("outputs", ""))
+            for cell in nbformat.read(solution, as_version=4).cells
+            if cell.cell_type == "code"
+        )
         assert "✓" in solved and "✗ Not yet" not in solved, solution.name

@@ -8,6 +8,7 @@ SIGTERM / Ctrl-C: uvicorn stops accepting connections, waits up to --graceful-se
 then the app's lifespan closes the durable engine and its store. After that orderly shutdown SIGTERM ends the
 process with exit status 0 (a supervisor asked it to stop, and it did); Ctrl-C ends it with 130 as usual.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,17 +47,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("app_dir", nargs="?", default="functions_app", help="folder with function_app.py")
     parser.add_argument("--port", type=int, default=7071, help="port to listen on (default: 7071, like func start)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
-    parser.add_argument("--state-db", type=Path, default=None,
-                        help="SQLite file with all durable state (default: .state/<app folder name>.sqlite3)")
-    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
-                        help="largest request body accepted, larger ones get 413 (default: 8 MiB)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                        help="host log detail (default: info; debug adds the HTTP access log)")
-    parser.add_argument("--graceful-seconds", type=float, default=5.0,
-                        help="on SIGTERM/Ctrl-C, how long in-flight requests may take to finish")
-    parser.add_argument("--call-http-timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
-                        help="seconds a context.call_http request may take before its task fails (default: 240, "
-                             "the Durable extension's HttpClient timeout)")
+    parser.add_argument(
+        "--state-db",
+        type=Path,
+        default=None,
+        help="SQLite file with all durable state (default: .state/<app folder name>.sqlite3)",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="largest request body accepted, larger ones get 413 (default: 8 MiB)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="host log detail (default: info; debug adds the HTTP access log)",
+    )
+    parser.add_argument(
+        "--graceful-seconds",
+        type=float,
+        default=5.0,
+        help="on SIGTERM/Ctrl-C, how long in-flight requests may take to finish",
+    )
+    parser.add_argument(
+        "--call-http-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="seconds a context.call_http request may take before its task fails (default: 240, "
+        "the Durable extension's HttpClient timeout)",
+    )
     return parser.parse_args(argv)
 
 
@@ -86,8 +107,15 @@ def load_host(args: argparse.Namespace, logger: logging.Logger) -> HostRuntime:
     runner = UserCodeRunner()
     if args.call_http_timeout <= 0:
         raise StartupError("--call-http-timeout must be positive")
-    engine = DurableEngine(registry, str(state_db), runner, config.hub_name, logging.getLogger("host.durable"),
-                           versioning=config.versioning, http_timeout=args.call_http_timeout)
+    engine = DurableEngine(
+        registry,
+        str(state_db),
+        runner,
+        config.hub_name,
+        logging.getLogger("host.durable"),
+        versioning=config.versioning,
+        http_timeout=args.call_http_timeout,
+    )
     try:
         return HostRuntime(app_dir, registry, config, runner, engine, logger, max_body_bytes=args.max_body_bytes)
     except RouteTemplateError as error:

@@ -7,6 +7,7 @@ URL space (as under `func start`):
   /runtime/webhooks/durabletask/...      the Durable Functions HTTP API (durable_api.py)
   /<routePrefix>/<route>                 the app's HTTP-triggered functions
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -99,7 +100,10 @@ async def http_trigger(request: Request) -> Response:
         elapsed = (time.perf_counter() - started) * 1000
         host.logger.error(
             "Executed 'Functions.%s' (Failed, Id=%s, Duration=%.0fms)\n%s",
-            function.function_name, invocation_id, elapsed, traceback.format_exc().rstrip(),
+            function.function_name,
+            invocation_id,
+            elapsed,
+            traceback.format_exc().rstrip(),
         )
         return error_response(
             500,
@@ -149,8 +153,12 @@ async def _starlette_error(request: Request, error: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
-    host_of(request).logger.error("Unhandled error for %s %s\n%s", request.method, request.url.path,
-                                  "".join(traceback.format_exception(error)).rstrip())
+    host_of(request).logger.error(
+        "Unhandled error for %s %s\n%s",
+        request.method,
+        request.url.path,
+        "".join(traceback.format_exception(error)).rstrip(),
+    )
     return error_response(500, f"Internal host error: {type(error).__name__}: {error}")
 
 

@@ -18,6 +18,7 @@ Raised events are stored **as the body text**, exactly like the real extension: 
 `raise_event(id, name, {"ok": True})` therefore reaches `wait_for_external_event` as the JSON *string*
 `'{"ok": true}'`, while `curl -d '{"ok": true}'` delivers the object. Code that works here works on Azure.
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,8 +58,9 @@ def _engine_errors(endpoint: Endpoint) -> Endpoint:
     return wrapper
 
 
-def extension_error(status: int, message: str, exception: BaseException | None = None,
-                    exception_type: str | None = None) -> JSONResponse:
+def extension_error(
+    status: int, message: str, exception: BaseException | None = None, exception_type: str | None = None
+) -> JSONResponse:
     """`request.CreateErrorResponse(status, message[, exception])` of the extension: ASP.NET's HttpError shape
     (without its StackTrace, which would name .NET frames this host does not have). `exception_type`: the .NET
     type the extension reports, where clients may look at it."""
@@ -73,8 +75,12 @@ def instance_exists_error(error: BaseException) -> JSONResponse:
     """Starting (or restarting in place) an id that is still Pending, Running or Suspended. The extension has no
     handler of its own for it: DTFx's InvalidOperationException reaches HttpApiHandler's catch-all, which
     answers 500 -- the body a Python `start_new` raises on Azure (azure-functions-durable-python#514)."""
-    return extension_error(500, "Something went wrong while processing your request", error,
-                           exception_type="System.InvalidOperationException")
+    return extension_error(
+        500,
+        "Something went wrong while processing your request",
+        error,
+        exception_type="System.InvalidOperationException",
+    )
 
 
 # ------------------------------------------------------------------------------------------------ decoding
@@ -161,24 +167,32 @@ async def start_orchestration(request: Request) -> Response:
     try:
         input_json, input_is_value = decode_posted_input(body)
     except HttpError as error:  # HandleStartOrchestratorRequestAsync's JsonReaderException
-        return extension_error(400, "Invalid JSON content", ValueError(error.message),
-                               exception_type="Newtonsoft.Json.JsonReaderException")
+        return extension_error(
+            400, "Invalid JSON content", ValueError(error.message), exception_type="Newtonsoft.Json.JsonReaderException"
+        )
     timeout, interval = _seconds(request, "timeout"), _seconds(request, "pollingInterval")
     try:
         instance_id = await engine.start_orchestration(
-            name, instance_id=request.path_params.get("instance_id"), input_json=input_json,
-            version=_query(request, "version"), input_is_value=input_is_value,
+            name,
+            instance_id=request.path_params.get("instance_id"),
+            input_json=input_json,
+            version=_query(request, "version"),
+            input_is_value=input_is_value,
         )
     except UnknownFunction as error:
         # The SDK client raises `ExceptionMessage`; the engine's text follows the extension's wording.
         known = ", ".join(sorted({f.name for f in host.registry.orchestrators.values()})) or "none"
-        return extension_error(400, "One or more of the arguments submitted is incorrect",
-                               ValueError(f"{error} Orchestrators in this app: {known}."))
+        return extension_error(
+            400,
+            "One or more of the arguments submitted is incorrect",
+            ValueError(f"{error} Orchestrators in this app: {known}."),
+        )
     except InstanceExists as error:  # the running instance is left as it is
         return instance_exists_error(error)
     except InvalidInstanceId as error:  # StartNewAsync's ArgumentException, in HandleRequestAsync's catch
-        return extension_error(400, "One or more of the arguments submitted is incorrect", error,
-                               exception_type="System.ArgumentException")
+        return extension_error(
+            400, "One or more of the arguments submitted is incorrect", error, exception_type="System.ArgumentException"
+        )
     if timeout is not None and interval is not None:
         return await wait_for_completion_response(request, instance_id, timeout, interval)
     return start_response(request, instance_id)
@@ -188,13 +202,23 @@ def start_response(request: Request, instance_id: str) -> Response:
     """The extension's CreateCheckStatusResponse: 202, Location, Retry-After 10 and these eight URLs (the SDK's
     own `create_check_status_response` builds its payload from the binding instead, with `rewindPostUri`)."""
     urls = host_of(request).urls_for(request).management_urls(instance_id)
-    body = {key: urls[key] for key in ("id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
-                                       "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri")}
+    body = {
+        key: urls[key]
+        for key in (
+            "id",
+            "statusQueryGetUri",
+            "sendEventPostUri",
+            "terminatePostUri",
+            "purgeHistoryDeleteUri",
+            "restartPostUri",
+            "suspendPostUri",
+            "resumePostUri",
+        )
+    }
     return JSONResponse(body, status_code=202, headers={"Location": urls["statusQueryGetUri"], "Retry-After": "10"})
 
 
-async def wait_for_completion_response(request: Request, instance_id: str, timeout: float,
-                                       interval: float) -> Response:
+async def wait_for_completion_response(request: Request, instance_id: str, timeout: float, interval: float) -> Response:
     """WaitForCompletionOrCreateCheckStatusResponseAsync: the output when it completes within `timeout`, the
     status when it failed or was terminated, else the 202 check-status answer."""
     if interval > timeout:
@@ -228,11 +252,15 @@ async def _status_response(request: Request, instance_id: str, fail_with_500: bo
     (500 for Failed with `returnInternalServerErrorOnFailure=true`), 404 when unknown (with a JSON reason: the
     extension sends no body, and the SDK client treats both alike)."""
     log_writer.flush()  # every log line of what this status shows is in the log file first
-    status = await host_of(request).require_engine().get_status(
-        instance_id,
-        show_history=_flag(request, "showHistory"),
-        show_history_output=_flag(request, "showHistoryOutput"),
-        show_input=_flag(request, "showInput", default=True),
+    status = (
+        await host_of(request)
+        .require_engine()
+        .get_status(
+            instance_id,
+            show_history=_flag(request, "showHistory"),
+            show_history_output=_flag(request, "showHistoryOutput"),
+            show_input=_flag(request, "showInput", default=True),
+        )
     )
     if status is None:
         return JSONResponse({"error": f"No instance with id '{instance_id}' found"}, status_code=404)
@@ -273,7 +301,9 @@ async def raise_event(request: Request) -> Response:
             return extension_error(400, "Only application/json request content is supported")
         _parse_json(body)  # reject malformed JSON with 400; store the text itself (module docstring)
     event_json = body.decode("utf-8") if body.strip() else "null"
-    await host.require_engine().raise_event(request.path_params["instance_id"], request.path_params["event"], event_json)
+    await host.require_engine().raise_event(
+        request.path_params["instance_id"], request.path_params["event"], event_json
+    )
     return Response(status_code=202)
 
 
@@ -322,8 +352,12 @@ async def rewind(request: Request) -> Response:
     except NotRunning as error:
         return JSONResponse({"error": str(error)}, status_code=410)
     except InvalidState as error:
-        return extension_error(500, "Something went wrong while processing your request", error,
-                               exception_type="System.InvalidOperationException")
+        return extension_error(
+            500,
+            "Something went wrong while processing your request",
+            error,
+            exception_type="System.InvalidOperationException",
+        )
     return Response(status_code=202)
 
 
@@ -385,8 +419,10 @@ async def read_entity(request: Request) -> Response:
 
 async def list_entities(request: Request) -> Response:
     log_writer.flush()
-    entities = await host_of(request).require_engine().list_entities(
-        entity_name=request.path_params.get("name"), fetch_state=_flag(request, "fetchState")
+    entities = (
+        await host_of(request)
+        .require_engine()
+        .list_entities(entity_name=request.path_params.get("name"), fetch_state=_flag(request, "fetchState"))
     )
     return JSONResponse(entities, status_code=200)
 
@@ -401,8 +437,10 @@ def _one_task_hub(endpoint: Endpoint) -> Endpoint:
         named = request.query_params.get("taskHub")
         hub = host_of(request).config.hub_name
         if named and named.lower() != hub.lower():
-            reason = (f"taskHub={named} names another task hub; this host serves only its own, '{hub}' "
-                      "(host.json extensions.durableTask.hubName).")
+            reason = (
+                f"taskHub={named} names another task hub; this host serves only its own, '{hub}' "
+                "(host.json extensions.durableTask.hubName)."
+            )
             return JSONResponse({"error": reason}, status_code=400 if endpoint is start_orchestration else 404)
         return await endpoint(request)
 

@@ -6,6 +6,7 @@ Two bases matter:
 - `rpc_origin` — the address of this server's own socket. The `durableClient` binding's `rpcBaseUrl` points
   there, because the SDK client inside a function calls back into this host over loopback.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Error answers of the host: always JSON (the durable SDK parses every body as JSON), never a crash."""
+
 from __future__ import annotations
 
 from typing import Any

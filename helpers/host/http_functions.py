@@ -4,6 +4,7 @@ The user function receives keyword arguments only: the trigger parameter gets a 
 `durableClient` binding gets the binding *JSON string* (the SDK's decorator turns it into a
 `DurableOrchestrationClient`), and a parameter named `context` that is no binding gets a `func.Context`.
 """
+
 from __future__ import annotations
 
 import json

@@ -19,6 +19,7 @@ Two rules keep the log as trustworthy as a synchronous one:
   from the log).
 - Warnings and errors are written at once, after whatever was queued before them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -120,8 +121,15 @@ def configure(level: str, fmt: str) -> LogWriter:
     return writer
 
 
-def _build(logger: logging.Logger, level: int, msg: str, args: tuple[Any, ...], created: float,
-           thread: int | None, thread_name: str) -> tuple[logging.Logger, logging.LogRecord]:
+def _build(
+    logger: logging.Logger,
+    level: int,
+    msg: str,
+    args: tuple[Any, ...],
+    created: float,
+    thread: int | None,
+    thread_name: str,
+) -> tuple[logging.Logger, logging.LogRecord]:
     record = logger.makeRecord(logger.name, level, "(deferred)", 0, msg, args, None)
     # The time and thread of the call, not of the build (the times with LogRecord.__init__'s own arithmetic).
     record.relativeCreated -= (record.created - created) * 1000

@@ -19,6 +19,7 @@ Interface (shared by the HTTP layer and the durable engine):
   - orchestrator / entity: the SDK's synchronous `handle(context_json_str) -> str` wrapper, called positionally;
   - activity: the user's own function (sync or async), called with `{trigger_param: decoded_input}`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -169,8 +170,9 @@ def _index(registry: Registry, function: Any) -> None:
         kind, name_attr = _DURABLE_TRIGGERS[trigger_type]
         durable_name = getattr(trigger, name_attr, None) or name
         durable = DurableFunction(kind, durable_name, name, handler, trigger.name)
-        table = {"orchestrator": registry.orchestrators, "activity": registry.activities,
-                 "entity": registry.entities}[kind]
+        table = {"orchestrator": registry.orchestrators, "activity": registry.activities, "entity": registry.entities}[
+            kind
+        ]
         table[durable_name.lower()] = durable
         if kind == "activity":
             # `call_activity(fn_object)` sends the Python name, not the declared one (protocol P15).

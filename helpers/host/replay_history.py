@@ -7,6 +7,7 @@ removes event ids. Replaying the orchestrator needs all of that (the markers' ti
 re-run an orchestrator, with the real durable SDK, on each prefix of the real history. It is the embedded
 host's own route: real `func start` keeps this history inside its storage provider.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,16 @@ async def stored_history(request: Request) -> Response:
     status = await engine.get_status(instance_id, show_input=True)
     if status is None:
         return error_response(404, f"No instance with ID '{instance_id}' found.")
-    events = [json.loads(text) for (text,) in engine.store.read(
-        "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
-    return JSONResponse({"instanceId": instance_id, "name": status.get("name"), "input": status.get("input"),
-                         "runtimeStatus": status.get("runtimeStatus"), "history": events})
+    events = [
+        json.loads(text)
+        for (text,) in engine.store.read("SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))
+    ]
+    return JSONResponse(
+        {
+            "instanceId": instance_id,
+            "name": status.get("name"),
+            "input": status.get("input"),
+            "runtimeStatus": status.get("runtimeStatus"),
+            "history": events,
+        }
+    )

@@ -11,6 +11,7 @@ Supported template syntax (the subset Azure Functions apps use):
 Routes are tried most-specific first (literal segments beat parameters, constrained beat unconstrained,
 catch-alls last), which is what ASP.NET's route precedence achieves for these templates.
 """
+
 from __future__ import annotations
 
 import re
@@ -121,7 +122,7 @@ class RouteTemplate:
             only_parameter = _PARAMETER.fullmatch(segment)
             position = 0
             for match in _PARAMETER.finditer(segment):
-                segment_pattern += cls._literal(segment[position:match.start()], template)
+                segment_pattern += cls._literal(segment[position : match.start()], template)
                 parameter = cls._parse_parameter(match.group(1), f"p{len(parameters)}", template)
                 parameters.append(parameter)
                 any_text = ".*" if parameter.catch_all else "[^/]+"

@@ -1,4 +1,5 @@
 """Everything a request handler needs, gathered in one object the Starlette app carries in `app.state.host`."""
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@
   (`extensions.durableTask.defaultVersion`, `versionMatchStrategy`, `versionFailureStrategy`; see
   engine/versioning.py for what they do).
 """
+
 from __future__ import annotations
 
 import json
@@ -74,10 +75,12 @@ def _versioning(durable: dict[str, Any]) -> Versioning:
     try:
         return Versioning(
             default_version=None if default is None else str(default),
-            match_strategy=canonical(keys.get("versionmatchstrategy", "CurrentOrOlder"), MATCH_STRATEGIES,
-                                     "versionMatchStrategy"),
-            failure_strategy=canonical(keys.get("versionfailurestrategy", "Reject"), FAILURE_STRATEGIES,
-                                       "versionFailureStrategy"),
+            match_strategy=canonical(
+                keys.get("versionmatchstrategy", "CurrentOrOlder"), MATCH_STRATEGIES, "versionMatchStrategy"
+            ),
+            failure_strategy=canonical(
+                keys.get("versionfailurestrategy", "Reject"), FAILURE_STRATEGIES, "versionFailureStrategy"
+            ),
         )
     except ValueError as error:
         raise SettingsError(str(error)) from None
@@ -106,8 +109,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as error:
         raise SettingsError(f"{path.name} is not valid JSON: {error}") from error
     if text.lstrip()[end:].strip():
-        logging.getLogger("host").warning("%s has more text after its first JSON object; only that object is used.",
-                                          path.name)
+        logging.getLogger("host").warning(
+            "%s has more text after its first JSON object; only that object is used.", path.name
+        )
     if not isinstance(data, dict):
         raise SettingsError(f"{path.name} must contain a JSON object")
     return data

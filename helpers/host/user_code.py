@@ -7,6 +7,7 @@ Why two places:
   module-global aiohttp session bound to the first loop it saw, so a fresh `asyncio.run()` per call breaks
   the second call with "Event loop is closed". The Python worker in real Azure Functions also keeps one loop.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -30,6 +30,7 @@ agent's conversation, keyed by its session key); the running services are "the k
 Module-level helpers (`history_table`, `entity_conversation`, ...) act on the most recently started kit, for
 scripts that never name it; notebooks call the same methods on the `kit` that `lab.start()` returns.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,12 +47,49 @@ from .session import Lab, current, host_environment, model_settings, start, with
 from .views import Episode, Table, agent_text, episode_table, episodes, replay_counts
 
 __all__ = [
-    "Lab", "LabError", "ModelBackendError", "ModelCheck", "start", "current", "poll", "history",
-    "history_table", "entity_calls_of", "entity_conversation", "entity_state", "find_agent_sessions", "host_log",
-    "model_stats", "model_calls", "set_model_faults", "check_model", "timeline_plot", "swimlane_plot", "overlap_summary",
-    "replay_counts", "episodes", "episode_table", "describe_environment", "Table", "ModelCall", "OverlapSummary",
-    "Episode", "agent_text", "as_calls", "environment", "views", "replay", "plots", "azure_plan", "checks",
-    "host_environment", "model_settings", "with_task_hub", "KIT_ROOT", "orchestrator", "activity",
+    "Lab",
+    "LabError",
+    "ModelBackendError",
+    "ModelCheck",
+    "start",
+    "current",
+    "poll",
+    "history",
+    "history_table",
+    "entity_calls_of",
+    "entity_conversation",
+    "entity_state",
+    "find_agent_sessions",
+    "host_log",
+    "model_stats",
+    "model_calls",
+    "set_model_faults",
+    "check_model",
+    "timeline_plot",
+    "swimlane_plot",
+    "overlap_summary",
+    "replay_counts",
+    "episodes",
+    "episode_table",
+    "describe_environment",
+    "Table",
+    "ModelCall",
+    "OverlapSummary",
+    "Episode",
+    "agent_text",
+    "as_calls",
+    "environment",
+    "views",
+    "replay",
+    "plots",
+    "azure_plan",
+    "checks",
+    "host_environment",
+    "model_settings",
+    "with_task_hub",
+    "KIT_ROOT",
+    "orchestrator",
+    "activity",
     "TEACHING_APP",
 ]
 

@@ -5,6 +5,7 @@ template); `AzurePlan` turns a handful of names into the exact `az` / `func` com
 read them, copy them, or run them from a terminal where `az login` was done. `run_chaining` is the client
 code the notebook uses against the local host and, unchanged, against the app's Azure URL.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,8 @@ def host_json_checks(app_dir: Path = DEFAULT_APP_DIR) -> dict[str, bool]:
         "extension bundle 4.x": bundle.get("id") == "Microsoft.Azure.Functions.ExtensionBundle"
         and str(bundle.get("version", "")).startswith("[4."),
         "storage provider is azureManaged (Durable Task Scheduler)": provider.get("type") == "azureManaged",
-        f"connection from setting {DTS_CONNECTION_SETTING}": provider.get("connectionStringName") == DTS_CONNECTION_SETTING,
+        f"connection from setting {DTS_CONNECTION_SETTING}": provider.get("connectionStringName")
+        == DTS_CONNECTION_SETTING,
         "task hub from setting TASKHUB_NAME": durable.get("hubName") == "%TASKHUB_NAME%",
     }
 
@@ -89,8 +91,9 @@ class AzurePlan:
     def app_url(self) -> str:
         return f"https://{self.function_app}.azurewebsites.net"
 
-    def app_settings(self, *, scheduler_endpoint: str = "$DTS_ENDPOINT",
-                     identity_client_id: str = "$IDENTITY_CLIENT_ID") -> dict[str, str]:
+    def app_settings(
+        self, *, scheduler_endpoint: str = "$DTS_ENDPOINT", identity_client_id: str = "$IDENTITY_CLIENT_ID"
+    ) -> dict[str, str]:
         """The app settings Azure needs: the same names as local.settings.json, values for the cloud.
 
         No API key: the app signs in to Azure OpenAI and to the scheduler with its managed identity
@@ -98,7 +101,7 @@ class AzurePlan:
         """
         return {
             DTS_CONNECTION_SETTING: f"Endpoint={scheduler_endpoint};TaskHub={self.task_hub};"
-                                    f"Authentication=ManagedIdentity;ClientID={identity_client_id}",
+            f"Authentication=ManagedIdentity;ClientID={identity_client_id}",
             "TASKHUB_NAME": self.task_hub,
             "AZURE_OPENAI_ENDPOINT": self.openai_endpoint,
             "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": self.deployment,
@@ -115,44 +118,79 @@ class AzurePlan:
             ("resource group", f"az group create --name {p.resource_group} --location {p.location}"),
             ("CLI extension for the scheduler", "az extension add --upgrade --name durabletask"),
             ("user-assigned managed identity", f"az identity create --name {p.identity} {rg}"),
-            ("remember its ids", f"IDENTITY_CLIENT_ID=$(az identity show --name {p.identity} {rg} --query clientId -o tsv); "
-                                 f"IDENTITY_PRINCIPAL_ID=$(az identity show --name {p.identity} {rg} --query principalId -o tsv)"),
-            ("Durable Task Scheduler", f"az durabletask scheduler create --name {p.scheduler} {rg} "
-                                       f"--location {p.location} --ip-allowlist '{json.dumps(list(p.ip_allowlist))}' --sku-name consumption"),
+            (
+                "remember its ids",
+                f"IDENTITY_CLIENT_ID=$(az identity show --name {p.identity} {rg} --query clientId -o tsv); "
+                f"IDENTITY_PRINCIPAL_ID=$(az identity show --name {p.identity} {rg} --query principalId -o tsv)",
+            ),
+            (
+                "Durable Task Scheduler",
+                f"az durabletask scheduler create --name {p.scheduler} {rg} "
+                f"--location {p.location} --ip-allowlist '{json.dumps(list(p.ip_allowlist))}' --sku-name consumption",
+            ),
             ("task hub", f"az durabletask taskhub create --name {p.task_hub} --scheduler-name {p.scheduler} {rg}"),
-            ("scheduler endpoint", f"DTS_ENDPOINT=$(az durabletask scheduler show --name {p.scheduler} {rg} "
-                                   "--query properties.endpoint -o tsv)"),
-            ("Azure OpenAI account", f"az cognitiveservices account create --name {p.openai_account} {rg} "
-                                     f"--location {p.location} --kind OpenAI --sku S0 --custom-domain {p.openai_account}"),
-            ("model deployment", f"az cognitiveservices account deployment create --name {p.openai_account} {rg} "
-                                 f"--deployment-name {p.deployment} --model-name {p.deployment} "
-                                 f"--model-version {p.model_version} --model-format OpenAI "
-                                 "--sku-name GlobalStandard --sku-capacity 10"),
-            ("storage for the app", f"az storage account create --name {p.storage_account} {rg} "
-                                    f"--location {p.location} --sku Standard_LRS --allow-blob-public-access false"),
-            ("function app (Flex Consumption)", f"az functionapp create --name {p.function_app} {rg} "
-                                                f"--flexconsumption-location {p.location} --runtime python "
-                                                f"--runtime-version {p.python_version} "
-                                                f"--storage-account {p.storage_account} "
-                                                "--deployment-storage-auth-type UserAssignedIdentity "
-                                                f"--deployment-storage-auth-value {p.identity} "
-                                                f"--assign-identity $(az identity show --name {p.identity} {rg} --query id -o tsv)"),
-            (f"role: {DTS_ROLE}", f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
-                                  f"--assignee-principal-type ServicePrincipal --role \"{DTS_ROLE}\" "
-                                  f"--scope $(az durabletask scheduler show --name {p.scheduler} {rg} --query id -o tsv)"),
-            (f"role: {OPENAI_ROLE}", f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
-                                     f"--assignee-principal-type ServicePrincipal --role \"{OPENAI_ROLE}\" "
-                                     f"--scope $(az cognitiveservices account show --name {p.openai_account} {rg} "
-                                     "--query id -o tsv)"),
-            (f"role: {STORAGE_ROLE}", f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
-                                      f"--assignee-principal-type ServicePrincipal --role \"{STORAGE_ROLE}\" "
-                                      f"--scope $(az storage account show --name {p.storage_account} {rg} --query id -o tsv)"),
-            ("app settings", f"az functionapp config appsettings set --name {p.function_app} {rg} --settings {settings}"),
+            (
+                "scheduler endpoint",
+                f"DTS_ENDPOINT=$(az durabletask scheduler show --name {p.scheduler} {rg} "
+                "--query properties.endpoint -o tsv)",
+            ),
+            (
+                "Azure OpenAI account",
+                f"az cognitiveservices account create --name {p.openai_account} {rg} "
+                f"--location {p.location} --kind OpenAI --sku S0 --custom-domain {p.openai_account}",
+            ),
+            (
+                "model deployment",
+                f"az cognitiveservices account deployment create --name {p.openai_account} {rg} "
+                f"--deployment-name {p.deployment} --model-name {p.deployment} "
+                f"--model-version {p.model_version} --model-format OpenAI "
+                "--sku-name GlobalStandard --sku-capacity 10",
+            ),
+            (
+                "storage for the app",
+                f"az storage account create --name {p.storage_account} {rg} "
+                f"--location {p.location} --sku Standard_LRS --allow-blob-public-access false",
+            ),
+            (
+                "function app (Flex Consumption)",
+                f"az functionapp create --name {p.function_app} {rg} "
+                f"--flexconsumption-location {p.location} --runtime python "
+                f"--runtime-version {p.python_version} "
+                f"--storage-account {p.storage_account} "
+                "--deployment-storage-auth-type UserAssignedIdentity "
+                f"--deployment-storage-auth-value {p.identity} "
+                f"--assign-identity $(az identity show --name {p.identity} {rg} --query id -o tsv)",
+            ),
+            (
+                f"role: {DTS_ROLE}",
+                f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
+                f'--assignee-principal-type ServicePrincipal --role "{DTS_ROLE}" '
+                f"--scope $(az durabletask scheduler show --name {p.scheduler} {rg} --query id -o tsv)",
+            ),
+            (
+                f"role: {OPENAI_ROLE}",
+                f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
+                f'--assignee-principal-type ServicePrincipal --role "{OPENAI_ROLE}" '
+                f"--scope $(az cognitiveservices account show --name {p.openai_account} {rg} "
+                "--query id -o tsv)",
+            ),
+            (
+                f"role: {STORAGE_ROLE}",
+                f"az role assignment create --assignee-object-id $IDENTITY_PRINCIPAL_ID "
+                f'--assignee-principal-type ServicePrincipal --role "{STORAGE_ROLE}" '
+                f"--scope $(az storage account show --name {p.storage_account} {rg} --query id -o tsv)",
+            ),
+            (
+                "app settings",
+                f"az functionapp config appsettings set --name {p.function_app} {rg} --settings {settings}",
+            ),
             ("publish the code", f"cd functions_app && func azure functionapp publish {p.function_app}"),
-            ("function key for the HTTP routes", f"FUNCTION_KEY=$(az functionapp keys list --name {p.function_app} {rg} "
-                                                 "--query functionKeys.default -o tsv)"),
+            (
+                "function key for the HTTP routes",
+                f"FUNCTION_KEY=$(az functionapp keys list --name {p.function_app} {rg} "
+                "--query functionKeys.default -o tsv)",
+            ),
         ]
-
 
     @property
     def open_to_the_internet(self) -> bool:
@@ -162,14 +200,20 @@ class AzurePlan:
         """One row per step: what it creates or changes, and the command group it uses (not the options)."""
         from .views import Table
 
-        rows = [{"step": number, "what": what, "command": _command_name(command)}
-                for number, (what, command) in enumerate(self.commands(), start=1)]
+        rows = [
+            {"step": number, "what": what, "command": _command_name(command)}
+            for number, (what, command) in enumerate(self.commands(), start=1)
+        ]
         return Table(("step", "what", "command"), rows, title=f"deploying to resource group {self.resource_group}")
 
     def script(self) -> str:
         """Every command, as one bash script to copy (or save and run after `az login`, from the kit's root)."""
-        lines = ["#!/usr/bin/env bash", "# Deploys functions_app/ to Azure; run from the kit's root after `az login`.",
-                 "set -euo pipefail", ""]
+        lines = [
+            "#!/usr/bin/env bash",
+            "# Deploys functions_app/ to Azure; run from the kit's root after `az login`.",
+            "set -euo pipefail",
+            "",
+        ]
         for what, command in self.commands():
             lines += [f"# {what}", multiline(command), ""]
         return "\n".join(lines)
@@ -248,6 +292,8 @@ def run_chaining(base_url: str, *, function_key: str | None = None, timeout: flo
     with httpx.Client(base_url=base_url, headers=headers, timeout=30.0, trust_env=False) as client:
         started = client.post("/api/singleagent/run")
         if started.status_code != 202:
-            raise RuntimeError(f"POST {base_url}/api/singleagent/run answered {started.status_code}: {started.text[:300]}")
+            raise RuntimeError(
+                f"POST {base_url}/api/singleagent/run answered {started.status_code}: {started.text[:300]}"
+            )
         body = started.json()
         return poll(body["statusQueryGetUri"], desc="chaining", timeout=timeout, client=client)

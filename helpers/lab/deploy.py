@@ -14,6 +14,7 @@ Inside the generated app the functions see what the app's own module defines (`a
 compile, or an app that fails to load, is reported with the host's own words, and the kit goes back to the
 app it ran before — the host is never left down.
 """
+
 from __future__ import annotations
 
 import ast
@@ -69,8 +70,10 @@ def function_source(function: Callable[..., Any]) -> str:
     try:
         source = textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError):
-        raise LabError(f"{getattr(function, '__name__', function)!r}: kit.deploy needs a function defined with "
-                       "`def` in a notebook cell or a file, so it can read its source.") from None
+        raise LabError(
+            f"{getattr(function, '__name__', function)!r}: kit.deploy needs a function defined with "
+            "`def` in a notebook cell or a file, so it can read its source."
+        ) from None
     lines = source.splitlines()
     while lines and lines[0].lstrip().startswith("@"):
         lines.pop(0)
@@ -81,14 +84,15 @@ def registration(function: Callable[..., Any]) -> str:
     """The line that registers `function` on the app as its trigger (the one its decorator named)."""
     trigger = getattr(function, TRIGGER_ATTRIBUTE, None)
     if trigger is None:
-        raise LabError(f"{function.__name__}: mark it with @lab.orchestrator or @lab.activity so kit.deploy knows "
-                       "what it is.")
+        raise LabError(
+            f"{function.__name__}: mark it with @lab.orchestrator or @lab.activity so kit.deploy knows what it is."
+        )
     parameters = list(inspect.signature(function).parameters)
     if not parameters:
         raise LabError(f"{function.__name__} needs a parameter: the orchestration context or the activity input.")
     if trigger == "orchestration":
-        return f'app.orchestration_trigger(context_name={parameters[0]!r})({function.__name__})'
-    return f'app.activity_trigger(input_name={parameters[0]!r})({function.__name__})'
+        return f"app.orchestration_trigger(context_name={parameters[0]!r})({function.__name__})"
+    return f"app.activity_trigger(input_name={parameters[0]!r})({function.__name__})"
 
 
 def write_app(functions: tuple[Callable[..., Any], ...], base_dir: Path, target: Path) -> Path:
@@ -103,8 +107,10 @@ def write_app(functions: tuple[Callable[..., Any], ...], base_dir: Path, target:
     try:
         ast.parse(text)
     except SyntaxError as error:
-        raise LabError(f"Your code does not compile: {error.msg} (line {error.lineno} of the generated app: "
-                       f"{(error.text or '').strip()!r}).") from None
+        raise LabError(
+            f"Your code does not compile: {error.msg} (line {error.lineno} of the generated app: "
+            f"{(error.text or '').strip()!r})."
+        ) from None
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)

@@ -4,6 +4,7 @@ Everything a notebook learns about an orchestration comes through `/runtime/webh
 the host's `/admin/functions`, which real `func start` answers too; nothing here reads the embedded host's
 SQLite file. `DurableApiClient` is mixed into the running kit (`Lab`), so notebooks call `kit.history_table(...)`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -30,8 +31,9 @@ class DurableApiClient:
     def durable_url(self, path: str) -> str:
         return f"{self.base_url}{DURABLE_API}/{path.lstrip('/')}"
 
-    def _durable_get(self, path: str, *, what: str, params: Mapping[str, str] | None = None,
-                     headers: Mapping[str, str] | None = None) -> httpx.Response:
+    def _durable_get(
+        self, path: str, *, what: str, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         """GET on the Durable HTTP API; any answer >= 400 except 404 becomes a LabError that says which host.
 
         Why: a backend may not support a query the embedded host answers (e.g. `showHistory` on some
@@ -85,8 +87,9 @@ class DurableApiClient:
         id of the new run.
         """
         path = f"instances/{quote(instance_id, safe='')}/restart"
-        response = self._http.post(self.durable_url(path),
-                                   params={"restartWithNewInstanceId": str(new_instance_id).lower()})
+        response = self._http.post(
+            self.durable_url(path), params={"restartWithNewInstanceId": str(new_instance_id).lower()}
+        )
         if response.status_code != 202:
             raise LabError(f"Restarting instance {instance_id} answered {response.status_code}: {response.text[:300]}")
         body = _json_or_none(response)
@@ -101,8 +104,11 @@ class DurableApiClient:
         """
         import time
 
-        response = self._http.post(f"{self.base_url}/api/agents/{quote(agent_name, safe='')}/run",
-                                   json={"message": message, "session_id": session_id}, timeout=timeout)
+        response = self._http.post(
+            f"{self.base_url}/api/agents/{quote(agent_name, safe='')}/run",
+            json={"message": message, "session_id": session_id},
+            timeout=timeout,
+        )
         reply = _json_or_none(response)
         if not isinstance(reply, dict):
             raise LabError(f"The {agent_name} route answered {response.status_code}: {response.text[:300]}")
@@ -146,8 +152,10 @@ class DurableApiClient:
 
     def entity_state(self, entity_name: str, key: str) -> Any:
         """An entity's state via `GET /runtime/webhooks/durabletask/entities/{name}/{key}`."""
-        response = self._durable_get(f"entities/{quote(entity_name, safe='')}/{quote(key, safe='')}",
-                                     what=f"the state of entity {entity_name}/{key}")
+        response = self._durable_get(
+            f"entities/{quote(entity_name, safe='')}/{quote(key, safe='')}",
+            what=f"the state of entity {entity_name}/{key}",
+        )
         if response.status_code == 404:
             raise LabError(f"No entity {entity_name}/{key} on this host (yet).")
         return decode_nested(response.json())
@@ -176,8 +184,10 @@ class DurableApiClient:
         token: str | None = None
         for _ in range(MAX_PAGES):
             response = self._durable_get(
-                f"entities/{quote(entity_name, safe='')}", what=f"the list of {entity_name} entities",
-                params={"fetchState": "false"}, headers={CONTINUATION_HEADER: token} if token else None,
+                f"entities/{quote(entity_name, safe='')}",
+                what=f"the list of {entity_name} entities",
+                params={"fetchState": "false"},
+                headers={CONTINUATION_HEADER: token} if token else None,
             )
             if response.status_code == 404:  # no entity function of that name, or no entities yet
                 return pages
@@ -228,7 +238,11 @@ def _durable_api_error(host_kind: str, what: str, response: httpx.Response) -> s
     host = "`func start` (Azure Functions Core Tools)" if host_kind == "func" else "embedded host"
     hint = ""
     if response.status_code >= 500 and host_kind == "func":
-        hint = (" The Durable extension or its storage backend failed or does not support this query (some "
-                "backends cannot return history with showHistory=true); the func log (kit.host_log()) says which.")
-    return (f"The {host}'s Durable HTTP API answered {response.status_code} when asked for {what}: "
-            f"{response.text[:300]}.{hint}")
+        hint = (
+            " The Durable extension or its storage backend failed or does not support this query (some "
+            "backends cannot return history with showHistory=true); the func log (kit.host_log()) says which."
+        )
+    return (
+        f"The {host}'s Durable HTTP API answered {response.status_code} when asked for {what}: "
+        f"{response.text[:300]}.{hint}"
+    )

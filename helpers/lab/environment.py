@@ -4,6 +4,7 @@ The model backend is chosen by the app's own `model_client.select_backend` (the 
 at start-up), fed with the same settings the host would see: the process environment over
 `local.settings.json` `Values`. So the report cannot drift from what the app really does.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -163,8 +164,15 @@ def configured_backend(app_dir: Path = DEFAULT_APP_DIR) -> BackendChoice:
         reason = " ".join(str(error).split())  # the whole message on one line: its first line alone is cut off
         return BackendChoice("env", "no real model configured", False, reason, kind="none")
     upstream = backend.endpoint or OPENAI_DEFAULT_BASE_URL
-    return BackendChoice("env", backend.describe(), True, kind=backend.kind, upstream=upstream.rstrip("/"),
-                         model_name=backend.model, auth=backend.auth)
+    return BackendChoice(
+        "env",
+        backend.describe(),
+        True,
+        kind=backend.kind,
+        upstream=upstream.rstrip("/"),
+        model_name=backend.model,
+        auth=backend.auth,
+    )
 
 
 def setting_origin(name: str, app_dir: Path = DEFAULT_APP_DIR) -> str:
@@ -189,8 +197,14 @@ def choose_model(model: str | None, app_dir: Path = DEFAULT_APP_DIR) -> BackendC
     if mode not in MODEL_CHOICES:
         raise ValueError(f"model must be one of {', '.join(MODEL_CHOICES)}, not {mode!r}")
     if mode == "offline":
-        return BackendChoice("offline", "offline model (deterministic, scripted; not an LLM)", False,
-                             kind="offline", model_name=OFFLINE_DEPLOYMENT, auth="no key")
+        return BackendChoice(
+            "offline",
+            "offline model (deterministic, scripted; not an LLM)",
+            False,
+            kind="offline",
+            model_name=OFFLINE_DEPLOYMENT,
+            auth="no key",
+        )
     return configured_backend(app_dir)
 
 
@@ -246,10 +260,16 @@ class EnvironmentReport:
             textwrap.fill(
                 f"Real model    {self.real_backend.description}"
                 + (f": {self.real_backend.problem}" if self.real_backend.problem else ""),
-                width=110, subsequent_indent=" " * 14, break_on_hyphens=False,
+                width=110,
+                subsequent_indent=" " * 14,
+                break_on_hyphens=False,
             ),
             f"Host          {self.host}"
-            + (f" (func found at {self.func_path})" if self.func_path else " (Azure Functions Core Tools `func` not on PATH)"),
+            + (
+                f" (func found at {self.func_path})"
+                if self.func_path
+                else " (Azure Functions Core Tools `func` not on PATH)"
+            ),
             "",
             "Settings the app reads (secrets masked):",
             *[f"  {name:<36} {value}" for name, value in self.settings.items()],
@@ -272,19 +292,22 @@ MODEL_SETTINGS = (
 )
 
 
-def describe_environment(model: str | None = None, host: str | None = None,
-                         app_dir: Path = DEFAULT_APP_DIR) -> EnvironmentReport:
+def describe_environment(
+    model: str | None = None, host: str | None = None, app_dir: Path = DEFAULT_APP_DIR
+) -> EnvironmentReport:
     """Everything notebook 00 shows: versions against the pins, which model and host `lab.start()` will use."""
     pins = pinned_versions()
     rows = []
     for name, version in package_versions().items():
         pinned = pins.get(name)
-        rows.append({
-            "package": name,
-            "installed": version or "(missing)",
-            "pinned": pinned or "",
-            "ok": version is not None and (pinned is None or version == pinned),
-        })
+        rows.append(
+            {
+                "package": name,
+                "installed": version or "(missing)",
+                "pinned": pinned or "",
+                "ok": version is not None and (pinned is None or version == pinned),
+            }
+        )
     settings = settings_as_host_sees_them(app_dir)
     shown = masked_environment(MODEL_SETTINGS, settings)
     for name, value in shown.items():
@@ -314,4 +337,3 @@ def _endpoint_only(url: str | None) -> str:
         return url if "@" not in url else "****"
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}"
-

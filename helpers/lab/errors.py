@@ -1,4 +1,5 @@
 """The one exception the kit raises for things a learner can fix."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """`func start` (Azure Functions Core Tools) as the kit's host, with the interface of `processes.Service`."""
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,9 @@ def wait_until_running(host: FuncHost, client: httpx.Client, timeout: float) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not host.running:
-            raise LabError(f"`func start` exited with code {host.process.returncode}. Log tail:\n"
-                           f"{host.log_text()[-3000:]}")
+            raise LabError(
+                f"`func start` exited with code {host.process.returncode}. Log tail:\n{host.log_text()[-3000:]}"
+            )
         try:
             response = client.get(host.url + "/admin/host/status")
             if response.status_code == 200 and response.json().get("state") == "Running":

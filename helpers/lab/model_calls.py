@@ -6,6 +6,7 @@ answers: when each call started and ended, how many messages it sent, which agen
 tokens when the backend reports them, and for a failed call the backend's own error message (keys scrubbed).
 Fault injection also sits in the gateway, so `kit.set_model_faults(...)` works in front of every backend.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,12 +43,14 @@ class ModelCheck:
     def __repr__(self) -> str:
         reply = " ".join(self.reply.split())
         reply = reply if len(reply) <= 80 else reply[:77] + "..."
-        return "\n".join([
-            f"✓ {self.backend} answered in {self.seconds:.1f} s",
-            f"  asked for:   {self.requested}",
-            f"  answered by: {self.answered_by or '(the answer names no model)'}",
-            f"  reply:       {reply!r}",
-        ])
+        return "\n".join(
+            [
+                f"✓ {self.backend} answered in {self.seconds:.1f} s",
+                f"  asked for:   {self.requested}",
+                f"  answered by: {self.answered_by or '(the answer names no model)'}",
+                f"  reply:       {reply!r}",
+            ]
+        )
 
 
 def _epoch(iso_time: Any) -> float | None:
@@ -110,8 +113,11 @@ class ModelRecords:
         """Why an instance failed, in the learner's terms, when a model call was the cause; else None."""
         output = str(status.get("output") or "")
         created = _epoch(status.get("createdTime"))
-        failed = [call for call in self.model_calls()
-                  if (call["status"] or 0) >= 400 and (created is None or call["start"] >= created - 1)]
+        failed = [
+            call
+            for call in self.model_calls()
+            if (call["status"] or 0) >= 400 and (created is None or call["start"] >= created - 1)
+        ]
         if failed:
             last = failed[-1]
             return explain_model_failure(self.model, last["status"], last.get("error"), self.app_dir)
@@ -154,8 +160,8 @@ async def _probe(model_client: Any, backend: Any) -> tuple[int | None, str | Non
     client = chat_client.client.with_options(max_retries=1, timeout=PROBE_TIMEOUT)
     try:
         answer = await client.chat.completions.create(
-            model=backend.model, messages=[{"role": "user", "content": PROBE_PROMPT}],
-            extra_headers={PROBE_HEADER: "1"})
+            model=backend.model, messages=[{"role": "user", "content": PROBE_PROMPT}], extra_headers={PROBE_HEADER: "1"}
+        )
         return 200, None, answer
     except openai.APIStatusError as exc:
         return exc.status_code, _api_message(exc), None

@@ -6,6 +6,7 @@ that ran one after another sit end to end. `overlap_summary` puts a number on it
 a group of calls divided by the sum of their durations is ≈ 1 for a chain and ≈ 1/n for n parallel calls —
 so a notebook can print a ratio or a boolean instead of raw seconds (which differ on every run).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -93,8 +94,12 @@ def overlap_summary(calls: Iterable[dict[str, Any] | ModelCall]) -> OverlapSumma
     return OverlapSummary(len(items), span, total, overlapped, max(c.duration for c in items))
 
 
-def timeline_plot(groups: dict[str, Iterable[dict[str, Any] | ModelCall]] | Iterable[dict[str, Any] | ModelCall],
-                  *, title: str = "Model calls over time", ax: Any = None) -> Any:
+def timeline_plot(
+    groups: dict[str, Iterable[dict[str, Any] | ModelCall]] | Iterable[dict[str, Any] | ModelCall],
+    *,
+    title: str = "Model calls over time",
+    ax: Any = None,
+) -> Any:
     """Draw one horizontal bar per model call; returns the matplotlib Figure.
 
     `groups` is either a list of calls or `{"group name": calls, ...}` (e.g. one group per orchestration).
@@ -133,8 +138,9 @@ def timeline_plot(groups: dict[str, Iterable[dict[str, Any] | ModelCall]] | Iter
     return fig
 
 
-def swimlane_plot(steps: Any, model_calls: Iterable[dict[str, Any]] = (), *,
-                  title: str = "Episodes, agent turns and model calls") -> Any:
+def swimlane_plot(
+    steps: Any, model_calls: Iterable[dict[str, Any]] = (), *, title: str = "Episodes, agent turns and model calls"
+) -> Any:
     """One time axis, one lane each for the orchestrator's episodes, each entity (an agent's turns), activities,
     and the model calls: who was busy when. `steps` is `kit.replay_steps(...)` (its `spans` come from the
     history's timestamps); `model_calls` are `kit.model_calls()` records, kept when they fall inside the run.
@@ -162,15 +168,27 @@ def swimlane_plot(steps: Any, model_calls: Iterable[dict[str, Any]] = (), *,
     plt.close(fig)  # shown once, as the cell's result (see timeline_plot)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     minimum = (finish - origin) / 300  # an episode of a few ms would be invisible at the scale of seconds
-    items = [(s.lane, s.label, s.start, s.end) for s in spans] + [("model calls", c.label, c.start, c.end) for c in calls]
+    items = [(s.lane, s.label, s.start, s.end) for s in spans] + [
+        ("model calls", c.label, c.start, c.end) for c in calls
+    ]
     for lane, label, start, end in items:
         y = lanes.index(lane)
         width = max(end - start, minimum)
-        ax.broken_barh([(start - origin, width)], (y - 0.35, 0.7), facecolors=colours[y % len(colours)],
-                       edgecolor="black", linewidth=0.5)
+        ax.broken_barh(
+            [(start - origin, width)],
+            (y - 0.35, 0.7),
+            facecolors=colours[y % len(colours)],
+            edgecolor="black",
+            linewidth=0.5,
+        )
         if lane == "orchestrator":
-            ax.annotate(label.replace("episode ", ""), (start - origin + width / 2, y - 0.42), ha="center",
-                        va="bottom", fontsize=8)
+            ax.annotate(
+                label.replace("episode ", ""),
+                (start - origin + width / 2, y - 0.42),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
     ax.set_yticks(range(len(lanes)), lanes)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since the instance started")

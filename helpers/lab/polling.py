@@ -6,6 +6,7 @@ that is updated once the instance finished, so a saved notebook's text fallback 
 first drawing. nbval does not replay display updates, so `notebooks/sanitize.cfg` reduces any bar line to its
 description before it compares outputs.
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,8 +27,13 @@ FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 def _progress_bar(desc: str, total: int) -> tuple[Any, Any]:
     """(bar, display handle): a widget with a handle in a notebook, a stderr text bar (no handle) elsewhere."""
-    options = dict(total=total, desc=f"{desc}: starting", unit="s", leave=True,
-                   bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}]")
+    options = dict(
+        total=total,
+        desc=f"{desc}: starting",
+        unit="s",
+        leave=True,
+        bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}]",
+    )
     from tqdm.notebook import tqdm_notebook
 
     if issubclass(tqdm, tqdm_notebook):  # tqdm.auto chose the widget: a notebook with ipywidgets
@@ -38,9 +44,16 @@ def _progress_bar(desc: str, total: int) -> tuple[Any, Any]:
     return tqdm(file=sys.stderr, ncols=80, **options), None
 
 
-def poll(status_url: str, *, timeout: float | None = None, interval: float = 0.25, desc: str = "orchestration",
-         client: httpx.Client | None = None, expect: str | None = "Completed",
-         explain: Callable[[dict[str, Any]], str | None] | None = None) -> dict[str, Any]:
+def poll(
+    status_url: str,
+    *,
+    timeout: float | None = None,
+    interval: float = 0.25,
+    desc: str = "orchestration",
+    client: httpx.Client | None = None,
+    expect: str | None = "Completed",
+    explain: Callable[[dict[str, Any]], str | None] | None = None,
+) -> dict[str, Any]:
     """GET `status_url` until the instance finishes; show a progress bar; return the final status JSON.
 
     Works with the app's status routes (always 200) and the Durable HTTP API (202 while running). The bar

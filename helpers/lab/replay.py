@@ -4,6 +4,7 @@ Like `views`, everything here is a pure function of what the public surface hand
 from the Durable Functions HTTP API, entity state, host log lines, the offline model's call records — so the
 notebooks can print it as tables whose columns never hold raw timestamps or ports.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,16 @@ from .views import Episode, Table, agent_text, decode_nested, entity_id, event_t
 T = TypeVar("T")
 
 # Events that bring a result *into* an orchestration. Each one wakes the orchestrator for a new episode.
-COMPLETION_EVENTS = frozenset({
-    "TaskCompleted", "TaskFailed", "TimerFired", "EventRaised",
-    "SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed",
-})
+COMPLETION_EVENTS = frozenset(
+    {
+        "TaskCompleted",
+        "TaskFailed",
+        "TimerFired",
+        "EventRaised",
+        "SubOrchestrationInstanceCompleted",
+        "SubOrchestrationInstanceFailed",
+    }
+)
 # Events an orchestrator's own code writes: the work it scheduled and the way it ended.
 SCHEDULING_EVENTS = frozenset({"TaskScheduled", "TimerCreated", "EventSent", "SubOrchestrationInstanceCreated"})
 ENDING_EVENTS = frozenset({"ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated"})
@@ -94,13 +101,15 @@ def replay_walkthrough(history: Sequence[dict[str, Any]], episodes: Sequence[Epi
         else:
             woken_by = "start (ExecutionStarted)"
         new = [_step(e) for e in segment[1:] if event_type(e) in SCHEDULING_EVENTS | ENDING_EVENTS]
-        rows.append({
-            "episode": episode.number,
-            "replay": episode.is_replay,
-            "woken by": woken_by,
-            "replayed from history": len(replayed),
-            "new this episode": "; ".join(new) or "(waits)",
-        })
+        rows.append(
+            {
+                "episode": episode.number,
+                "replay": episode.is_replay,
+                "woken by": woken_by,
+                "replayed from history": len(replayed),
+                "new this episode": "; ".join(new) or "(waits)",
+            }
+        )
         replayed.extend(_step(e) for e in segment[1:] if event_type(e) in SCHEDULING_EVENTS)
     return Table(("episode", "replay", "woken by", "replayed from history", "new this episode"), rows)
 
@@ -116,20 +125,34 @@ def label_keys(text: str, prefix: str = "key") -> str:
     def label(match: re.Match[str]) -> str:
         return labels.setdefault(match.group(0).lower(), f"{prefix}-{len(labels) + 1}")
 
-    return re.sub(r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b",
-                  label, text)
+    return re.sub(r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b", label, text)
 
 
 # ------------------------------------------------------------------------------------- host log timeline
 
 _LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("orchestrator episode", re.compile(r"Function '(?P<what>[^']+) \(Orchestrator\)' started\. IsReplay: "
-                                        r"(?P<replay>True|False)\.(?: Episode: (?P<n>\d+)\.)?")),
+    (
+        "orchestrator episode",
+        re.compile(
+            r"Function '(?P<what>[^']+) \(Orchestrator\)' started\. IsReplay: "
+            r"(?P<replay>True|False)\.(?: Episode: (?P<n>\d+)\.)?"
+        ),
+    ),
     ("orchestrator completed", re.compile(r"Function '(?P<what>[^']+) \(Orchestrator\)' completed")),
-    ("entity operation started", re.compile(r"Function '(?P<what>[^']+) \(Entity\)' operation '(?P<op>[^']+)' "
-                                            r"started")),
-    ("entity operation completed", re.compile(r"Function '(?P<what>[^']+) \(Entity\)' operation '(?P<op>[^']+)' "
-                                              r"completed")),
+    (
+        "entity operation started",
+        re.compile(
+            r"Function '(?P<what>[^']+) \(Entity\)' operation '(?P<op>[^']+)' "
+            r"started"
+        ),
+    ),
+    (
+        "entity operation completed",
+        re.compile(
+            r"Function '(?P<what>[^']+) \(Entity\)' operation '(?P<op>[^']+)' "
+            r"completed"
+        ),
+    ),
     ("host restarted, resumed work", re.compile(r"Resumed (?P<what>\d+) unfinished orchestration")),
 )
 
@@ -192,17 +215,28 @@ def conversation_by_caller(state: Any, callers: dict[str, str]) -> Table:
             by_correlation[correlation] = callers.get(orchestration, "HTTP route" if not orchestration else "?")
         caller = by_correlation.get(correlation, "?")
         for message in entry.get("messages") or []:
-            text = " ".join(t if isinstance(t, str) else json.dumps(t, ensure_ascii=False)
-                            for c in message.get("contents") or [] if c.get("$type") == "text"
-                            for t in [c.get("text", "")])
-            rows.append({"#": len(rows), "caller": caller, "entry": kind, "role": message.get("role", ""),
-                         "text": excerpt(text, 90)})
+            text = " ".join(
+                t if isinstance(t, str) else json.dumps(t, ensure_ascii=False)
+                for c in message.get("contents") or []
+                if c.get("$type") == "text"
+                for t in [c.get("text", "")]
+            )
+            rows.append(
+                {
+                    "#": len(rows),
+                    "caller": caller,
+                    "entry": kind,
+                    "role": message.get("role", ""),
+                    "text": excerpt(text, 90),
+                }
+            )
     return Table(("#", "caller", "entry", "role", "text"), rows)
 
 
 def stored_entry_outline(entry: Any) -> dict[str, Any]:
     """A stored record (a history event, a `conversationHistory` entry) with JSON-in-strings decoded and long
     texts shortened, to print what Durable Functions / the agent entity really keep."""
+
     def shorten(value: Any) -> Any:
         if isinstance(value, dict):
             return {key: shorten(item) for key, item in value.items()}

@@ -22,6 +22,7 @@ scheduler must accept a task hub it has not seen before: start the emulator with
 `lab.start(host="func")` against the emulator only). This has not been verified against every emulator
 version: if `func start` logs that the task hub does not exist, that is why.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -67,8 +68,9 @@ class Lab(DurableApiClient, ModelRecords):
     `restart_host()` and `kill_host()` keep it, `stop()` removes the temp folder.
     """
 
-    def __init__(self, *, model: BackendChoice, host: str, app_dir: Path, latency_ms: int,
-                 start_timeout: float = START_TIMEOUT) -> None:
+    def __init__(
+        self, *, model: BackendChoice, host: str, app_dir: Path, latency_ms: int, start_timeout: float = START_TIMEOUT
+    ) -> None:
         self.model = model
         self.host_kind = host
         self.app_dir = Path(app_dir).resolve()
@@ -104,9 +106,11 @@ class Lab(DurableApiClient, ModelRecords):
             if self.model.mode == "offline":
                 model_port, gateway_port, self._port = _distinct_free_ports(3)
                 self._gateway_url = f"http://127.0.0.1:{gateway_port}"
-                _side_by_side(lambda: self._start_offline_model(model_port),
-                              lambda: self._start_gateway(f"http://127.0.0.1:{model_port}", gateway_port),
-                              self._start_host)
+                _side_by_side(
+                    lambda: self._start_offline_model(model_port),
+                    lambda: self._start_gateway(f"http://127.0.0.1:{model_port}", gateway_port),
+                    self._start_host,
+                )
             elif not self.model.configured:
                 raise LabError(
                     f"model='env' asks for a real model, but none is configured: {self.model.problem}\n"
@@ -131,7 +135,10 @@ class Lab(DurableApiClient, ModelRecords):
 
     def _start_gateway(self, upstream: str, port: int) -> None:
         self._gateway = processes.start_model_gateway(
-            upstream, label=self.model.label, port=port, log_path=self.work_dir / "gateway.log",
+            upstream,
+            label=self.model.label,
+            port=port,
+            log_path=self.work_dir / "gateway.log",
             timeout=self.start_timeout,
         )
 
@@ -139,8 +146,9 @@ class Lab(DurableApiClient, ModelRecords):
         return model_settings(self.model, self.gateway_url)
 
     def _host_env(self) -> dict[str, str]:
-        env = host_environment(settings_as_host_sees_them(self.app_dir), model=self._model_settings(),
-                               task_hub=self.task_hub)
+        env = host_environment(
+            settings_as_host_sees_them(self.app_dir), model=self._model_settings(), task_hub=self.task_hub
+        )
         env[WORK_DIR_SETTING] = str(self.work_dir)  # a folder of this kit's own, for files an app writes
         return env
 
@@ -151,8 +159,12 @@ class Lab(DurableApiClient, ModelRecords):
             return
         try:
             self._host = processes.start_host(
-                self.app_dir, port=self._port, state_db=self.state_db, env=self._host_env(),
-                log_path=self.host_log_path, timeout=self.start_timeout,
+                self.app_dir,
+                port=self._port,
+                state_db=self.state_db,
+                env=self._host_env(),
+                log_path=self.host_log_path,
+                timeout=self.start_timeout,
             )
         except processes.ServiceError as error:
             raise LabError(f"The Functions host did not start. {error}") from None
@@ -167,8 +179,13 @@ class Lab(DurableApiClient, ModelRecords):
         env = {**os.environ, **self._host_env()}
         with open(self.host_log_path, "ab") as log:
             process = subprocess.Popen(
-                [func, "start", "--port", str(self._port)], cwd=self.app_dir, env=env,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [func, "start", "--port", str(self._port)],
+                cwd=self.app_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         host = FuncHost(process, f"http://127.0.0.1:{self._port}", self.host_log_path)
         wait_until_running(host, self._http, timeout=max(self.start_timeout, 120.0))
@@ -229,8 +246,10 @@ class Lab(DurableApiClient, ModelRecords):
     def replay_steps(self, instance_id: str) -> stepper.ReplaySteps:
         """Re-run the instance's orchestrator on each prefix of its history; one row per episode (`lab.stepper`)."""
         if self.host_kind != "embedded":
-            raise LabError("The replay stepper reads the embedded host's stored history (episode markers "
-                           "included), which `func start` keeps inside its storage provider: use host='embedded'.")
+            raise LabError(
+                "The replay stepper reads the embedded host's stored history (episode markers "
+                "included), which `func start` keeps inside its storage provider: use host='embedded'."
+            )
         response = self._http.get(f"{self.base_url}/admin/instances/{quote(instance_id, safe='')}/history")
         if response.status_code == 404:
             raise LabError(f"No orchestration instance {instance_id!r} on this host.")
@@ -334,8 +353,7 @@ def model_settings(backend: BackendChoice, gateway_url: str) -> dict[str, str]:
     return {"OPENAI_BASE_URL": gateway_url}
 
 
-def host_environment(settings: Mapping[str, str], *, model: Mapping[str, str],
-                     task_hub: str | None) -> dict[str, str]:
+def host_environment(settings: Mapping[str, str], *, model: Mapping[str, str], task_hub: str | None) -> dict[str, str]:
     """The variables the lab adds to the host's environment (they win over local.settings.json).
 
     - `settings`: what the host would see without the lab (environment over local.settings.json Values).
@@ -384,8 +402,14 @@ def _distinct_free_ports(count: int) -> list[int]:
     return ports
 
 
-def start(model: str | None = None, host: str | None = None, *, latency_ms: int = DEFAULT_LATENCY_MS,
-          app_dir: str | os.PathLike[str] | None = None, start_timeout: float = START_TIMEOUT) -> Lab:
+def start(
+    model: str | None = None,
+    host: str | None = None,
+    *,
+    latency_ms: int = DEFAULT_LATENCY_MS,
+    app_dir: str | os.PathLike[str] | None = None,
+    start_timeout: float = START_TIMEOUT,
+) -> Lab:
     """Start a fresh kit: the model backend (offline unless asked otherwise), the gateway and the host.
 
     - `model`: "offline" (default, or $LAB_MODEL) starts the kit's deterministic offline model and points the
@@ -403,8 +427,13 @@ def start(model: str | None = None, host: str | None = None, *, latency_ms: int 
     app = Path(app_dir) if app_dir is not None else DEFAULT_APP_DIR
     if not (app / "function_app.py").exists():
         raise LabError(f"No function_app.py in {app}: pass app_dir= the folder of your Functions app.")
-    kit = Lab(model=choose_model(model, app), host=choose_host(host), app_dir=app, latency_ms=latency_ms,
-              start_timeout=start_timeout)
+    kit = Lab(
+        model=choose_model(model, app),
+        host=choose_host(host),
+        app_dir=app,
+        latency_ms=latency_ms,
+        start_timeout=start_timeout,
+    )
     _running_kits.add(kit)
     kit._start()
     _current = kit

@@ -19,6 +19,7 @@ The history comes from the embedded host's own route (`/admin/instances/{id}/his
 HTTP API leaves out the episode markers the replay needs. The app's module is imported in a Python process of
 its own, with the kit's settings, so its agents exist; nothing is called on them — replay answers from history.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -39,9 +40,18 @@ from .views import Table, agent_text, entity_id, excerpt
 
 # Events that bring something new into an orchestration (they wake an episode); everything else an episode
 # writes itself.
-INPUT_EVENTS = {0: "ExecutionStarted", 5: "TaskCompleted", 6: "TaskFailed", 8: "SubOrchestrationInstanceCompleted",
-                9: "SubOrchestrationInstanceFailed", 11: "TimerFired", 15: "EventRaised", 3: "ExecutionTerminated",
-                19: "ExecutionSuspended", 20: "ExecutionResumed"}
+INPUT_EVENTS = {
+    0: "ExecutionStarted",
+    5: "TaskCompleted",
+    6: "TaskFailed",
+    8: "SubOrchestrationInstanceCompleted",
+    9: "SubOrchestrationInstanceFailed",
+    11: "TimerFired",
+    15: "EventRaised",
+    3: "ExecutionTerminated",
+    19: "ExecutionSuspended",
+    20: "ExecutionResumed",
+}
 ORCHESTRATOR_STARTED = 12
 SEPARATOR = "\x1f"  # between table cells while their keys are labelled together (never in a description)
 STEP_COLUMNS = ("episode", "woken by", "yields (is_replaying)", "new actions", "custom status")
@@ -87,9 +97,15 @@ class ReplaySteps:
             actions = "; ".join(ep.new_actions) or "—"
             if ep.error:
                 actions += f"; failed: {excerpt(ep.error, 80)}"
-            rows.append({"episode": ep.number, "woken by": "; ".join(ep.woken_by), "yields (is_replaying)": yields,
-                         "new actions": actions,
-                         "custom status": "" if ep.custom_status is None else excerpt(json.dumps(ep.custom_status), 60)})
+            rows.append(
+                {
+                    "episode": ep.number,
+                    "woken by": "; ".join(ep.woken_by),
+                    "yields (is_replaying)": yields,
+                    "new actions": actions,
+                    "custom status": "" if ep.custom_status is None else excerpt(json.dumps(ep.custom_status), 60),
+                }
+            )
         keyed = ("yields (is_replaying)", "new actions")
         cells = [row[column] for row in rows for column in keyed]
         labelled = iter(label_keys(SEPARATOR.join(cells)).split(SEPARATOR))  # one numbering for the whole table
@@ -140,7 +156,9 @@ def describe_action(action: dict[str, Any]) -> str:
         verb = "call" if kind is ActionType.CallEntity else "signal"
         return f"{verb} entity {target} .{action.get('operation')}"
     if kind in (ActionType.CallActivity, ActionType.CallActivityWithRetry):
-        return f"call activity {action.get('functionName')}" + (" (with retry)" if kind is ActionType.CallActivityWithRetry else "")
+        return f"call activity {action.get('functionName')}" + (
+            " (with retry)" if kind is ActionType.CallActivityWithRetry else ""
+        )
     if kind in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
         return f"start sub-orchestration {action.get('functionName')}"
     if kind is ActionType.CreateTimer:
@@ -224,8 +242,9 @@ def orchestrator_function(app_dir: Path, name: str) -> Any:
     raise LabError(f"The app in {app_dir} has no orchestrator named {name!r}.")
 
 
-def replay(name: str, instance_id: str, input_json: str | None, history: list[dict[str, Any]],
-           function: Any) -> ReplaySteps:
+def replay(
+    name: str, instance_id: str, input_json: str | None, history: list[dict[str, Any]], function: Any
+) -> ReplaySteps:
     """Re-run `function` on each episode's prefix of `history` and describe every episode."""
     import azure.durable_functions as df
 
@@ -240,9 +259,16 @@ def replay(name: str, instance_id: str, input_json: str | None, history: list[di
         result = run_orchestrator(handle, request)
         actions = flatten(result.actions)
         state = result.state
-        episode = Episode(number, [describe_event(ev) for ev in new[1:]], record,
-                          [describe_action(a) for a in actions[actions_before:]], state.get("customStatus"),
-                          result.done, state.get("output"), result.error)
+        episode = Episode(
+            number,
+            [describe_event(ev) for ev in new[1:]],
+            record,
+            [describe_action(a) for a in actions[actions_before:]],
+            state.get("customStatus"),
+            result.done,
+            state.get("output"),
+            result.error,
+        )
         if result.done:
             episode.new_actions.append(f"complete: {excerpt(json.dumps(state.get('output')), 50)}")
         actions_before = max(actions_before, len(actions))
@@ -308,8 +334,14 @@ def run_in_subprocess(app_dir: Path, stored: dict[str, Any], environment: dict[s
     import subprocess
 
     request = json.dumps({"app_dir": str(app_dir), **stored})
-    completed = subprocess.run([sys.executable, "-m", "helpers.lab.stepper"], input=request, capture_output=True,
-                               text=True, env={**os.environ, **environment}, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-m", "helpers.lab.stepper"],
+        input=request,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **environment},
+        timeout=120,
+    )
     if completed.returncode != 0:
         raise LabError(f"The replay stepper failed: {completed.stderr.strip()[-1500:]}")
     data = json.loads(completed.stdout.strip().splitlines()[-1])

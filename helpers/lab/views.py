@@ -5,6 +5,7 @@ lines), so it works the same against the embedded host and a real `func start`. 
 a list of row dicts with fixed columns that prints as plain text and renders as HTML in JupyterLab. Columns
 never hold raw timestamps, so a notebook's stored output stays comparable from run to run.
 """
+
 from __future__ import annotations
 
 import html
@@ -86,12 +87,13 @@ class Table(Sequence[dict[str, Any]]):
         """
         head = "".join(f"<th style='{_CELL_STYLE}'>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr>" + "".join(_html_cell(_cell(row.get(c))) for c in self.columns) + "</tr>"
-            for row in self.rows
+            "<tr>" + "".join(_html_cell(_cell(row.get(c))) for c in self.columns) + "</tr>" for row in self.rows
         )
         caption = f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>" if self.title else ""
-        return (f"<table class='mathjax_ignore tex2jax_ignore' style='max-width:100%'>"
-                f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        return (
+            f"<table class='mathjax_ignore tex2jax_ignore' style='max-width:100%'>"
+            f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
 
 
 BREAK_ANYWHERE_CHARS = 40
@@ -143,7 +145,7 @@ def decode_nested(value: Any, depth: int = 5) -> Any:
         if not isinstance(value, str):
             break
         stripped = value.strip()
-        if not stripped or stripped[0] not in "{[\"":
+        if not stripped or stripped[0] not in '{["':
             break
         try:
             value = json.loads(stripped)
@@ -164,8 +166,10 @@ def agent_text(value: Any) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("messages"), list):
         texts = [
             content.get("text", "")
-            for message in value["messages"] if isinstance(message, dict)
-            for content in message.get("contents") or [] if isinstance(content, dict)
+            for message in value["messages"]
+            if isinstance(message, dict)
+            for content in message.get("contents") or []
+            if isinstance(content, dict)
             if content.get("type", content.get("$type")) == "text"
         ]
         # Structured output arrives as text that held JSON, which decode_nested has turned into a value.
@@ -179,11 +183,27 @@ HISTORY_COLUMNS = ("#", "event", "name", "task id", "detail")
 
 # EventType numbers of the Durable Task framework, for hosts that answer with numbers instead of names.
 _EVENT_NAMES = (
-    "ExecutionStarted", "ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated", "TaskScheduled",
-    "TaskCompleted", "TaskFailed", "SubOrchestrationInstanceCreated", "SubOrchestrationInstanceCompleted",
-    "SubOrchestrationInstanceFailed", "TimerCreated", "TimerFired", "OrchestratorStarted",
-    "OrchestratorCompleted", "EventSent", "EventRaised", "ContinueAsNew", "GenericEvent", "HistoryState",
-    "ExecutionSuspended", "ExecutionResumed",
+    "ExecutionStarted",
+    "ExecutionCompleted",
+    "ExecutionFailed",
+    "ExecutionTerminated",
+    "TaskScheduled",
+    "TaskCompleted",
+    "TaskFailed",
+    "SubOrchestrationInstanceCreated",
+    "SubOrchestrationInstanceCompleted",
+    "SubOrchestrationInstanceFailed",
+    "TimerCreated",
+    "TimerFired",
+    "OrchestratorStarted",
+    "OrchestratorCompleted",
+    "EventSent",
+    "EventRaised",
+    "ContinueAsNew",
+    "GenericEvent",
+    "HistoryState",
+    "ExecutionSuspended",
+    "ExecutionResumed",
 )
 
 _ENTITY_ID = re.compile(r"^@(?P<name>[^@]+)@(?P<key>.+)$")
@@ -335,12 +355,14 @@ def conversation_rows(state: Any) -> Table:
         if not isinstance(entry, dict):
             continue
         for message in entry.get("messages") or []:
-            rows.append({
-                "#": len(rows),
-                "entry": entry.get("$type", ""),
-                "role": message.get("role", ""),
-                "text": _message_text(message),
-            })
+            rows.append(
+                {
+                    "#": len(rows),
+                    "entry": entry.get("$type", ""),
+                    "role": message.get("role", ""),
+                    "text": _message_text(message),
+                }
+            )
     return Table(CONVERSATION_COLUMNS, rows)
 
 
@@ -389,13 +411,15 @@ def episodes(log_lines: Iterable[str], instance_id: str | None = None) -> list[E
         if not match or (instance_id and match["instance"] != instance_id):
             continue
         counters[match["instance"]] = counters.get(match["instance"], 0) + 1
-        found.append(Episode(
-            instance_id=match["instance"],
-            orchestrator=match["name"],
-            number=int(match["episode"]) if match["episode"] else counters[match["instance"]],
-            is_replay=match["replay"] == "True",
-            history_events=int(match["events"]) if match["events"] else None,
-        ))
+        found.append(
+            Episode(
+                instance_id=match["instance"],
+                orchestrator=match["name"],
+                number=int(match["episode"]) if match["episode"] else counters[match["instance"]],
+                is_replay=match["replay"] == "True",
+                history_events=int(match["events"]) if match["events"] else None,
+            )
+        )
     return found
 
 

@@ -9,6 +9,7 @@ how many of them are user turns, the system instructions (to tell agents apart) 
 the conversation carries it. Answer: the text (streamed deltas or a whole body), the model that answered,
 token usage when the backend reports it, and the error message of a failed call.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,9 @@ def summarise_request(api: str, body: bytes) -> RequestSummary:
         messages = [m for m in messages if isinstance(m, dict)]
         summary.input_messages = len(messages)
         summary.user_turns = sum(1 for m in messages if m.get("role") == "user")
-        summary.instructions = "\n".join(_text(m.get("content")) for m in messages
-                                         if m.get("role") in ("system", "developer"))
+        summary.instructions = "\n".join(
+            _text(m.get("content")) for m in messages if m.get("role") in ("system", "developer")
+        )
         names = [m.get("name") for m in messages if m.get("role") == "assistant" and isinstance(m.get("name"), str)]
         summary.agent = names[0] if names else None
         fmt = data.get("response_format")

@@ -26,6 +26,7 @@ Service routes, under `/_gateway` so they cannot shadow a backend path:
 Failures of the gateway's own hop answer in the OpenAI error shape, so the app's client reports them like
 any backend error: 502 `upstream_unreachable` (DNS, refused, TLS) and 504 `upstream_timeout`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,10 +51,21 @@ SOURCE = "model gateway"
 # recorded: it is not one of the app's calls, and lessons count those. The header is not forwarded.
 PROBE_HEADER = "x-kit-probe"
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus those httpx recomputes.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
-    "transfer-encoding", "upgrade", "host", "content-length",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
 # Answer headers that no longer hold once the body is decoded on the way through.
 DROPPED_ANSWER_HEADERS = HOP_BY_HOP | {"content-encoding"}
 # Where clients put keys and tokens. Their values are only used to scrub error messages, never kept.
@@ -65,8 +77,9 @@ UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=15.0, sock_rea
 
 
 def gateway_error(status: int, message: str, code: str) -> web.Response:
-    return web.json_response({"error": {"message": message, "type": "gateway_error", "param": None, "code": code}},
-                             status=status)
+    return web.json_response(
+        {"error": {"message": message, "type": "gateway_error", "param": None, "code": code}}, status=status
+    )
 
 
 def secrets_in(headers: Any) -> list[str]:
@@ -134,8 +147,15 @@ def _first_byte(record: CallRecord | None) -> None:
         record.first_byte_ms = round((time.time() - record.start) * 1000, 1)
 
 
-def _finish(state: GatewayState, record: CallRecord, status: int, reader: AnswerReader | None,
-            secrets: list[str], error_body: bytes | None = None, error: str | None = None) -> None:
+def _finish(
+    state: GatewayState,
+    record: CallRecord,
+    status: int,
+    reader: AnswerReader | None,
+    secrets: list[str],
+    error_body: bytes | None = None,
+    error: str | None = None,
+) -> None:
     reply = None
     if reader is not None:
         reader.close()
@@ -170,8 +190,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
     url = state.upstream + path + (f"?{request.query_string}" if request.query_string else "")
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != PROBE_HEADER]
     try:
-        upstream = await state.client.request(request.method, url, headers=headers, data=body,
-                                              allow_redirects=False)
+        upstream = await state.client.request(request.method, url, headers=headers, data=body, allow_redirects=False)
     except asyncio.TimeoutError as exc:
         message = f"The {SOURCE} timed out talking to {state.label} ({host_of(state.upstream)}): {exc!r}."
         if record is not None:
@@ -202,9 +221,15 @@ async def forward(request: web.Request) -> web.StreamResponse:
     return web.Response(body=content, status=upstream.status, headers=answer_headers)
 
 
-async def _relay(request: web.Request, state: GatewayState, upstream: aiohttp.ClientResponse,
-                 headers: dict[str, str], record: CallRecord | None, reader: AnswerReader | None,
-                 secrets: list[str]) -> web.StreamResponse:
+async def _relay(
+    request: web.Request,
+    state: GatewayState,
+    upstream: aiohttp.ClientResponse,
+    headers: dict[str, str],
+    record: CallRecord | None,
+    reader: AnswerReader | None,
+    secrets: list[str],
+) -> web.StreamResponse:
     """Pass a streamed (SSE) answer on chunk by chunk, as it arrives."""
     response = web.StreamResponse(status=upstream.status, headers=headers)
     status = 499  # the client went away before the stream ended
@@ -230,13 +255,15 @@ async def _relay(request: web.Request, state: GatewayState, upstream: aiohttp.Cl
 
 async def about(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return web.json_response({
-        "server": SOURCE,
-        "forwards_to": state.label,
-        "upstream": host_of(state.upstream),
-        "records": "/_gateway/stats",
-        "faults": "/_gateway/faults",
-    })
+    return web.json_response(
+        {
+            "server": SOURCE,
+            "forwards_to": state.label,
+            "upstream": host_of(state.upstream),
+            "records": "/_gateway/stats",
+            "faults": "/_gateway/faults",
+        }
+    )
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -274,8 +301,12 @@ def create_app(upstream: str, label: str = "the model backend") -> web.Applicati
     async def upstream_client(app: web.Application) -> AsyncIterator[None]:
         # A corporate proxy (HTTPS_PROXY) and its CA bundle (SSL_CERT_FILE) apply to a remote backend, never to
         # a backend on this machine. No redirects: the client sees what the backend answered.
-        async with aiohttp.ClientSession(timeout=UPSTREAM_TIMEOUT, trust_env=not loopback, auto_decompress=True,
-                                         connector=aiohttp.TCPConnector(limit=0)) as client:
+        async with aiohttp.ClientSession(
+            timeout=UPSTREAM_TIMEOUT,
+            trust_env=not loopback,
+            auto_decompress=True,
+            connector=aiohttp.TCPConnector(limit=0),
+        ) as client:
             state.client = client
             yield
 

@@ -4,6 +4,7 @@ Both APIs carry the same three things the reply depends on — the instructions,
 conversation and an optional output schema — in different shapes. Normalising them here keeps reply
 composition independent of the wire format, so the two APIs answer the same conversation identically.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -203,9 +204,7 @@ def _response_item_turn(item: Any, index: int) -> tuple[str | None, Turn | None]
     return None, None
 
 
-def parse_responses_request(
-    body: Any, history: Callable[[str], Conversation | None] | None = None
-) -> ModelRequest:
+def parse_responses_request(body: Any, history: Callable[[str], Conversation | None] | None = None) -> ModelRequest:
     """Responses API: `input` (string or items), `instructions`, optional `previous_response_id`.
 
     With `previous_response_id` the earlier conversation is looked up through `history`, as the real

@@ -7,6 +7,7 @@ Rules are checked in this order for each model call (counted from when the rules
 4. `fail_rate`      — each remaining call fails with this probability (seeded, so runs repeat).
 A 429 carries `Retry-After` (seconds) and `retry-after-ms`; the openai client honours both.
 """
+
 from __future__ import annotations
 
 import random
@@ -57,7 +58,11 @@ class FaultConfig:
         values: dict[str, Any] = {}
         for name, value in data.items():
             wants_int = known[name] == "int"
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (wants_int and not float(value).is_integer()):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (wants_int and not float(value).is_integer())
+            ):
                 raise FaultConfigError(f"{name} must be {'an integer' if wants_int else 'a number'}.")
             values[name] = int(value) if wants_int else float(value)
         return cls(**values)
@@ -122,14 +127,19 @@ def fault_answer(fault: Fault, config: FaultConfig, call_number: int, *, source:
     from .payloads import error_body
 
     if fault.kind == "timeout":
-        body = error_body(f"[{source}] Injected timeout on call {call_number} (rule {fault.rule}).", "timeout",
-                          "timeout")
+        body = error_body(
+            f"[{source}] Injected timeout on call {call_number} (rule {fault.rule}).", "timeout", "timeout"
+        )
         return FaultAnswer(504, body, {}, stall_seconds=config.timeout_seconds)
     if fault.status == 429:
-        headers = {"Retry-After": str(max(round(config.retry_after_seconds), 0)),
-                   "retry-after-ms": str(round(config.retry_after_seconds * 1000))}
-        message = (f"[{source}] Injected rate limit on call {call_number} (rule {fault.rule}). "
-                   f"Retry after {config.retry_after_seconds:g} s.")
+        headers = {
+            "Retry-After": str(max(round(config.retry_after_seconds), 0)),
+            "retry-after-ms": str(round(config.retry_after_seconds * 1000)),
+        }
+        message = (
+            f"[{source}] Injected rate limit on call {call_number} (rule {fault.rule}). "
+            f"Retry after {config.retry_after_seconds:g} s."
+        )
         return FaultAnswer(429, error_body(message, "rate_limit_error", "rate_limit_exceeded"), headers)
     kind = "server_error" if fault.status >= 500 else "invalid_request_error"
     message = f"[{source}] Injected error {fault.status} on call {call_number} (rule {fault.rule})."

@@ -6,6 +6,7 @@ content_part.added → output_text.delta… → output_text.done → content_par
 completed. Text only reaches agent-framework through `output_text.delta` events, so they are always sent.
 Usage is a whitespace word count — deterministic, and good enough to show tokens growing with history.
 """
+
 from __future__ import annotations
 
 import json
@@ -94,10 +95,19 @@ def chat_chunks(call_id: str, created: int, request: ModelRequest, reply: str) -
 
     def chunk(delta: ChoiceDelta | None, finish: str | None = None, usage: CompletionUsage | None = None) -> str:
         choices = [] if delta is None else [ChunkChoice(index=0, delta=delta, finish_reason=finish)]
-        return sse(dump(ChatCompletionChunk(
-            id=call_id, object="chat.completion.chunk", created=created, model=request.model,
-            system_fingerprint=SYSTEM_FINGERPRINT, choices=choices, usage=usage,
-        )))
+        return sse(
+            dump(
+                ChatCompletionChunk(
+                    id=call_id,
+                    object="chat.completion.chunk",
+                    created=created,
+                    model=request.model,
+                    system_fingerprint=SYSTEM_FINGERPRINT,
+                    choices=choices,
+                    usage=usage,
+                )
+            )
+        )
 
     yield chunk(ChoiceDelta(role="assistant", content=""))
     for piece in text_pieces(reply):
@@ -105,9 +115,12 @@ def chat_chunks(call_id: str, created: int, request: ModelRequest, reply: str) -
     yield chunk(ChoiceDelta(), finish="stop")
     if request.include_usage:
         usage = count_usage(request, reply)
-        yield chunk(None, usage=CompletionUsage(
-            prompt_tokens=usage.input_tokens, completion_tokens=usage.output_tokens, total_tokens=usage.total_tokens
-        ))
+        yield chunk(
+            None,
+            usage=CompletionUsage(
+                prompt_tokens=usage.input_tokens, completion_tokens=usage.output_tokens, total_tokens=usage.total_tokens
+            ),
+        )
     yield sse("[DONE]")
 
 
@@ -156,32 +169,54 @@ def response_events(call_id: str, created: int, request: ModelRequest, reply: st
         ResponseCreatedEvent(type="response.created", sequence_number=0, response=pending),
         ResponseInProgressEvent(type="response.in_progress", sequence_number=0, response=pending),
         ResponseOutputItemAddedEvent(
-            type="response.output_item.added", sequence_number=0, output_index=0,
+            type="response.output_item.added",
+            sequence_number=0,
+            output_index=0,
             item=_message(message_id, reply, "in_progress"),
         ),
         ResponseContentPartAddedEvent(
-            type="response.content_part.added", sequence_number=0, item_id=message_id, output_index=0,
-            content_index=0, part=empty_text,
+            type="response.content_part.added",
+            sequence_number=0,
+            item_id=message_id,
+            output_index=0,
+            content_index=0,
+            part=empty_text,
         ),
     ]
     events += [
         ResponseTextDeltaEvent(
-            type="response.output_text.delta", sequence_number=0, item_id=message_id, output_index=0,
-            content_index=0, delta=piece, logprobs=[],
+            type="response.output_text.delta",
+            sequence_number=0,
+            item_id=message_id,
+            output_index=0,
+            content_index=0,
+            delta=piece,
+            logprobs=[],
         )
         for piece in text_pieces(reply)
     ]
     events += [
         ResponseTextDoneEvent(
-            type="response.output_text.done", sequence_number=0, item_id=message_id, output_index=0,
-            content_index=0, text=reply, logprobs=[],
+            type="response.output_text.done",
+            sequence_number=0,
+            item_id=message_id,
+            output_index=0,
+            content_index=0,
+            text=reply,
+            logprobs=[],
         ),
         ResponseContentPartDoneEvent(
-            type="response.content_part.done", sequence_number=0, item_id=message_id, output_index=0,
-            content_index=0, part=full_text,
+            type="response.content_part.done",
+            sequence_number=0,
+            item_id=message_id,
+            output_index=0,
+            content_index=0,
+            part=full_text,
         ),
         ResponseOutputItemDoneEvent(
-            type="response.output_item.done", sequence_number=0, output_index=0,
+            type="response.output_item.done",
+            sequence_number=0,
+            output_index=0,
             item=_message(message_id, reply, "completed"),
         ),
         ResponseCompletedEvent(
@@ -197,7 +232,10 @@ def response_events(call_id: str, created: int, request: ModelRequest, reply: st
 
 
 def model_list(names: list[str], created: int) -> dict[str, object]:
-    return {"object": "list", "data": [json.loads(dump(Model(id=n, created=created, object="model", owned_by=OWNER))) for n in names]}
+    return {
+        "object": "list",
+        "data": [json.loads(dump(Model(id=n, created=created, object="model", owned_by=OWNER))) for n in names],
+    }
 
 
 def error_body(message: str, kind: str, code: str | None = None, param: str | None = None) -> dict[str, object]:

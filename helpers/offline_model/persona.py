@@ -4,6 +4,7 @@ The rules are generic text patterns ("You are an expert in X", "a chemistry teac
 perspective"), not a list of the kit's prompts: any instructions give a persona, and the persona's
 vocabulary shows up in the reply so a learner can see the instructions were honoured.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,7 +53,9 @@ _STOPWORDS = frozenset(
     "refine enhance polish improve further".split()
 )
 
-_EXPERT_IN = re.compile(r"\b(?:expert|specialist|specialised|specialized|versed)\s+(?:in|on|at)\s+(?:the\s+)?([a-z][a-z\- ]{2,40}?)(?=[.,;:!?]|\s+(?:and|who|that|with)\b|$)")
+_EXPERT_IN = re.compile(
+    r"\b(?:expert|specialist|specialised|specialized|versed)\s+(?:in|on|at)\s+(?:the\s+)?([a-z][a-z\- ]{2,40}?)(?=[.,;:!?]|\s+(?:and|who|that|with)\b|$)"
+)
 _PERSPECTIVE = re.compile(r"\bfrom\s+an?\s+([a-z][a-z\- ]{2,30}?)\s+(?:perspective|point of view|standpoint|viewpoint)")
 _FIELD_ROLE = re.compile(r"\b([a-z]+)\s+(?:teacher|professor|tutor|expert|specialist|researcher|student)\b")
 _YOU_ARE = re.compile(

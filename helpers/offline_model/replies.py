@@ -18,6 +18,7 @@ The templates never make the topic the subject of a verb: a topic can be singula
 phrase ("rivers", "the sea", "why ice floats"), and only a real language model could conjugate around it.
 Questions are quoted rather than parsed, for the same reason.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,9 @@ from .persona import DOMAIN_VOCABULARY, Persona, persona_from_instructions
 OFFLINE_TAG = "offline model"
 
 _REFINE = re.compile(r"\b(improve|refine|polish|rewrite|revise|enhance|shorten|tighten|edit)\b", re.I)
-_RETOPIC = re.compile(r"\b(?:make|turn|change|switch)\s+(?:it|this|that)\s+(?:to\s+be\s+)?about\s+(.+?)(?:[.!?]|$)", re.I)
+_RETOPIC = re.compile(
+    r"\b(?:make|turn|change|switch)\s+(?:it|this|that)\s+(?:to\s+be\s+)?about\s+(.+?)(?:[.!?]|$)", re.I
+)
 _WRITE = re.compile(r"\b(write|compose|draft|create|give me|generate|suggest)\b", re.I)
 _ABOUT = re.compile(r"\babout\s+(.+?)(?:[.!?]|$)", re.I)
 _QUESTION_START = re.compile(
@@ -186,8 +189,10 @@ def _answer(persona: Persona, request: str, fingerprint: str) -> str:
         a, b, c = persona.lens
         return _pick(_ANSWERS, fingerprint).format(role=_with_article(persona.role), question=question, a=a, b=b, c=c)
     if persona.domain:
-        return (f"As {_with_article(persona.role)}, I would answer “{question}” from {_with_article(persona.domain)} "
-                "point of view, with clear examples and plain words.")
+        return (
+            f"As {_with_article(persona.role)}, I would answer “{question}” from {_with_article(persona.domain)} "
+            "point of view, with clear examples and plain words."
+        )
     return f"I would answer “{question}” with clear examples and plain words, then suggest one next step."
 
 
@@ -204,8 +209,10 @@ def _acknowledge(persona: Persona, request: str) -> str:
     noted = f"I noted your message: “{quoted}”" + ("" if quoted.endswith((".", "!", "?", "…")) else ".")
     if persona.domain in DOMAIN_VOCABULARY:
         a, b, c = persona.lens
-        return (f"As {_with_article(persona.role)}, {noted} "
-                f"Ask me a question and I will answer it in terms of {a}, {b} and {c}.")
+        return (
+            f"As {_with_article(persona.role)}, {noted} "
+            f"Ask me a question and I will answer it in terms of {a}, {b} and {c}."
+        )
     return f"{noted} Ask me a question, or give me a sentence to write or improve."
 
 

@@ -18,6 +18,7 @@ Latency: a non-streamed reply waits the whole latency before answering. A stream
 of it before the first event (time to first token) and spreads the other half across the text deltas.
 Header `x-offline-latency-ms` overrides the latency for one request.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -87,8 +88,14 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def error(status: int, message: str, kind: str = "invalid_request_error", code: str | None = None,
-          param: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error(
+    status: int,
+    message: str,
+    kind: str = "invalid_request_error",
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(payloads.error_body(message, kind, code, param), status_code=status, headers=headers)
 
 
@@ -124,8 +131,9 @@ async def _fault_response(fault: Fault, state: ServerState, call_number: int) ->
     return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-def _streaming_body(events: list[str], latency: float, state: ServerState, record: CallRecord,
-                    reply: str) -> AsyncIterator[str]:
+def _streaming_body(
+    events: list[str], latency: float, state: ServerState, record: CallRecord, reply: str
+) -> AsyncIterator[str]:
     """Yield SSE events: the first after half the latency, the rest spread evenly over the other half.
 
     Each event is due at a fixed moment measured from the call's start, so the sleeps' own overshoot does not
@@ -204,7 +212,8 @@ async def _model_call(request: Request, route: str, api: str) -> Response:
 
     if model_request.stream:
         events: Iterator[str] = (payloads.chat_chunks if api == "chat.completions" else payloads.response_events)(
-            call_id, created, model_request, reply)
+            call_id, created, model_request, reply
+        )
         return StreamingResponse(
             _streaming_body(list(events), latency, state, record, reply),
             media_type="text/event-stream",
@@ -213,8 +222,11 @@ async def _model_call(request: Request, route: str, api: str) -> Response:
     await asyncio.sleep(latency)
     builder = payloads.chat_completion if api == "chat.completions" else payloads.response
     state.stats.finish(record, 200, reply=reply)
-    return Response(payloads.dump(builder(call_id, created, model_request, reply)),
-                    media_type="application/json", headers={"x-offline-model": "scripted"})
+    return Response(
+        payloads.dump(builder(call_id, created, model_request, reply)),
+        media_type="application/json",
+        headers={"x-offline-model": "scripted"},
+    )
 
 
 def _model_route(path: str, route: str, api: str) -> Route:
@@ -225,12 +237,14 @@ def _model_route(path: str, route: str, api: str) -> Route:
 
 
 async def about(request: Request) -> JSONResponse:
-    return JSONResponse({
-        "server": "offline model",
-        "kind": "deterministic scripted responder — not an LLM; replies are composed from templates",
-        "stats": "/stats",
-        "admin": ["/admin/faults", "/admin/latency"],
-    })
+    return JSONResponse(
+        {
+            "server": "offline model",
+            "kind": "deterministic scripted responder — not an LLM; replies are composed from templates",
+            "stats": "/stats",
+            "admin": ["/admin/faults", "/admin/latency"],
+        }
+    )
 
 
 async def models(request: Request) -> JSONResponse:
@@ -280,7 +294,7 @@ async def admin_latency(request: Request) -> JSONResponse:
             return error(400, exc.message)
         value = data.get("latency_ms") if isinstance(data, dict) else None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 600_000:
-            return error(400, "Send {\"latency_ms\": <number between 0 and 600000>}.", param="latency_ms")
+            return error(400, 'Send {"latency_ms": <number between 0 and 600000>}.', param="latency_ms")
         state.latency_ms = float(value)
     return JSONResponse({"latency_ms": state.latency_ms})
 
@@ -291,8 +305,9 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}", code=str(exc.status_code))
 
 
-def create_app(latency_ms: float = 0.0, faults: FaultConfig | None = None,
-               remote: RemoteRules | None = None) -> Starlette:
+def create_app(
+    latency_ms: float = 0.0, faults: FaultConfig | None = None, remote: RemoteRules | None = None
+) -> Starlette:
     chat, responses = "chat.completions", "responses"
     routes = [
         _model_route("/openai/deployments/{deployment}/chat/completions", "azure.chat.completions", chat),

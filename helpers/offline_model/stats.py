@@ -4,6 +4,7 @@ A notebook uses them to count how many times an agent really called the model (r
 included) and to draw when each call ran — overlapping bars are concurrent agents. Timestamps are
 `time.time()` seconds so they line up with timings taken in the notebook.
 """
+
 from __future__ import annotations
 
 import time
@@ -68,8 +69,14 @@ class CallStats:
         self.recent.append(record)
         return record
 
-    def finish(self, record: CallRecord, status: int, fault: str | None = None, reply: str | None = None,
-               error: str | None = None) -> None:
+    def finish(
+        self,
+        record: CallRecord,
+        status: int,
+        fault: str | None = None,
+        reply: str | None = None,
+        error: str | None = None,
+    ) -> None:
         if record.end is not None:  # a streamed call may be finished by both the stream and its clean-up
             return
         record.error = error
@@ -83,8 +90,12 @@ class CallStats:
         self.structured += record.structured and status == 200
         self.in_flight -= 1
 
-    def snapshot(self, faults_injected: dict[str, int], limit: int = RECENT_CALLS_KEPT,
-                 server: str = "offline model (scripted responder, not an LLM)") -> dict[str, Any]:
+    def snapshot(
+        self,
+        faults_injected: dict[str, int],
+        limit: int = RECENT_CALLS_KEPT,
+        server: str = "offline model (scripted responder, not an LLM)",
+    ) -> dict[str, Any]:
         recent = list(self.recent)[-limit:] if limit > 0 else []
         return {
             "server": server,

@@ -6,6 +6,7 @@ large dependency (hypothesis-jsonschema), so this walks the schema subset that s
 `anyOf`/`oneOf`/`allOf`, `$ref` into `$defs`/`definitions`, length/item/number bounds and common
 `format`s. Text fields carry the scripted reply, so structured answers are still marked as offline.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,21 @@ from typing import Any
 
 # Property names whose value is "the answer" — they receive the full scripted reply.
 ANSWER_FIELDS = frozenset(
-    {"answer", "response", "text", "content", "message", "reply", "result", "summary", "output",
-     "explanation", "sentence", "description", "body"}
+    {
+        "answer",
+        "response",
+        "text",
+        "content",
+        "message",
+        "reply",
+        "result",
+        "summary",
+        "output",
+        "explanation",
+        "sentence",
+        "description",
+        "body",
+    }
 )
 # Property names of a heading: they receive the reply's first words (so a title reads like one).
 TITLE_FIELDS = frozenset({"title", "headline", "subject", "heading"})
@@ -129,8 +143,10 @@ class InstanceBuilder:
             value = str(uuid.UUID(hashlib.sha256(f"{self.seed}/{path}".encode()).hexdigest()[:32]))
         elif fmt in _FORMATS:
             value = _FORMATS[fmt]
-        elif not self._answer_used and (path == self._answer_path or (
-                self._answer_path is None and (name.lower() in ANSWER_FIELDS or path.count(".") <= 1))):
+        elif not self._answer_used and (
+            path == self._answer_path
+            or (self._answer_path is None and (name.lower() in ANSWER_FIELDS or path.count(".") <= 1))
+        ):
             self._answer_used = True
             value = self.reply
         elif name.lower() in TITLE_FIELDS:

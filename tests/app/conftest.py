@@ -3,6 +3,7 @@
 The end-to-end fixtures start real processes through `helpers.processes`: the offline model server and the
 embedded Functions host running `functions_app/` unchanged, each on a free port with its own temp state.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -107,9 +108,10 @@ def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
             log_path=workdir / "host.log",
         )
         started.append(host)
-        with httpx.Client(base_url=host.url, timeout=30.0) as http, httpx.Client(
-            base_url=model.url, timeout=10.0
-        ) as model_http:
+        with (
+            httpx.Client(base_url=host.url, timeout=30.0) as http,
+            httpx.Client(base_url=model.url, timeout=10.0) as model_http,
+        ):
             yield RunningApp(host=host, model=model, http=http, model_http=model_http)
     finally:
         for service in reversed(started):

@@ -1,4 +1,5 @@
 """`make demo` end to end: it must run both orchestrations against the offline model and label the results."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,14 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MODEL_VARIABLES = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME", "AZURE_OPENAI_API_KEY",
-                   "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_API_KEY")
+MODEL_VARIABLES = (
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_MODEL",
+    "OPENAI_API_KEY",
+)
 
 
 @pytest.mark.timeout(150)
@@ -18,7 +25,11 @@ def test_demo_runs_both_orchestrations_offline() -> None:
     env = {k: v for k, v in os.environ.items() if k not in MODEL_VARIABLES}
     result = subprocess.run(
         [sys.executable, "-m", "helpers.demo", "--latency-ms", "100", "--offline", "--timeout", "60"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=140,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=140,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

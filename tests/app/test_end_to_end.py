@@ -10,6 +10,7 @@ What is checked, against real processes over real HTTP:
 - bad input gets 4xx with a JSON reason and the host stays up;
 - a failed model call ends the orchestration `Failed` with a readable reason instead of an empty answer.
 """
+
 from __future__ import annotations
 
 import json
@@ -211,12 +212,25 @@ def test_model_failure_fails_the_orchestration_with_a_reason(running_app: Runnin
 def test_host_refuses_to_start_without_a_model(tmp_path: Any) -> None:
     from helpers import processes
 
-    unset = {name: "" for name in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME",
-                                   "AZURE_OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_API_KEY")}
+    unset = {
+        name: ""
+        for name in (
+            "AZURE_OPENAI_ENDPOINT",
+            "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME",
+            "AZURE_OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "OPENAI_MODEL",
+            "OPENAI_API_KEY",
+        )
+    }
     with pytest.raises(processes.ServiceError) as error:
         service = processes.start_host(
-            FUNCTIONS_APP, port=processes.free_port(), state_db=tmp_path / "state.db",
-            env={**unset, "TASKHUB_NAME": "default"}, log_path=tmp_path / "host.log", timeout=60,
+            FUNCTIONS_APP,
+            port=processes.free_port(),
+            state_db=tmp_path / "state.db",
+            env={**unset, "TASKHUB_NAME": "default"},
+            log_path=tmp_path / "host.log",
+            timeout=60,
         )
         service.stop()  # only reached if the host wrongly started
     assert "exited with code" in str(error.value)
@@ -227,13 +241,26 @@ def test_openai_compatible_backend_end_to_end(running_app: RunningApp, tmp_path:
     """Backend 2 for real: the app talks to the offline model's plain `/v1` routes as it would to Ollama."""
     from helpers import processes
 
-    env = {"AZURE_OPENAI_ENDPOINT": "", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "", "AZURE_OPENAI_API_KEY": "",
-           "OPENAI_BASE_URL": f"{running_app.model.url}/v1", "OPENAI_MODEL": "offline-model", "OPENAI_API_KEY": "",
-           "TASKHUB_NAME": "default"}
+    env = {
+        "AZURE_OPENAI_ENDPOINT": "",
+        "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "",
+        "AZURE_OPENAI_API_KEY": "",
+        "OPENAI_BASE_URL": f"{running_app.model.url}/v1",
+        "OPENAI_MODEL": "offline-model",
+        "OPENAI_API_KEY": "",
+        "TASKHUB_NAME": "default",
+    }
     before = running_app.model_http.get("/stats").json()["by_route"].get("openai.chat.completions", 0)
-    with processes.start_host(FUNCTIONS_APP, port=processes.free_port(), state_db=tmp_path / "state.db",
-                              env=env, log_path=tmp_path / "host.log") as host, httpx.Client(
-                                  base_url=host.url, timeout=30.0) as http:
+    with (
+        processes.start_host(
+            FUNCTIONS_APP,
+            port=processes.free_port(),
+            state_db=tmp_path / "state.db",
+            env=env,
+            log_path=tmp_path / "host.log",
+        ) as host,
+        httpx.Client(base_url=host.url, timeout=30.0) as http,
+    ):
         started = http.post("/api/singleagent/run").json()
         final = wait_until_finished(http, started["statusQueryGetUri"])
         assert final["runtimeStatus"] == "Completed", final

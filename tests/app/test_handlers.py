@@ -3,6 +3,7 @@
 The durable client is replaced by a small recording double whose answers are the SDK's own status objects, so
 the handlers see exactly what they would see from a real host for "started", "unknown id" and "finished".
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,9 @@ class RecordingClient:
         self.started: list[dict[str, Any]] = []
         self.statuses = statuses or {}
 
-    async def start_new(self, orchestration_function_name: str, instance_id: str | None = None,
-                        client_input: Any = None) -> str:
+    async def start_new(
+        self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
+    ) -> str:
         self.started.append({"name": orchestration_function_name, "input": client_input})
         return f"instance-{len(self.started)}"
 
@@ -45,8 +47,9 @@ def post_prompt(body: bytes) -> func.HttpRequest:
 
 
 def get_status(route: str, instance_id: str) -> func.HttpRequest:
-    return func.HttpRequest("GET", f"{BASE}/api/{route}/status/{instance_id}", body=b"",
-                            route_params={"instanceId": instance_id})
+    return func.HttpRequest(
+        "GET", f"{BASE}/api/{route}/status/{instance_id}", body=b"", route_params={"instanceId": instance_id}
+    )
 
 
 def body_of(response: func.HttpResponse) -> dict[str, Any]:
@@ -57,7 +60,8 @@ def body_of(response: func.HttpResponse) -> dict[str, Any]:
 def test_every_seed_route_is_registered(imported_app: ImportedApp) -> None:
     routes = {
         f.get_trigger().route: [str(m) for m in (f.get_trigger().methods or [])]
-        for f in imported_app.functions.values() if f.get_trigger().type == "httpTrigger"
+        for f in imported_app.functions.values()
+        if f.get_trigger().type == "httpTrigger"
     }
     assert routes["singleagent/run"] == ["POST"]
     assert routes["singleagent/status/{instanceId}"] == ["GET"]
@@ -83,8 +87,9 @@ def test_single_agent_start_payload(imported_app: ImportedApp) -> None:
 
 def test_multi_agent_start_payload_strips_the_prompt(imported_app: ImportedApp) -> None:
     client = RecordingClient()
-    response = call(imported_app, "start_multi_agent_concurrent_orchestration",
-                    post_prompt(b"  What is temperature?\n"), client)
+    response = call(
+        imported_app, "start_multi_agent_concurrent_orchestration", post_prompt(b"  What is temperature?\n"), client
+    )
     assert response.status_code == 202
     assert body_of(response) == {
         "message": "Multi-agent concurrent orchestration started.",
@@ -123,8 +128,7 @@ def test_prompt_at_the_limit_is_accepted(imported_app: ImportedApp) -> None:
 
 @pytest.mark.parametrize(
     ("function", "route"),
-    [("get_single_agent_orchestration_status", "singleagent"),
-     ("get_multi_agent_orchestration_status", "multiagent")],
+    [("get_single_agent_orchestration_status", "singleagent"), ("get_multi_agent_orchestration_status", "multiagent")],
 )
 def test_unknown_instance_is_404(imported_app: ImportedApp, function: str, route: str) -> None:
     response = call(imported_app, function, get_status(route, "no-such-id"), RecordingClient())
@@ -133,9 +137,17 @@ def test_unknown_instance_is_404(imported_app: ImportedApp, function: str, route
 
 
 def test_status_of_the_other_orchestration_is_404(imported_app: ImportedApp) -> None:
-    client = RecordingClient({"m1": {"name": "multi_agent_concurrent_orchestration", "instanceId": "m1",
-                                     "runtimeStatus": "Completed", "output": {"physicist": "p", "chemist": "c"},
-                                     "createdTime": "2026-01-01T00:00:00Z"}})
+    client = RecordingClient(
+        {
+            "m1": {
+                "name": "multi_agent_concurrent_orchestration",
+                "instanceId": "m1",
+                "runtimeStatus": "Completed",
+                "output": {"physicist": "p", "chemist": "c"},
+                "createdTime": "2026-01-01T00:00:00Z",
+            }
+        }
+    )
     response = call(imported_app, "get_single_agent_orchestration_status", get_status("singleagent", "m1"), client)
     assert response.status_code == 404
     response = call(imported_app, "get_multi_agent_orchestration_status", get_status("multiagent", "m1"), client)
@@ -143,10 +155,19 @@ def test_status_of_the_other_orchestration_is_404(imported_app: ImportedApp) -> 
 
 
 def test_status_payload_keys(imported_app: ImportedApp) -> None:
-    client = RecordingClient({"s1": {
-        "name": "single_agent_orchestration", "instanceId": "s1", "runtimeStatus": "Completed",
-        "input": None, "output": "A sentence.", "createdTime": "2026-01-01T00:00:00Z",
-        "lastUpdatedTime": "2026-01-01T00:00:02Z"}})
+    client = RecordingClient(
+        {
+            "s1": {
+                "name": "single_agent_orchestration",
+                "instanceId": "s1",
+                "runtimeStatus": "Completed",
+                "input": None,
+                "output": "A sentence.",
+                "createdTime": "2026-01-01T00:00:00Z",
+                "lastUpdatedTime": "2026-01-01T00:00:02Z",
+            }
+        }
+    )
     response = call(imported_app, "get_single_agent_orchestration_status", get_status("singleagent", "s1"), client)
     assert response.status_code == 200
     payload = body_of(response)
@@ -163,8 +184,16 @@ def test_answer_text_passes_real_answers_through(imported_app: ImportedApp) -> N
 
 def test_answer_text_quotes_the_model_error(imported_app: ImportedApp) -> None:
     """What the agent entity hands back after a failed model call, round-tripped as the orchestrator sees it."""
-    failed = AgentResponse(messages=[Message(role="assistant", contents=[
-        Content.from_error(message="Error code: 503 - model overloaded", error_code="InternalServerError")])])
+    failed = AgentResponse(
+        messages=[
+            Message(
+                role="assistant",
+                contents=[
+                    Content.from_error(message="Error code: 503 - model overloaded", error_code="InternalServerError")
+                ],
+            )
+        ]
+    )
     as_seen_by_orchestrator = AgentResponse.from_dict(failed.to_dict())
     with pytest.raises(imported_app.module.AgentCallFailed) as error:
         imported_app.module.answer_text(as_seen_by_orchestrator, "WriterAgent")
@@ -186,8 +215,11 @@ def test_answer_text_unwraps_the_chat_client_exception(imported_app: ImportedApp
         "Error code: 400 - content filtered",
         ValueError("Error code: 400 - content filtered"),
     )
-    failed = AgentResponse(messages=[Message(role="assistant", contents=[
-        Content.from_error(message=str(exc), error_code=type(exc).__name__)])])
+    failed = AgentResponse(
+        messages=[
+            Message(role="assistant", contents=[Content.from_error(message=str(exc), error_code=type(exc).__name__)])
+        ]
+    )
     with pytest.raises(imported_app.module.AgentCallFailed) as error:
         imported_app.module.answer_text(AgentResponse.from_dict(failed.to_dict()), "PhysicistAgent")
     assert str(error.value) == (

@@ -2,6 +2,7 @@
 
 No network: building a client contacts nothing, so these tests only look at what was built.
 """
+
 from __future__ import annotations
 
 import os
@@ -127,8 +128,14 @@ def test_openai_with_key_and_default_base_url(clean_model_environment: pytest.Mo
 def test_nothing_configured_names_the_variables(clean_model_environment: pytest.MonkeyPatch) -> None:
     with pytest.raises(model_client.ModelSettingsError) as error:
         model_client.select_backend()
-    for name in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME", "AZURE_OPENAI_API_KEY",
-                 "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_API_KEY"):
+    for name in (
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME",
+        "AZURE_OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_MODEL",
+        "OPENAI_API_KEY",
+    ):
         assert name in str(error.value)
 
 
@@ -179,7 +186,11 @@ def test_app_refuses_to_load_without_model_settings() -> None:
     env = {key: value for key, value in os.environ.items() if key not in MODEL_VARIABLES}
     result = subprocess.run(
         [sys.executable, "-c", "import function_app"],
-        cwd=FUNCTIONS_APP, env=env, capture_output=True, text=True, timeout=60,
+        cwd=FUNCTIONS_APP,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "ModelSettingsError" in result.stderr
@@ -189,8 +200,11 @@ def test_app_refuses_to_load_without_model_settings() -> None:
 @pytest.mark.parametrize(
     "settings",
     [
-        {"AZURE_OPENAI_ENDPOINT": "https://contoso.openai.azure.com/", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "m",
-         "AZURE_OPENAI_API_KEY": "k"},
+        {
+            "AZURE_OPENAI_ENDPOINT": "https://contoso.openai.azure.com/",
+            "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "m",
+            "AZURE_OPENAI_API_KEY": "k",
+        },
         {"AZURE_OPENAI_ENDPOINT": "https://contoso.openai.azure.com/", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": "m"},
         {"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "OPENAI_MODEL": "llama3"},
     ],

@@ -3,6 +3,7 @@
 Durable Functions checkpoints after every step: the writer's first answer is in the history and in the agent
 entity's state, so after `kill -9` and a restart only the call that was in flight may be made again.
 """
+
 from __future__ import annotations
 
 import time
@@ -41,14 +42,17 @@ def test_kill_9_during_the_second_model_call_repeats_only_that_call(tmp_path: Pa
         try:
             started = httpx.post(f"{host.url}/api/singleagent/run", timeout=30).json()
             instance_id = started["instanceId"]
-            wait_for(lambda: (s := stats())["completed"] == 1 and s["in_flight"] == 1,
-                     "turn 1 answered and turn 2 in flight")
+            wait_for(
+                lambda: (s := stats())["completed"] == 1 and s["in_flight"] == 1, "turn 1 answered and turn 2 in flight"
+            )
             host.kill()
         finally:
             host.stop()
 
-        with processes.start_host(FUNCTIONS_APP, state_db=state_db, env=env,
-                                  log_path=tmp_path / "host-restarted.log") as restarted:
+        with processes.start_host(
+            FUNCTIONS_APP, state_db=state_db, env=env, log_path=tmp_path / "host-restarted.log"
+        ) as restarted:
+
             def finished() -> dict[str, Any] | None:
                 body = httpx.get(f"{restarted.url}/api/singleagent/status/{instance_id}", timeout=10).json()
                 return body if body.get("runtimeStatus") in ("Completed", "Failed") else None

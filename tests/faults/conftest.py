@@ -1,5 +1,6 @@
 """Fixtures for the fault tests: the offline model plus `functions_app/` on the embedded host, started once per
 module, with fault rules and counters reset by each test through the model's admin API."""
+
 from __future__ import annotations
 
 import contextlib
@@ -35,8 +36,9 @@ class AppWithModel:
 
     def run_multi(self, prompt: str, timeout: float = 30.0) -> tuple[dict[str, Any], float]:
         started = time.monotonic()
-        response = self.http.post("/api/multiagent/run", content=prompt.encode(),
-                                  headers={"Content-Type": "text/plain"})
+        response = self.http.post(
+            "/api/multiagent/run", content=prompt.encode(), headers={"Content-Type": "text/plain"}
+        )
         assert response.status_code == 202, response.text
         return self.wait(response.json()["statusQueryGetUri"], timeout), time.monotonic() - started
 
@@ -59,14 +61,19 @@ class AppWithModel:
         raise AssertionError(f"{status_url} still unfinished after {timeout}s (it must never hang): {last!r}")
 
 
-def start_app_with_model(workdir: Path, env_extra: dict[str, str] | None = None,
-                         model_args: tuple[str, ...] = ()) -> tuple[Any, Any]:
+def start_app_with_model(
+    workdir: Path, env_extra: dict[str, str] | None = None, model_args: tuple[str, ...] = ()
+) -> tuple[Any, Any]:
     from helpers import processes
 
     model = processes.start_offline_model(log_path=workdir / "model.log", extra_args=model_args)
     try:
-        host = processes.start_host(FUNCTIONS_APP, state_db=workdir / "state.db", log_path=workdir / "host.log",
-                                    env={**offline_host_env(model.url), **(env_extra or {})})
+        host = processes.start_host(
+            FUNCTIONS_APP,
+            state_db=workdir / "state.db",
+            log_path=workdir / "host.log",
+            env={**offline_host_env(model.url), **(env_extra or {})},
+        )
     except BaseException:
         model.stop()
         raise
@@ -78,8 +85,10 @@ def serving_app_with_model(workdir: Path, **options: Any) -> Iterator[AppWithMod
     """`start_app_with_model` plus HTTP clients for both servers; stops both on the way out."""
     host, model = start_app_with_model(workdir, **options)
     try:
-        with httpx.Client(base_url=host.url, timeout=30.0, trust_env=False) as http, \
-                httpx.Client(base_url=model.url, timeout=10.0, trust_env=False) as model_http:
+        with (
+            httpx.Client(base_url=host.url, timeout=30.0, trust_env=False) as http,
+            httpx.Client(base_url=model.url, timeout=10.0, trust_env=False) as model_http,
+        ):
             yield AppWithModel(host, model, http, model_http)
     finally:
         host.stop()

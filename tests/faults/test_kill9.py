@@ -3,6 +3,7 @@
 Exactly-once is counted from what really ran (the chain app's journal, the offline model's call counter) and
 compared with what the state file held as in flight at each kill: only that work may run a second time.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,9 @@ pytestmark = [pytest.mark.timeout(150), pytest.mark.slow]
 def test_chain_load_survives_kill_9_rounds(tmp_path: Path) -> None:
     # Activities last long enough (400 ms) that a kill 0.15-0.35 s into a round always finds some running, however
     # fast the host schedules them.
-    result = run_chain_load(100, 50, activity_ms=400, kill_rounds=2, kill_window=(0.15, 0.35), seed=7,
-                            timeout=90, workdir=tmp_path)
+    result = run_chain_load(
+        100, 50, activity_ms=400, kill_rounds=2, kill_window=(0.15, 0.35), seed=7, timeout=90, workdir=tmp_path
+    )
 
     assert result.completed == 100 and result.lost == 0, result.failures
     assert result.missing_activities == 0
@@ -36,8 +38,9 @@ def test_chain_load_survives_kill_9_rounds(tmp_path: Path) -> None:
 
 def test_seed_load_survives_kill_9(tmp_path: Path) -> None:
     runs = 10
-    result = run_seed_load(runs, 50, model_latency_ms=150, kill_rounds=1, kill_window=(0.2, 0.5), seed=3,
-                           timeout=90, workdir=tmp_path)
+    result = run_seed_load(
+        runs, 50, model_latency_ms=150, kill_rounds=1, kill_window=(0.2, 0.5), seed=3, timeout=90, workdir=tmp_path
+    )
 
     assert result.completed == 2 * runs and result.failed == 0, result.failures
     assert result.empty_answers == 0, result.failures

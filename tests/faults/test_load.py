@@ -3,6 +3,7 @@
 The same drivers as `python -m bench.load_faults` (which runs the full sizes), so the figures in the bench and
 what CI checks cannot drift apart.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,6 +2,7 @@
 the model client's retry policy (model_client.MODEL_MAX_RETRIES: the openai client retries 429 and 5xx three
 times, honouring Retry-After) or end
 `Failed` naming the model's error. Never a hang, never an empty answer stored as `Completed`."""
+
 from __future__ import annotations
 
 import pytest
@@ -47,7 +48,8 @@ def test_a_timeout_ending_in_504_is_retried_and_the_run_completes(app_with_model
 
 @pytest.mark.parametrize("status_code, words", [(500, "500"), (429, "429")])
 def test_a_model_that_keeps_failing_fails_the_orchestration_with_the_reason(
-        app_with_model: AppWithModel, status_code: int, words: str) -> None:
+    app_with_model: AppWithModel, status_code: int, words: str
+) -> None:
     app_with_model.set_faults(fail_rate=1.0, fail_status=status_code, retry_after_seconds=0.1)
     status, seconds = app_with_model.run_multi("What is entropy?")
 

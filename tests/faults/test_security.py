@@ -1,4 +1,5 @@
 """Security basics of the kit's two servers: loopback only, no secret in any log or payload, bounded bodies."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -26,8 +27,11 @@ HOST_BODY_LIMIT = 8 * 1024 * 1024  # the host's default --max-body-bytes
 def app_with_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppWithModel]:
     with serving_app_with_model(
         tmp_path_factory.mktemp("secrets"),
-        env_extra={"AZURE_OPENAI_API_KEY": FAKE_KEY, "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": FAKE_CONNECTION,
-                   "AzureWebJobsStorage": FAKE_CONNECTION},
+        env_extra={
+            "AZURE_OPENAI_API_KEY": FAKE_KEY,
+            "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": FAKE_CONNECTION,
+            "AzureWebJobsStorage": FAKE_CONNECTION,
+        },
         model_args=("--log-level", "info"),  # the access log too: it must not carry the key either
     ) as app:
         yield app
@@ -70,8 +74,10 @@ def collect_everything_a_user_can_see(app: AppWithModel) -> dict[str, str]:
     for status in (ok_single, ok_multi, failed):
         instance_id = status["instanceId"]
         seen[f"status {instance_id}"] = json.dumps(status)
-        full = app.http.get(f"{DURABLE}/instances/{instance_id}",
-                            params={"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"})
+        full = app.http.get(
+            f"{DURABLE}/instances/{instance_id}",
+            params={"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"},
+        )
         seen[f"history {instance_id}"] = full.text
     seen["instances"] = app.http.get(f"{DURABLE}/instances").text
     for agent in ("WriterAgent", "PhysicistAgent", "ChemistAgent"):

@@ -1,5 +1,6 @@
 """SIGTERM under load: the host finishes the work in flight, closes the state file, says so in its log, and a
 restart on the same file completes every orchestration without running any activity twice."""
+
 from __future__ import annotations
 
 import signal

@@ -1,5 +1,6 @@
 """A --state-db that is not this host's (corrupted, foreign, newer) makes the host refuse to start: non-zero
 exit, a clear reason on stderr, no port bound, and the file byte-for-byte as it was (SHA-256 before/after)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,9 +28,10 @@ def kit_state_file(path: Path, rows: int = 400) -> Path:
     """A real state file of this host, with enough rows to span many pages."""
     store = Store(str(path))
     store.open()
-    store.write_many("INSERT INTO history(instance_id, seq, event) VALUES (?, ?, ?)",
-                     [(f"i{n // 10}", n % 10, "{\"EventType\": 0, \"pad\": \"" + "x" * 200 + "\"}")
-                      for n in range(rows)])
+    store.write_many(
+        "INSERT INTO history(instance_id, seq, event) VALUES (?, ?, ?)",
+        [(f"i{n // 10}", n % 10, '{"EventType": 0, "pad": "' + "x" * 200 + '"}') for n in range(rows)],
+    )
     store.close()
     return path
 
@@ -46,8 +48,10 @@ def text_file(path: Path) -> Path:
 
 def foreign_sqlite(path: Path) -> Path:
     conn = sqlite3.connect(path)
-    conn.executescript("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);"
-                       "INSERT INTO customers(name) VALUES ('Ada'), ('Grace');")
+    conn.executescript(
+        "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);"
+        "INSERT INTO customers(name) VALUES ('Ada'), ('Grace');"
+    )
     conn.close()
     return path
 
@@ -66,7 +70,7 @@ def corrupted_pages(path: Path) -> Path:
     page = 4096
     assert len(data) > 8 * page, len(data)
     for offset in range(2 * page, len(data) - page, 3 * page):  # scribble over b-tree pages, keep the header
-        data[offset:offset + 512] = os.urandom(512)
+        data[offset : offset + 512] = os.urandom(512)
     path.write_bytes(bytes(data))
     return path
 
@@ -98,8 +102,11 @@ def test_host_refuses_a_state_file_it_does_not_own(tmp_path: Path, case: str) ->
 
     result = subprocess.run(
         [sys.executable, "-m", "helpers.host", str(CHAIN_APP), "--port", str(port), "--state-db", str(state)],
-        cwd=REPO_ROOT, env={**os.environ, "ACTIVITY_JOURNAL_PATH": str(tmp_path / "journal")},
-        capture_output=True, text=True, timeout=45,
+        cwd=REPO_ROOT,
+        env={**os.environ, "ACTIVITY_JOURNAL_PATH": str(tmp_path / "journal")},
+        capture_output=True,
+        text=True,
+        timeout=45,
     )
 
     assert result.returncode != 0, result.stderr[-2000:]
@@ -120,8 +127,9 @@ def test_the_control_case_a_valid_state_file_is_accepted(tmp_path: Path) -> None
     conn.close()
     from helpers import processes
 
-    host = processes.start_host(CHAIN_APP, state_db=state, env={"ACTIVITY_JOURNAL_PATH": str(tmp_path / "j")},
-                                log_path=tmp_path / "host.log")
+    host = processes.start_host(
+        CHAIN_APP, state_db=state, env={"ACTIVITY_JOURNAL_PATH": str(tmp_path / "j")}, log_path=tmp_path / "host.log"
+    )
     try:
         assert host.running
     finally:

@@ -1,4 +1,5 @@
 """Fixtures shared by the durable conformance modules that drive the `durable_patterns` app."""
+
 from __future__ import annotations
 
 import time

@@ -2,6 +2,7 @@
 
 local.settings.json is git-ignored (it holds secrets in real projects), so tests write theirs at run time.
 """
+
 from __future__ import annotations
 
 import json

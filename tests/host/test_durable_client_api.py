@@ -1,5 +1,6 @@
 """The Durable Functions HTTP API (`/runtime/webhooks/durabletask/...`) and the SDK client calls that use it:
 status, history, list and query, raise event, terminate, suspend/resume, purge."""
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,16 @@ def test_status_codes_running_vs_completed(api: DurableApi) -> None:
 def test_status_shape_and_times(api: DurableApi) -> None:
     before = datetime.now(timezone.utc).replace(microsecond=0)
     final = api.run("hello_chain")
-    for key in ("name", "instanceId", "runtimeStatus", "input", "customStatus", "output", "createdTime",
-                "lastUpdatedTime"):
+    for key in (
+        "name",
+        "instanceId",
+        "runtimeStatus",
+        "input",
+        "customStatus",
+        "output",
+        "createdTime",
+        "lastUpdatedTime",
+    ):
         assert key in final, key
     created = datetime.fromisoformat(final["createdTime"].replace("Z", "+00:00"))
     updated = datetime.fromisoformat(final["lastUpdatedTime"].replace("Z", "+00:00"))
@@ -121,12 +130,14 @@ def test_list_and_filter_instances(api: DurableApi) -> None:
     assert response.status_code == 200, response.text
     assert sorted(item["instanceId"] for item in response.json()) == sorted(done + [waiting])
 
-    response = api.http.get(f"{DURABLE_WEBHOOKS}/instances",
-                            params={"instanceIdPrefix": prefix, "runtimeStatus": "Running"})
+    response = api.http.get(
+        f"{DURABLE_WEBHOOKS}/instances", params={"instanceIdPrefix": prefix, "runtimeStatus": "Running"}
+    )
     assert [item["instanceId"] for item in response.json()] == [waiting]
 
-    response = api.http.get(f"{DURABLE_WEBHOOKS}/instances",
-                            params={"instanceIdPrefix": prefix, "runtimeStatus": "Completed,Running"})
+    response = api.http.get(
+        f"{DURABLE_WEBHOOKS}/instances", params={"instanceIdPrefix": prefix, "runtimeStatus": "Completed,Running"}
+    )
     assert len(response.json()) == 3
 
     response = api.http.get(f"{DURABLE_WEBHOOKS}/instances", params={"createdTimeFrom": iso(since)})
@@ -134,8 +145,9 @@ def test_list_and_filter_instances(api: DurableApi) -> None:
     assert set(done + [waiting]) <= listed
 
     future = datetime.now(timezone.utc) + timedelta(hours=1)
-    response = api.http.get(f"{DURABLE_WEBHOOKS}/instances",
-                            params={"instanceIdPrefix": prefix, "createdTimeFrom": iso(future)})
+    response = api.http.get(
+        f"{DURABLE_WEBHOOKS}/instances", params={"instanceIdPrefix": prefix, "createdTimeFrom": iso(future)}
+    )
     assert response.json() == []
 
     # Through the SDK client (get_status_by with runtime_status + instance_id_prefix).
@@ -162,15 +174,13 @@ def test_purge_through_sdk_client(api: DurableApi) -> None:
 
 
 def test_start_on_public_route(api: DurableApi) -> None:
-    response = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/fan_out_fan_in",
-                             json={"count": 2, "seconds": 0})
+    response = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/fan_out_fan_in", json={"count": 2, "seconds": 0})
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["id"]
     assert body["statusQueryGetUri"].startswith(api.base_url)
     final = api.wait_for(body["id"])
     assert final["output"]["total"] == 1
-
 
 
 def test_terminate_while_activities_run_drops_their_results(api: DurableApi) -> None:
@@ -190,8 +200,9 @@ def test_purge_by_created_time_and_status(api: DurableApi) -> None:
     finished = [api.run("hello_chain")["instanceId"] for _ in range(2)]
     waiting = api.start("collect_events")["id"]
     api.wait_for(waiting, {"Running"})
-    response = api.http.delete(f"{DURABLE_WEBHOOKS}/instances/",
-                               params={"createdTimeFrom": iso(since), "runtimeStatus": "Completed"})
+    response = api.http.delete(
+        f"{DURABLE_WEBHOOKS}/instances/", params={"createdTimeFrom": iso(since), "runtimeStatus": "Completed"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["instancesDeleted"] >= 2
     for instance_id in finished:

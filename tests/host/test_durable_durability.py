@@ -1,6 +1,7 @@
 """Durability of the embedded host: `kill -9` mid-orchestration then restart on the same --state-db resumes
 the instance without re-running completed activities; entity state survives a restart; the log has one line
 per orchestrator episode."""
+
 from __future__ import annotations
 
 import re

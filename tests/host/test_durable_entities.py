@@ -1,5 +1,6 @@
 """Durable entities, function-based and class-based: client signals and reads (through the SDK client in the
 app's routes and through the public entity API), orchestration calls and signals, one-at-a-time execution."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """Failures are reported, not hidden: failing activities and orchestrators, non-determinism, and bad requests
 to the Durable HTTP API. After each, the host is still up (`/admin/host/status`)."""
+
 from __future__ import annotations
 
 import re
@@ -67,23 +68,33 @@ def test_start_unknown_orchestrator_via_sdk_client_is_not_a_success(api: Durable
 
 
 def test_start_with_malformed_json_is_400(api: DurableApi) -> None:
-    response = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/hello_chain", content=b'{"broken": ',
-                             headers={"content-type": "application/json"})
+    response = api.http.post(
+        f"{DURABLE_WEBHOOKS}/orchestrators/hello_chain",
+        content=b'{"broken": ',
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 400, response.text
     assert response.json()["Message"] == "Invalid JSON content"  # the extension's JsonReaderException answer
     assert response.json()["ExceptionMessage"]  # and why
 
 
 def test_signal_entity_with_malformed_json_is_400(api: DurableApi) -> None:
-    response = api.http.post(f"{DURABLE_WEBHOOKS}/entities/Counter/bad", params={"op": "add"},
-                             content=b"[1, 2", headers={"content-type": "application/json"})
+    response = api.http.post(
+        f"{DURABLE_WEBHOOKS}/entities/Counter/bad",
+        params={"op": "add"},
+        content=b"[1, 2",
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 400, response.text
 
 
 def test_raise_event_with_malformed_json_is_400(api: DurableApi) -> None:
     instance_id = api.start("collect_events")["id"]
-    response = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/raiseEvent/First",
-                             content=b"{nope", headers={"content-type": "application/json"})
+    response = api.http.post(
+        f"{DURABLE_WEBHOOKS}/instances/{instance_id}/raiseEvent/First",
+        content=b"{nope",
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 400, response.text
     api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/terminate")
 
@@ -103,8 +114,9 @@ OVERSIZED_BYTES = 101 * 1024 * 1024
 
 def test_oversized_body_is_413(api: DurableApi) -> None:
     huge = b'"' + b"x" * OVERSIZED_BYTES + b'"'
-    response = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/hello_chain", content=huge,
-                             headers={"content-type": "application/json"})
+    response = api.http.post(
+        f"{DURABLE_WEBHOOKS}/orchestrators/hello_chain", content=huge, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413, response.status_code
 
 
@@ -116,8 +128,9 @@ def test_oversized_chunked_body_to_app_route_is_413(api: DurableApi) -> None:
         for _ in range(OVERSIZED_BYTES // len(chunk) + 1):
             yield chunk
 
-    response = api.http.post(api.app_url("orchestrators/hello_chain"), content=chunks(),
-                             headers={"content-type": "application/json"})
+    response = api.http.post(
+        api.app_url("orchestrators/hello_chain"), content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413, response.status_code
 
 
@@ -131,8 +144,11 @@ def test_event_to_finished_instance_is_410(api: DurableApi) -> None:
 
 def test_raise_event_without_a_json_content_type_is_400_like_the_extension(api: DurableApi) -> None:
     instance_id = api.start("collect_events")["id"]
-    response = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/raiseEvent/First",
-                             content=b'"go"', headers={"content-type": "application/x-www-form-urlencoded"})
+    response = api.http.post(
+        f"{DURABLE_WEBHOOKS}/instances/{instance_id}/raiseEvent/First",
+        content=b'"go"',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 400
     assert response.json() == {"Message": "Only application/json request content is supported"}
     assert api.status(instance_id).status_code == 202, "the instance keeps waiting for a valid event"

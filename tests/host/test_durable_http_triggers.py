@@ -1,5 +1,6 @@
 """HTTP triggers of a `func.FunctionApp` with a registered `df.Blueprint`: routing, requests, responses,
 host.json and local.settings.json handling — the app runs unchanged under `func start`."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -131,8 +132,17 @@ def test_blueprint_orchestration_and_check_status_response(api: DurableApi, host
     response = api.http.post("/shop/orders", json=order)
     assert response.status_code == 202, response.text
     body = response.json()
-    expected_keys = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "rewindPostUri",
-                     "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
+    expected_keys = {
+        "id",
+        "statusQueryGetUri",
+        "sendEventPostUri",
+        "terminatePostUri",
+        "rewindPostUri",
+        "purgeHistoryDeleteUri",
+        "restartPostUri",
+        "suspendPostUri",
+        "resumePostUri",
+    }
     assert expected_keys <= set(body), body
     status_url = body["statusQueryGetUri"]
     assert response.headers["location"] == status_url

@@ -1,5 +1,6 @@
 """Durable orchestration patterns on a `df.DFApp`, started through the app's own HTTP starter
 (`client.start_new` + `create_check_status_response`) and observed through the public status API."""
+
 from __future__ import annotations
 
 import json

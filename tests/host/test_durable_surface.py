@@ -3,6 +3,7 @@
 The app (apps/durable_surface) serves its own call_http targets; everything is driven over real HTTP, through
 the app's SDK client and through the public Durable HTTP API.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,11 @@ def test_call_http_post_sends_method_headers_and_content(api: DurableApi) -> Non
     assert final["runtimeStatus"] == "Completed", final
     assert final["output"]["statusCode"] == 201
     echoed = json.loads(final["output"]["content"])
-    assert echoed == {"method": "POST", "body": '{"order": 7}',
-                      "headers": {"content-type": "application/json", "x-custom": "42", "authorization": None}}
+    assert echoed == {
+        "method": "POST",
+        "body": '{"order": 7}',
+        "headers": {"content-type": "application/json", "x-custom": "42", "authorization": None},
+    }
 
 
 def test_call_http_hands_a_202_back_without_polling(api: DurableApi) -> None:
@@ -77,9 +81,14 @@ def test_an_unreachable_target_fails_the_task_and_the_orchestrator_can_catch_it(
 
 
 def test_a_token_source_without_an_identity_fails_with_the_reason(api: DurableApi) -> None:
-    final = api.wait_for(start(api, "http_guarded", {"uri": f"{api.base_url}/api/target/hello",
-                                                      "token": "https://management.core.windows.net"})["id"],
-                         timeout=40)
+    final = api.wait_for(
+        start(
+            api,
+            "http_guarded",
+            {"uri": f"{api.base_url}/api/target/hello", "token": "https://management.core.windows.net"},
+        )["id"],
+        timeout=40,
+    )
     assert final["runtimeStatus"] == "Completed", final
     assert "could not get a token for 'https://management.core.windows.net'" in final["output"]["caught"]
     assert "managed identity" in final["output"]["caught"]
@@ -177,8 +186,11 @@ def test_rewind_keeps_an_entity_call_that_was_running_when_the_run_failed(api: D
     came while the instance was Failed."""
     key, failed = failed_run(api, "entity_beside_flaky", "rwe")
     if rewind_when == "after it answered":
-        wait_until(lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/slow_counter/{key}").text == "1", 10,
-                   "the operation to finish")
+        wait_until(
+            lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/slow_counter/{key}").text == "1",
+            10,
+            "the operation to finish",
+        )
     final = fix_and_rewind(api, failed, key)
     assert final["output"] == [1, "fixed on attempt 2"]
     assert api.http.get(f"{DURABLE_WEBHOOKS}/entities/slow_counter/{key}").text == "1"  # it ran once
@@ -201,7 +213,8 @@ def test_rewind_answers_like_the_extension_for_unknown_and_not_failed_instances(
     assert refused.status_code == 500 and refused.json() == {
         "Message": "Something went wrong while processing your request",
         "ExceptionMessage": "The rewind operation is only supported on failed orchestration instances.",
-        "ExceptionType": "System.InvalidOperationException"}
+        "ExceptionType": "System.InvalidOperationException",
+    }
     assert api.status(running).json()["runtimeStatus"] == "Running"
     api.http.post(f"{DURABLE_WEBHOOKS}/instances/{running}/terminate")
 
@@ -214,15 +227,18 @@ def test_starting_a_running_instance_id_is_refused_and_leaves_it_untouched(api: 
 
     direct = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter/{instance_id}", json="second")
     # HttpApiHandler's catch-all, as a real Python start_new meets it (azure-functions-durable-python#514).
-    refusal = {"Message": "Something went wrong while processing your request",
-               "ExceptionMessage": "An Orchestration instance with the status Running already exists.",
-               "ExceptionType": "System.InvalidOperationException"}
+    refusal = {
+        "Message": "Something went wrong while processing your request",
+        "ExceptionMessage": "An Orchestration instance with the status Running already exists.",
+        "ExceptionType": "System.InvalidOperationException",
+    }
     assert direct.status_code == 500 and direct.json() == refusal
     through_sdk = api.http.post(api.app_url(f"start/waiter/{instance_id}"), json="third")
     assert through_sdk.status_code == 409, through_sdk.text  # the app's own answer to the SDK's exception
     assert "An Orchestration instance with the status Running already exists." in through_sdk.json()["refused"]
-    in_place = api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/restart",
-                             params={"restartWithNewInstanceId": "false"})
+    in_place = api.http.post(
+        f"{DURABLE_WEBHOOKS}/instances/{instance_id}/restart", params={"restartWithNewInstanceId": "false"}
+    )
     assert in_place.status_code == 500 and in_place.json() == refusal
 
     api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/raiseEvent/Go", json="go")
@@ -234,19 +250,28 @@ def test_starting_a_running_instance_id_is_refused_and_leaves_it_untouched(api: 
     api.http.post(f"{DURABLE_WEBHOOKS}/instances/{instance_id}/terminate")
 
 
-@pytest.mark.parametrize(("instance_id", "in_url", "reason"), [
-    ("@counter@one", "@counter@one", "instanceId (Parameter 'Orchestration instance ids must not start with @.')"),
-    ("tab\there", "tab%09here", "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or "
-                                 "control characters.')"),
-    ("x" * 257, "x" * 257, "Instance ID lengths must not exceed 256 characters."),
-])
-def test_an_instance_id_the_extension_refuses_is_refused_the_same_way(api: DurableApi, instance_id: str, in_url: str,
-                                                                     reason: str) -> None:
+@pytest.mark.parametrize(
+    ("instance_id", "in_url", "reason"),
+    [
+        ("@counter@one", "@counter@one", "instanceId (Parameter 'Orchestration instance ids must not start with @.')"),
+        (
+            "tab\there",
+            "tab%09here",
+            "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')",
+        ),
+        ("x" * 257, "x" * 257, "Instance ID lengths must not exceed 256 characters."),
+    ],
+)
+def test_an_instance_id_the_extension_refuses_is_refused_the_same_way(
+    api: DurableApi, instance_id: str, in_url: str, reason: str
+) -> None:
     """StartNewAsync's ArgumentException, answered by HttpApiHandler's catch: 400, and nothing is started."""
     direct = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter/{in_url}", json="x")
     assert direct.status_code == 400 and direct.json() == {
-        "Message": "One or more of the arguments submitted is incorrect", "ExceptionMessage": reason,
-        "ExceptionType": "System.ArgumentException"}
+        "Message": "One or more of the arguments submitted is incorrect",
+        "ExceptionMessage": reason,
+        "ExceptionType": "System.ArgumentException",
+    }
     if in_url == instance_id:  # the SDK client puts the id into its URL as it is
         through_sdk = api.http.post(api.app_url(f"start/waiter/{instance_id}"), json="x")
         assert through_sdk.json()["refused"] == reason  # the SDK raises the ExceptionMessage of a 400
@@ -259,15 +284,22 @@ def test_an_instance_id_the_extension_refuses_is_refused_the_same_way(api: Durab
 def test_a_sub_orchestration_id_starting_with_at_fails_the_parent(api: DurableApi) -> None:
     final = run(api, "child_named", "@not-allowed")
     assert final["runtimeStatus"] == "Failed"
-    assert final["output"] == ("Orchestrator function 'child_named' failed: instanceId (Parameter 'Orchestration "
-                               "instance ids must not start with @')")
+    assert final["output"] == (
+        "Orchestrator function 'child_named' failed: instanceId (Parameter 'Orchestration "
+        "instance ids must not start with @')"
+    )
 
 
 def test_start_and_wait_through_the_http_api(api: DurableApi) -> None:
-    done = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/http_get",
-                         params={"timeout": "10", "pollingInterval": "1"}, json=f"{api.base_url}/api/target/hello")
+    done = api.http.post(
+        f"{DURABLE_WEBHOOKS}/orchestrators/http_get",
+        params={"timeout": "10", "pollingInterval": "1"},
+        json=f"{api.base_url}/api/target/hello",
+    )
     assert done.status_code == 200 and done.json()["content"] == "hi there", done.text
-    waiting = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter", params={"timeout": "0.2", "pollingInterval": "0.1"})
+    waiting = api.http.post(
+        f"{DURABLE_WEBHOOKS}/orchestrators/waiter", params={"timeout": "0.2", "pollingInterval": "0.1"}
+    )
     assert waiting.status_code == 202 and waiting.headers["location"] == waiting.json()["statusQueryGetUri"]
     api.http.post(f"{DURABLE_WEBHOOKS}/instances/{waiting.json()['id']}/terminate")
 

@@ -1,4 +1,5 @@
 """The replay comparison matches what the Durable Task Framework compares — no stricter, no looser."""
+
 from __future__ import annotations
 
 from helpers.host.engine.actions import ActionType, signature

@@ -1,5 +1,6 @@
 """Agent Framework durable agents on the engine: `dafx-<Agent>` entities driven from an orchestration and by
 client signals, with a slow fake agent so concurrency is visible."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,19 +37,21 @@ class EchoAgent:
         seen = messages if isinstance(messages, list) else [messages]
         last = seen[-1]
         text = getattr(last, "text", None) or str(last)
-        return AgentResponse(messages=[Message(role="assistant", contents=[f"echo({len(seen)}): {text}"])],
-                             created_at="2025-01-01T00:00:00Z")
+        return AgentResponse(
+            messages=[Message(role="assistant", contents=[f"echo({len(seen)}): {text}"])],
+            created_at="2025-01-01T00:00:00Z",
+        )
 
     def create_session(self, **kwargs):
         from agent_framework import AgentSession
+
         return AgentSession()
 
     def get_session(self, *args, **kwargs):
         return self.create_session()
 
 
-agent_app = AgentFunctionApp(agents=[EchoAgent("Physicist", 0.5), EchoAgent("Chemist", 0.5)],
-                             enable_health_check=False)
+agent_app = AgentFunctionApp(agents=[EchoAgent("Physicist", 0.5), EchoAgent("Chemist", 0.5)], enable_health_check=False)
 
 
 @agent_app.orchestration_trigger(context_name="context")
@@ -56,8 +59,9 @@ def two_experts(context: df.DurableOrchestrationContext):
     physicist = agent_app.get_agent(context, "Physicist")
     chemist = agent_app.get_agent(context, "Chemist")
     p_session, c_session = physicist.create_session(), chemist.create_session()
-    answers = yield context.task_all([physicist.run("What is heat?", session=p_session),
-                                      chemist.run("What is heat?", session=c_session)])
+    answers = yield context.task_all(
+        [physicist.run("What is heat?", session=p_session), chemist.run("What is heat?", session=c_session)]
+    )
     follow_up = yield physicist.run("And light?", session=p_session)
     return {"physicist": answers[0].text, "chemist": answers[1].text, "follow_up": follow_up.text}
 
@@ -92,8 +96,14 @@ async def test_agent_orchestration_runs_agents_concurrently(agent_engine):
 
 
 async def test_signalled_agent_op_progresses_while_client_polls(agent_engine):
-    request = {"message": "hi", "correlationId": "c-1", "role": "user", "request_response_format": "text",
-               "enable_tool_calls": True, "wait_for_response": True}
+    request = {
+        "message": "hi",
+        "correlationId": "c-1",
+        "role": "user",
+        "request_response_format": "text",
+        "enable_tool_calls": True,
+        "wait_for_response": True,
+    }
     await agent_engine.signal_entity("dafx-Chemist", "s1", "run", json.dumps(request))
     polls = 0
     deadline = time.monotonic() + 10

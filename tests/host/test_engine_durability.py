@@ -1,5 +1,6 @@
 """The SQLite file: crash recovery (an engine abandoned mid-run, a new one on the same file) and refusal of
 files that are not ours."""
+
 from __future__ import annotations
 
 import asyncio
@@ -92,9 +93,13 @@ async def test_a_file_of_schema_version_1_is_upgraded_and_its_work_in_flight_res
         conn.executescript(
             "CREATE TABLE work (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT "
             "NOT NULL, kind TEXT NOT NULL, task_id INTEGER NOT NULL, payload TEXT NOT NULL, fire_at REAL);"
-            "CREATE INDEX work_by_instance ON work(instance_id);")
-        conn.execute("INSERT INTO work(instance_id, execution_id, kind, task_id, payload) VALUES (?, 'e', 'activity', "
-                     "1, '{\"name\": \"gated\", \"input\": \"\\\"crash\\\"\"}')", (iid,))
+            "CREATE INDEX work_by_instance ON work(instance_id);"
+        )
+        conn.execute(
+            "INSERT INTO work(instance_id, execution_id, kind, task_id, payload) VALUES (?, 'e', 'activity', "
+            '1, \'{"name": "gated", "input": "\\"crash\\""}\')',
+            (iid,),
+        )
         conn.execute("PRAGMA user_version = 1")
     second = await new_engine(db_path, runner)
     try:
@@ -116,7 +121,8 @@ def as_schema_version_2(conn: sqlite3.Connection) -> None:
     conn.executescript(
         "ALTER TABLE instances ADD COLUMN input TEXT;"
         "UPDATE instances SET input = (SELECT input FROM inputs WHERE inputs.instance_id = instances.instance_id);"
-        "DROP TABLE inputs; PRAGMA user_version = 2;")
+        "DROP TABLE inputs; PRAGMA user_version = 2;"
+    )
 
 
 async def test_a_file_of_schema_version_2_is_upgraded_and_keeps_every_input(db_path, runner):
@@ -227,7 +233,7 @@ async def test_refuses_a_corrupted_file(db_path, runner):
     await eng.stop()
     raw = bytearray(open(db_path, "rb").read())
     for offset in range(4096 + 100, len(raw), 997):  # scribble over pages after the header page
-        raw[offset:offset + 8] = b"\xde\xad\xbe\xef\xde\xad\xbe\xef"
+        raw[offset : offset + 8] = b"\xde\xad\xbe\xef\xde\xad\xbe\xef"
     open(db_path, "wb").write(bytes(raw))
     before = digest(db_path)
     with pytest.raises(StoreError):
@@ -310,8 +316,10 @@ async def test_a_result_consumed_at_once_goes_into_the_history_with_its_episode(
         status = await eng.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert inserted == [0]  # only ExecutionStarted: both TaskCompleted events went straight into the history
-        history = [json.loads(t)["EventType"] for (t,) in eng.store.read(
-            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (iid,))]
+        history = [
+            json.loads(t)["EventType"]
+            for (t,) in eng.store.read("SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (iid,))
+        ]
         assert history.count(5) == 2  # TaskCompleted, twice
         assert eng.store.read("SELECT count(*) FROM pending")[0][0] == 0
         assert in_flight_on_disk(eng.store.conn, iid) == InFlight([], [])
@@ -327,8 +335,13 @@ async def test_a_result_held_back_is_written_by_the_next_commit_and_survives_a_c
     first = await new_engine(db_path, runner)
     iid = await first.start_orchestration("fan_in_with_gate")
     await wait_for(lambda: CALLS.get("hello") == 1 and CALLS.get("gated") == 1)
-    await wait_for(lambda: first.store.read("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,))[0][0] == 1
-                   and first.store._conn is not None and not first.store._conn.in_transaction)
+    await wait_for(
+        lambda: (
+            first.store.read("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,))[0][0] == 1
+            and first.store._conn is not None
+            and not first.store._conn.in_transaction
+        )
+    )
     crash(first)
     second = await new_engine(db_path, runner)
     try:

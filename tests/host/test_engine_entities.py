@@ -1,4 +1,5 @@
 """Entities through the durable engine: both styles, call/signal from orchestrations, client signal/read/list."""
+
 from __future__ import annotations
 
 import asyncio

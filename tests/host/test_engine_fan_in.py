@@ -1,4 +1,5 @@
 """Fan-in: results of a task_all join one episode, without delaying failures or losing held results."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,8 +69,11 @@ def make_engine(db_path: str, runner: Any) -> DurableEngine:
 
 
 def episode_lines(caplog: pytest.LogCaptureFixture, instance_id: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.getMessage().startswith(f"{instance_id}: ") and "(Orchestrator)' started." in r.getMessage()]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith(f"{instance_id}: ") and "(Orchestrator)' started." in r.getMessage()
+    ]
 
 
 async def test_staggered_results_join_one_episode(db_path, runner, caplog):

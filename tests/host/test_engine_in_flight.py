@@ -1,4 +1,5 @@
 """Work in flight, read from events alone (in_flight.py): what a restart starts again -- as plain data."""
+
 from __future__ import annotations
 
 from helpers.host.engine.history import EventType, event
@@ -28,10 +29,20 @@ def fired(timer_id: int) -> dict:
 
 
 def test_scheduled_work_without_a_finishing_event_is_in_flight() -> None:
-    history = [event(EventType.ExecutionStarted, T), scheduled(0), completed(0), scheduled(1, "lookup", '{"c": 1}'),
-               scheduled(2), failed(2), timer(3), timer(4), fired(4)]
-    assert work_in_flight(history) == InFlight([ScheduledTask(1, "lookup", '{"c": 1}')],
-                                               [ArmedTimer(3, "2026-12-05T10:05:00.000000Z")])
+    history = [
+        event(EventType.ExecutionStarted, T),
+        scheduled(0),
+        completed(0),
+        scheduled(1, "lookup", '{"c": 1}'),
+        scheduled(2),
+        failed(2),
+        timer(3),
+        timer(4),
+        fired(4),
+    ]
+    assert work_in_flight(history) == InFlight(
+        [ScheduledTask(1, "lookup", '{"c": 1}')], [ArmedTimer(3, "2026-12-05T10:05:00.000000Z")]
+    )
 
 
 def test_a_result_waiting_in_pending_finishes_its_work() -> None:
@@ -43,10 +54,18 @@ def test_a_result_waiting_in_pending_finishes_its_work() -> None:
 
 def test_durable_http_calls_and_retry_attempts_are_tasks_like_any_other() -> None:
     request = '{"method": "GET", "uri": "http://127.0.0.1:1/x"}'
-    history = [scheduled(0, "BuiltIn::HttpActivity", request), scheduled(1, "flaky"), failed(1), timer(2), fired(2),
-               scheduled(3, "flaky")]  # the retry loop's second attempt, scheduled after its timer
-    assert work_in_flight(history).tasks == [ScheduledTask(0, "BuiltIn::HttpActivity", request),
-                                             ScheduledTask(3, "flaky", '"x"')]
+    history = [
+        scheduled(0, "BuiltIn::HttpActivity", request),
+        scheduled(1, "flaky"),
+        failed(1),
+        timer(2),
+        fired(2),
+        scheduled(3, "flaky"),
+    ]  # the retry loop's second attempt, scheduled after its timer
+    assert work_in_flight(history).tasks == [
+        ScheduledTask(0, "BuiltIn::HttpActivity", request),
+        ScheduledTask(3, "flaky", '"x"'),
+    ]
     assert work_in_flight(history).timers == []
 
 

@@ -1,4 +1,5 @@
 """Orchestration patterns through the durable engine, in process: the SDK replays, the engine persists."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,16 @@ async def test_chaining_completes_with_status_shape(engine):
     assert status["customStatus"] == {"step": 2}
     assert status["name"] == "chain"
     assert status["input"] == json.dumps({"name": "Ann"})  # the JT string, as the real host shows it
-    assert set(status) == {"name", "instanceId", "runtimeStatus", "input", "customStatus", "output",
-                           "createdTime", "lastUpdatedTime"}
+    assert set(status) == {
+        "name",
+        "instanceId",
+        "runtimeStatus",
+        "input",
+        "customStatus",
+        "output",
+        "createdTime",
+        "lastUpdatedTime",
+    }
     assert status["createdTime"].endswith("Z") and len(status["createdTime"]) == 20
 
 
@@ -50,9 +59,14 @@ async def test_episode_log_lines_count_replays(engine, caplog):
     caplog.set_level(logging.INFO, logger="helpers.host.durable")
     status = await run_to_end(engine, "chain", {"name": "Cy"})
     iid = status["instanceId"]
-    episodes = [r.getMessage() for r in caplog.records
-                if r.getMessage().startswith(f"{iid}: Function 'chain (Orchestrator)' started.")]
-    assert episodes[0] == f"{iid}: Function 'chain (Orchestrator)' started. IsReplay: False. Episode: 1. HistoryEvents: 2."
+    episodes = [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith(f"{iid}: Function 'chain (Orchestrator)' started.")
+    ]
+    assert (
+        episodes[0] == f"{iid}: Function 'chain (Orchestrator)' started. IsReplay: False. Episode: 1. HistoryEvents: 2."
+    )
     assert [m.split("IsReplay: ")[1].split(".")[0] for m in episodes] == ["False", "True", "True"]
     assert any(f"{iid}: Function 'hello (Activity)' started. TaskId: 0." == r.getMessage() for r in caplog.records)
 
@@ -115,8 +129,11 @@ async def test_continue_as_new_restarts_history(engine):
     status = await run_to_end(engine, "countdown", 3)
     assert status["output"] == "liftoff" and CALLS["hello"] == 4
     full = await engine.get_status(status["instanceId"], show_history=True)
-    assert [e["EventType"] for e in full["historyEvents"]] == ["ExecutionStarted", "TaskCompleted",
-                                                             "ExecutionCompleted"]
+    assert [e["EventType"] for e in full["historyEvents"]] == [
+        "ExecutionStarted",
+        "TaskCompleted",
+        "ExecutionCompleted",
+    ]
     assert status["input"] == "0"
 
 
@@ -133,8 +150,9 @@ async def test_new_uuid_and_time_are_stable_across_replays(engine):
 async def test_failing_activity_fails_orchestration_with_extension_wording(engine):
     status = await run_to_end(engine, "doomed")
     assert status["runtimeStatus"] == "Failed"
-    assert status["output"].startswith("Orchestrator function 'doomed' failed: Activity function 'boom' failed:  "
-                                       "ValueError: boom 7")
+    assert status["output"].startswith(
+        "Orchestrator function 'doomed' failed: Activity function 'boom' failed:  ValueError: boom 7"
+    )
 
 
 async def test_unknown_activity_fails_the_caller(engine):

@@ -3,6 +3,7 @@
 No engine, no store, no threads: `orchestrator_request` builds the request from encoded events, the SDK's own
 orchestrator handle replays, and `plan_episode` says which actions are new and with which ids.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,30 +26,42 @@ def texts(events: list[dict], played: bool) -> list[str]:
 
 
 def replay(name: str, history: list[dict], new: list[dict], input_value=None):
-    request = orchestrator_request(texts(history, True), texts(new, False), instance_id="i-1",
-                                   input_json=None if input_value is None else json.dumps(input_value), parent_id=None)
+    request = orchestrator_request(
+        texts(history, True),
+        texts(new, False),
+        instance_id="i-1",
+        input_json=None if input_value is None else json.dumps(input_value),
+        parent_id=None,
+    )
     return run_orchestrator(REGISTRY.orchestrator(name).handler, request)
 
 
 def started(input_value) -> list[dict]:
-    return [event(EventType.OrchestratorStarted, T0),
-            event(EventType.ExecutionStarted, T0, Name="chain", Version=None, Input=json.dumps(input_value))]
+    return [
+        event(EventType.OrchestratorStarted, T0),
+        event(EventType.ExecutionStarted, T0, Name="chain", Version=None, Input=json.dumps(input_value)),
+    ]
 
 
 def test_first_episode_asks_for_the_first_activity() -> None:
     result = replay("chain", [], started({"name": "Ann"}), {"name": "Ann"})
     plan = plan_episode(result, new_book())
     assert result.error is None and not result.done
-    assert [(task_id, action["actionType"], action["functionName"], action["input"]) for task_id, action in plan.new] \
-        == [(0, ActionType.CallActivity, "hello", '"Ann"')]
+    assert [
+        (task_id, action["actionType"], action["functionName"], action["input"]) for task_id, action in plan.new
+    ] == [(0, ActionType.CallActivity, "hello", '"Ann"')]
 
 
 def test_a_completed_step_yields_only_the_next_action_with_the_next_id() -> None:
     book = {**new_book(), "next_id": 1, "sigs": [["TaskScheduled", "hello"]]}
-    history = started({"name": "Ann"}) + [event(EventType.TaskScheduled, T0, 0, Name="hello", Input='"Ann"'),
-                                          event(EventType.OrchestratorCompleted, T0)]
-    new = [event(EventType.OrchestratorStarted, T1), event(EventType.TaskCompleted, T1, TaskScheduledId=0,
-                                                            Result='"Hello Ann"')]
+    history = started({"name": "Ann"}) + [
+        event(EventType.TaskScheduled, T0, 0, Name="hello", Input='"Ann"'),
+        event(EventType.OrchestratorCompleted, T0),
+    ]
+    new = [
+        event(EventType.OrchestratorStarted, T1),
+        event(EventType.TaskCompleted, T1, TaskScheduledId=0, Result='"Hello Ann"'),
+    ]
     plan = plan_episode(replay("chain", history, new, {"name": "Ann"}), book)
     assert plan.nondeterminism is None
     assert [(task_id, action["input"]) for task_id, action in plan.new] == [(1, '"Hello Ann"')]
@@ -57,7 +70,8 @@ def test_a_completed_step_yields_only_the_next_action_with_the_next_id() -> None
 def test_the_last_result_completes_with_the_output_and_custom_status() -> None:
     history = started({"name": "Ann"}) + [
         event(EventType.TaskCompleted, T0, TaskScheduledId=0, Result='"Hello Ann"'),
-        event(EventType.TaskCompleted, T0, TaskScheduledId=1, Result='"Hello Hello Ann"')]
+        event(EventType.TaskCompleted, T0, TaskScheduledId=1, Result='"Hello Hello Ann"'),
+    ]
     result = replay("chain", [], history, {"name": "Ann"})
     assert result.done and result.state["output"] == ["Hello Ann", "Hello Hello Ann"]
     assert result.state["customStatus"] == {"step": 2}

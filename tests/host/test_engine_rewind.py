@@ -1,4 +1,5 @@
 """Rewind as plain data: which events survive, and which work runs again."""
+
 from __future__ import annotations
 
 import json
@@ -16,19 +17,27 @@ def kinds(events: list[dict]) -> list[str]:
 
 def failed_then_retried(task_id: int, timer_id: int) -> list[dict]:
     """A retry loop's attempt failing and its retry timer firing: the events between two attempts."""
-    return [event(EventType.TaskFailed, T, TaskScheduledId=task_id, Reason="r"),
-            event(EventType.TimerCreated, T, timer_id, FireAt=T),
-            event(EventType.TimerFired, T, TimerId=timer_id, FireAt=T)]
+    return [
+        event(EventType.TaskFailed, T, TaskScheduledId=task_id, Reason="r"),
+        event(EventType.TimerCreated, T, timer_id, FireAt=T),
+        event(EventType.TimerFired, T, TimerId=timer_id, FireAt=T),
+    ]
 
 
 def test_failures_and_the_failed_completion_go_completed_work_stays() -> None:
     history = [
-        event(EventType.OrchestratorStarted, T), event(EventType.ExecutionStarted, T, Name="o", Version=None),
-        event(EventType.TaskScheduled, T, 0, Name="a", Input='"x"'), event(EventType.OrchestratorCompleted, T),
-        event(EventType.OrchestratorStarted, T), event(EventType.TaskCompleted, T, TaskScheduledId=0, Result='"A"'),
-        event(EventType.TaskScheduled, T, 1, Name="b", Input='"y"'), event(EventType.OrchestratorCompleted, T),
-        event(EventType.OrchestratorStarted, T), event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
-        event(EventType.OrchestratorCompleted, T), event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed"),
+        event(EventType.OrchestratorStarted, T),
+        event(EventType.ExecutionStarted, T, Name="o", Version=None),
+        event(EventType.TaskScheduled, T, 0, Name="a", Input='"x"'),
+        event(EventType.OrchestratorCompleted, T),
+        event(EventType.OrchestratorStarted, T),
+        event(EventType.TaskCompleted, T, TaskScheduledId=0, Result='"A"'),
+        event(EventType.TaskScheduled, T, 1, Name="b", Input='"y"'),
+        event(EventType.OrchestratorCompleted, T),
+        event(EventType.OrchestratorStarted, T),
+        event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
+        event(EventType.OrchestratorCompleted, T),
+        event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed"),
     ]
     plan = plan_rewind(history, {**new_book(), "next_id": 2})
     assert "TaskFailed" not in kinds(plan.history) and "ExecutionCompleted" not in kinds(plan.history)
@@ -38,10 +47,23 @@ def test_failures_and_the_failed_completion_go_completed_work_stays() -> None:
 
 def test_a_retry_loop_that_gave_up_reruns_only_its_last_attempt() -> None:
     # max 2 attempts: task 0 failed, timer 1, task 2 failed, timer 3 -- then the SDK raised.
-    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"), *failed_then_retried(0, 1),
-               event(EventType.TaskScheduled, T, 2, Name="f", Input="1"), *failed_then_retried(2, 3)]
-    loop = {"kind": "activity", "name": "f", "input": "1", "max": 2, "intervalMs": 0, "attempts": 2, "taskId": 2,
-            "timerId": 3, "attemptIds": [0, 2]}
+    history = [
+        event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
+        *failed_then_retried(0, 1),
+        event(EventType.TaskScheduled, T, 2, Name="f", Input="1"),
+        *failed_then_retried(2, 3),
+    ]
+    loop = {
+        "kind": "activity",
+        "name": "f",
+        "input": "1",
+        "max": 2,
+        "intervalMs": 0,
+        "attempts": 2,
+        "taskId": 2,
+        "timerId": 3,
+        "attemptIds": [0, 2],
+    }
     plan = plan_rewind(history, {**new_book(), "next_id": 4, "failed_loops": [loop]})
     assert kinds(plan.history) == ["TaskScheduled", "TaskFailed", "TimerCreated", "TimerFired", "TaskScheduled"]
     assert plan.rerun == [(2, "f", "1")] and plan.next_id == 3
@@ -50,21 +72,33 @@ def test_a_retry_loop_that_gave_up_reruns_only_its_last_attempt() -> None:
 
 def test_a_failure_a_retry_loop_answered_stays_and_only_the_failure_that_ended_the_run_goes() -> None:
     # A retry loop: task 0 failed, timer 1, task 2 succeeded; then plain task 3 failed the orchestration.
-    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"), *failed_then_retried(0, 1),
-               event(EventType.TaskScheduled, T, 2, Name="f", Input="1"),
-               event(EventType.TaskCompleted, T, TaskScheduledId=2, Result='"ok"'),
-               event(EventType.TaskScheduled, T, 3, Name="g", Input="2"),
-               event(EventType.TaskFailed, T, TaskScheduledId=3, Reason="boom")]
+    history = [
+        event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
+        *failed_then_retried(0, 1),
+        event(EventType.TaskScheduled, T, 2, Name="f", Input="1"),
+        event(EventType.TaskCompleted, T, TaskScheduledId=2, Result='"ok"'),
+        event(EventType.TaskScheduled, T, 3, Name="g", Input="2"),
+        event(EventType.TaskFailed, T, TaskScheduledId=3, Reason="boom"),
+    ]
     plan = plan_rewind(history, {**new_book(), "next_id": 4, "retried": [0]})
-    assert kinds(plan.history) == ["TaskScheduled", "TaskFailed", "TimerCreated", "TimerFired", "TaskScheduled",
-                                   "TaskCompleted", "TaskScheduled"]
+    assert kinds(plan.history) == [
+        "TaskScheduled",
+        "TaskFailed",
+        "TimerCreated",
+        "TimerFired",
+        "TaskScheduled",
+        "TaskCompleted",
+        "TaskScheduled",
+    ]
     assert plan.rerun == [(3, "g", "2")] and plan.next_id == 4 and plan.retries == []
 
 
 def test_unfinished_children_and_timers_are_resumed() -> None:
-    history = [event(EventType.SubOrchestrationInstanceCreated, T, 0, Name="c", InstanceId="p-c", Input=None),
-               event(EventType.SubOrchestrationInstanceFailed, T, TaskScheduledId=0, Reason="child failed"),
-               event(EventType.TimerCreated, T, 1, FireAt="2030-01-01T00:00:00.000000Z")]
+    history = [
+        event(EventType.SubOrchestrationInstanceCreated, T, 0, Name="c", InstanceId="p-c", Input=None),
+        event(EventType.SubOrchestrationInstanceFailed, T, TaskScheduledId=0, Reason="child failed"),
+        event(EventType.TimerCreated, T, 1, FireAt="2030-01-01T00:00:00.000000Z"),
+    ]
     plan = plan_rewind(history, {**new_book(), "next_id": 2})
     assert [c["instanceId"] for c in plan.children] == ["p-c"]
     assert plan.timers == [(1, "2030-01-01T00:00:00.000000Z")]
@@ -72,14 +106,25 @@ def test_unfinished_children_and_timers_are_resumed() -> None:
 
 def test_a_retry_loop_another_branch_interrupted_goes_on_where_it_was() -> None:
     # task 0 (retry loop, max 3) failed and its retry timer 2 was created; task 1 then failed the orchestration.
-    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
-               event(EventType.TaskScheduled, T, 1, Name="g", Input="2"),
-               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
-               event(EventType.TimerCreated, T, 2, FireAt="2030-01-01T00:00:00.000000Z"),
-               event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
-               event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed")]
-    loop = {"kind": "activity", "name": "f", "input": "1", "max": 3, "intervalMs": 500, "attempts": 1, "taskId": 0,
-            "timerId": 2, "attemptIds": [0]}
+    history = [
+        event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
+        event(EventType.TaskScheduled, T, 1, Name="g", Input="2"),
+        event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="r"),
+        event(EventType.TimerCreated, T, 2, FireAt="2030-01-01T00:00:00.000000Z"),
+        event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
+        event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed"),
+    ]
+    loop = {
+        "kind": "activity",
+        "name": "f",
+        "input": "1",
+        "max": 3,
+        "intervalMs": 500,
+        "attempts": 1,
+        "taskId": 0,
+        "timerId": 2,
+        "attemptIds": [0],
+    }
     plan = plan_rewind(history, {**new_book(), "next_id": 3, "interrupted_loops": [loop]})
     assert kinds(plan.history) == ["TaskScheduled", "TaskScheduled", "TaskFailed", "TimerCreated"]
     assert plan.rerun == [(1, "g", "2")] and plan.timers == [(2, "2030-01-01T00:00:00.000000Z")]
@@ -89,39 +134,80 @@ def test_a_retry_loop_another_branch_interrupted_goes_on_where_it_was() -> None:
 def test_ids_after_a_dropped_retry_timer_move_down_one() -> None:
     # Loop A (max 1): task 0 failed, timer 2, gave up when 2 fired. Loop B (max 3): task 1 failed, timer 3 fired,
     # attempt 4 still running when A's failure ended the run.
-    history = [event(EventType.TaskScheduled, T, 0, Name="a", Input="1"),
-               event(EventType.TaskScheduled, T, 1, Name="b", Input="2"),
-               event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="a"),
-               event(EventType.TimerCreated, T, 2, FireAt=T),
-               event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="b"),
-               event(EventType.TimerCreated, T, 3, FireAt=T), event(EventType.TimerFired, T, TimerId=3, FireAt=T),
-               event(EventType.TaskScheduled, T, 4, Name="b", Input="2"),
-               event(EventType.TimerFired, T, TimerId=2, FireAt=T),
-               event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed")]
-    gave_up = {"kind": "activity", "name": "a", "input": "1", "max": 1, "intervalMs": 400, "attempts": 1,
-               "taskId": 0, "timerId": 2, "attemptIds": [0]}
-    running = {"kind": "activity", "name": "b", "input": "2", "max": 3, "intervalMs": 100, "attempts": 2,
-               "taskId": 4, "timerId": None, "attemptIds": [1, 4]}
-    plan = plan_rewind(history, {**new_book(), "next_id": 5, "failed_loops": [gave_up],
-                                 "interrupted_loops": [running], "retried": [1]})
+    history = [
+        event(EventType.TaskScheduled, T, 0, Name="a", Input="1"),
+        event(EventType.TaskScheduled, T, 1, Name="b", Input="2"),
+        event(EventType.TaskFailed, T, TaskScheduledId=0, Reason="a"),
+        event(EventType.TimerCreated, T, 2, FireAt=T),
+        event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="b"),
+        event(EventType.TimerCreated, T, 3, FireAt=T),
+        event(EventType.TimerFired, T, TimerId=3, FireAt=T),
+        event(EventType.TaskScheduled, T, 4, Name="b", Input="2"),
+        event(EventType.TimerFired, T, TimerId=2, FireAt=T),
+        event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed"),
+    ]
+    gave_up = {
+        "kind": "activity",
+        "name": "a",
+        "input": "1",
+        "max": 1,
+        "intervalMs": 400,
+        "attempts": 1,
+        "taskId": 0,
+        "timerId": 2,
+        "attemptIds": [0],
+    }
+    running = {
+        "kind": "activity",
+        "name": "b",
+        "input": "2",
+        "max": 3,
+        "intervalMs": 100,
+        "attempts": 2,
+        "taskId": 4,
+        "timerId": None,
+        "attemptIds": [1, 4],
+    }
+    plan = plan_rewind(
+        history, {**new_book(), "next_id": 5, "failed_loops": [gave_up], "interrupted_loops": [running], "retried": [1]}
+    )
     assert [(kinds([ev])[0], ev["EventId"], ev.get("TaskScheduledId", ev.get("TimerId"))) for ev in plan.history] == [
-        ("TaskScheduled", 0, None), ("TaskScheduled", 1, None), ("TaskFailed", -1, 1), ("TimerCreated", 2, None),
-        ("TimerFired", -1, 2), ("TaskScheduled", 3, None)]
+        ("TaskScheduled", 0, None),
+        ("TaskScheduled", 1, None),
+        ("TaskFailed", -1, 1),
+        ("TimerCreated", 2, None),
+        ("TimerFired", -1, 2),
+        ("TaskScheduled", 3, None),
+    ]
     assert plan.rerun == [(0, "a", "1"), (3, "b", "2")] and plan.next_id == 4 and plan.retried == [1]
     assert [(loop["name"], loop["taskId"], loop["timerId"], loop["attemptIds"]) for loop in plan.retries] == [
-        ("a", 0, None, [0]), ("b", 3, None, [1, 3])]
+        ("a", 0, None, [0]),
+        ("b", 3, None, [1, 3]),
+    ]
 
 
 def test_a_loop_interrupted_after_its_last_attempt_is_rewound_like_one_that_gave_up() -> None:
     # Loop (max 2): task 0 failed, timer 2 fired, task 3 failed, timer 4 pending; then task 1 failed the run.
-    history = [event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
-               event(EventType.TaskScheduled, T, 1, Name="g", Input="2"), *failed_then_retried(0, 2),
-               event(EventType.TaskScheduled, T, 3, Name="f", Input="1"),
-               event(EventType.TaskFailed, T, TaskScheduledId=3, Reason="r"),
-               event(EventType.TimerCreated, T, 4, FireAt="2030-01-01T00:00:00.000000Z"),
-               event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom")]
-    loop = {"kind": "activity", "name": "f", "input": "1", "max": 2, "intervalMs": 0, "attempts": 2, "taskId": 3,
-            "timerId": 4, "attemptIds": [0, 3]}
+    history = [
+        event(EventType.TaskScheduled, T, 0, Name="f", Input="1"),
+        event(EventType.TaskScheduled, T, 1, Name="g", Input="2"),
+        *failed_then_retried(0, 2),
+        event(EventType.TaskScheduled, T, 3, Name="f", Input="1"),
+        event(EventType.TaskFailed, T, TaskScheduledId=3, Reason="r"),
+        event(EventType.TimerCreated, T, 4, FireAt="2030-01-01T00:00:00.000000Z"),
+        event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
+    ]
+    loop = {
+        "kind": "activity",
+        "name": "f",
+        "input": "1",
+        "max": 2,
+        "intervalMs": 0,
+        "attempts": 2,
+        "taskId": 3,
+        "timerId": 4,
+        "attemptIds": [0, 3],
+    }
     plan = plan_rewind(history, {**new_book(), "next_id": 5, "interrupted_loops": [loop], "retried": [0]})
     assert plan.rerun == [(1, "g", "2"), (3, "f", "1")]  # its last attempt once more, as if it had given up
     assert plan.timers == [] and plan.next_id == 4
@@ -133,6 +219,10 @@ def test_entity_calls_without_an_answer_are_awaited_signals_and_answered_calls_a
         message = {"op": "add", "input": "1", "id": request_id, "parent": "p", **({"signal": True} if signal else {})}
         return event(EventType.EventSent, T, task_id, InstanceId="@counter@k", Name="op", Input=json.dumps(message))
 
-    history = [sent(0, "answered"), sent(1, "running"), sent(2, "fire-and-forget", signal=True),
-               event(EventType.EventRaised, T, Name="answered", Input='{"result": "1"}')]
+    history = [
+        sent(0, "answered"),
+        sent(1, "running"),
+        sent(2, "fire-and-forget", signal=True),
+        event(EventType.EventRaised, T, Name="answered", Input='{"result": "1"}'),
+    ]
     assert plan_rewind(history, {**new_book(), "next_id": 3}).awaited_calls == {"running"}

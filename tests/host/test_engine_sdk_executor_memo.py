@@ -1,4 +1,5 @@
 """The host's memo of the SDK executor's namedtuple leaves the executor exactly as it was, only cheaper."""
+
 from __future__ import annotations
 
 import collections
@@ -10,8 +11,10 @@ from helpers.host.engine import sdk_executor_memo
 
 def _table() -> dict:
     executor = executor_module.TaskOrchestrationExecutor()
-    return {kind: (type(payload).__name__, payload._fields, tuple(payload))
-            for kind, payload in executor.event_to_SetTaskValuePayload.items()}
+    return {
+        kind: (type(payload).__name__, payload._fields, tuple(payload))
+        for kind, payload in executor.event_to_SetTaskValuePayload.items()
+    }
 
 
 def test_the_executor_table_is_the_same_with_and_without_the_memo() -> None:

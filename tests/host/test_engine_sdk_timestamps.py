@@ -1,4 +1,5 @@
 """The host's memo of the SDK's timestamp parsing returns exactly what dateutil returns."""
+
 from __future__ import annotations
 
 import random
@@ -32,6 +33,7 @@ def test_the_sdk_parses_through_the_memo() -> None:
 
     history_event = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
     assert getattr(history_event.dt_parse, "memoised", False)
-    event = history_event.HistoryEvent(EventType=12, EventId=-1, IsPlayed=False,
-                                       Timestamp="2025-01-01T12:00:00.250000Z")
+    event = history_event.HistoryEvent(
+        EventType=12, EventId=-1, IsPlayed=False, Timestamp="2025-01-01T12:00:00.250000Z"
+    )
     assert event.timestamp == dateutil_parse("2025-01-01T12:00:00.250000Z")

@@ -1,5 +1,6 @@
 """The store's checkpointer: it copies the WAL into the database file at quiet moments, never in the short pauses
 of a running orchestration (store.py: a checkpoint makes the next commit restart the WAL, which syncs)."""
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 The registry is built here straight from `app.get_functions()` so the engine tests do not depend on the
 function_app loader; the names follow the same rules (durable name, else function name, case-insensitive).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -281,17 +282,24 @@ def account_entity(context: df.DurableEntityContext):
 # ---------------------------------------------------------------------------------------------- registry
 def build_registry(dfapp: df.DFApp) -> Registry:
     registry = Registry()
-    kinds = {"orchestrationTrigger": ("orchestrator", "orchestration", registry.orchestrators),
-             "activityTrigger": ("activity", "activity", registry.activities),
-             "entityTrigger": ("entity", "entity_name", registry.entities)}
+    kinds = {
+        "orchestrationTrigger": ("orchestrator", "orchestration", registry.orchestrators),
+        "activityTrigger": ("activity", "activity", registry.activities),
+        "entityTrigger": ("entity", "entity_name", registry.entities),
+    }
     for fn in dfapp.get_functions():
         trigger = fn.get_trigger()
         if trigger.type not in kinds:
             continue
         kind, attr, table = kinds[trigger.type]
         name = getattr(trigger, attr, None) or fn.get_function_name()
-        table[name.lower()] = DurableFunction(kind=kind, name=name, function_name=fn.get_function_name(),
-                                              handler=fn.get_user_function(), trigger_param=trigger.name)
+        table[name.lower()] = DurableFunction(
+            kind=kind,
+            name=name,
+            function_name=fn.get_function_name(),
+            handler=fn.get_user_function(),
+            trigger_param=trigger.name,
+        )
     return registry
 
 
@@ -325,8 +333,9 @@ async def engine(db_path, runner):
     await eng.stop(timeout=2)
 
 
-async def run_to_end(engine: DurableEngine, name: str, input_value: Any = None, *, timeout: float = 10,
-                     instance_id: str | None = None) -> dict[str, Any]:
+async def run_to_end(
+    engine: DurableEngine, name: str, input_value: Any = None, *, timeout: float = 10, instance_id: str | None = None
+) -> dict[str, Any]:
     import json
 
     iid = await engine.start_orchestration(name, instance_id, None if input_value is None else json.dumps(input_value))

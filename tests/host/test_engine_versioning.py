@@ -1,4 +1,5 @@
 """Version comparison and the dispatcher's check, as DTFx VersioningSettings defines them."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,13 +7,22 @@ import pytest
 from helpers.host.engine.versioning import Versioning, compare_versions
 
 
-@pytest.mark.parametrize(("a", "b", "sign"), [
-    (None, None, 0), ("", None, 0), (None, "1.0", -1), ("1.0", "", 1),
-    ("1.0", "1.0", 0), ("1.0", "2.0", -1), ("1.10", "1.9", 1),  # numeric, not text
-    ("1.0", "1.0.0", -1),  # System.Version: an absent part is -1
-    ("1", "2", -1), ("10", "9", -1),  # one part is not a System.Version: compared as text
-    ("v1.0-RELEASE", "v1.0-release", 0),  # case-insensitive text
-])
+@pytest.mark.parametrize(
+    ("a", "b", "sign"),
+    [
+        (None, None, 0),
+        ("", None, 0),
+        (None, "1.0", -1),
+        ("1.0", "", 1),
+        ("1.0", "1.0", 0),
+        ("1.0", "2.0", -1),
+        ("1.10", "1.9", 1),  # numeric, not text
+        ("1.0", "1.0.0", -1),  # System.Version: an absent part is -1
+        ("1", "2", -1),
+        ("10", "9", -1),  # one part is not a System.Version: compared as text
+        ("v1.0-RELEASE", "v1.0-release", 0),  # case-insensitive text
+    ],
+)
 def test_compare_versions(a, b, sign) -> None:
     assert compare_versions(a, b) == sign
     assert compare_versions(b, a) == -sign

@@ -4,6 +4,7 @@ Covers both callers: the SDK client inside the app's own functions (its rpcBaseU
 and people/notebooks using the public URLs. Status codes are the contract the SDK depends on:
 202 running/accepted, 200 finished, 404 unknown, 410 already finished, 400 bad input.
 """
+
 from __future__ import annotations
 
 import time
@@ -80,7 +81,9 @@ def test_chain_started_by_the_sdk_client_inside_a_function(client: httpx.Client,
     assert status["input"] == '{"name": "Ann"}'  # the JSON text, as the real extension shows it
     # The same status through the app's own route (SDK get_status -> our API -> back to the app).
     assert client.get(f"/api/status/{payload['id']}").json() == {
-        "runtimeStatus": "Completed", "output": ["Hello Ann", "Hello Hello Ann"]}
+        "runtimeStatus": "Completed",
+        "output": ["Hello Ann", "Hello Hello Ann"],
+    }
 
 
 def test_status_options_history_and_input(client: httpx.Client) -> None:
@@ -202,11 +205,22 @@ def test_entities_via_orchestration_public_api_and_sdk(client: httpx.Client) -> 
     unknown = client.post(f"{API}/entities/NoSuchEntity/x", params={"op": "add"})
     assert unknown.status_code == 400
     assert unknown.json()["Message"].startswith("The function 'nosuchentity' doesn't exist")  # EntityId lower-cases
-    broken = client.post(f"{API}/entities/Counter/{key}", params={"op": "add"}, content=b"{nope",
-                         headers={"content-type": "application/json"})
+    broken = client.post(
+        f"{API}/entities/Counter/{key}",
+        params={"op": "add"},
+        content=b"{nope",
+        headers={"content-type": "application/json"},
+    )
     assert broken.status_code == 400 and broken.json()["Message"].startswith("Could not parse JSON content")
-    assert client.post(f"{API}/entities/Counter/{key}", params={"op": "add"}, content=b"{nope",
-                       headers={"content-type": "text/plain"}).status_code == 202  # the text is the input
+    assert (
+        client.post(
+            f"{API}/entities/Counter/{key}",
+            params={"op": "add"},
+            content=b"{nope",
+            headers={"content-type": "text/plain"},
+        ).status_code
+        == 202
+    )  # the text is the input
     assert client.post(f"{API}/entities/Counter/{key}").status_code == 202  # operation ""
 
 

@@ -1,4 +1,5 @@
 """Route templates match like ASP.NET's: literals first, constraints, optional and catch-all parameters."""
+
 import pytest
 
 from helpers.host.routing import RouteTemplate, RouteTemplateError, Router

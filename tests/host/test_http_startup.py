@@ -1,4 +1,5 @@
 """Start-up: host.json and local.settings.json are honoured; a broken app stops the host with a reason."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -20,9 +21,21 @@ from .http_apps import APPS, app_copy
 def run_host_until_exit(app_dir: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI in the foreground; a start-up failure must end it quickly, so a timeout is a failure."""
     return subprocess.run(
-        [sys.executable, "-m", "helpers.host", str(app_dir), "--port", str(free_port()),
-         "--state-db", str(tmp_path / "state.sqlite3"), *extra],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "helpers.host",
+            str(app_dir),
+            "--port",
+            str(free_port()),
+            "--state-db",
+            str(tmp_path / "state.sqlite3"),
+            *extra,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
 
 
@@ -57,8 +70,9 @@ def test_start_host_raises_with_the_log_tail_when_the_host_exits(tmp_path: Path)
 
 
 def test_a_setting_from_the_environment_satisfies_the_app(tmp_path: Path) -> None:
-    with start_host(APPS / "http_missing_setting", state_db=tmp_path / "s.sqlite3",
-                    env={"KIT_REQUIRED_SETTING": "present"}) as host:
+    with start_host(
+        APPS / "http_missing_setting", state_db=tmp_path / "s.sqlite3", env={"KIT_REQUIRED_SETTING": "present"}
+    ) as host:
         assert httpx.get(f"{host.url}/api/ok", trust_env=False).text == "present"
 
 
@@ -108,8 +122,7 @@ def test_services_left_running_are_stopped_when_python_exits(tmp_path: Path) -> 
         f"host = start_host({str(APPS / 'http_basic')!r}, state_db={str(tmp_path / 's.sqlite3')!r})\n"
         "print(host.pid, flush=True)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     pid = int(result.stdout.split()[-1])
     deadline = time.monotonic() + 5

@@ -1,4 +1,5 @@
 """HTTP triggers served by the embedded host, driven over real HTTP against a host process."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -22,8 +23,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     app_dir = app_copy("http_basic", workdir, {"KIT_FROM_FILE": "file-value", "KIT_OVERRIDDEN": "file-value"})
     env = {"KIT_OVERRIDDEN": "environment-value"}
     os.environ.pop("KIT_FROM_FILE", None)
-    with start_host(app_dir, state_db=workdir / "state.sqlite3", env=env,
-                    extra_args=["--max-body-bytes", str(MAX_BODY)]) as service:
+    with start_host(
+        app_dir, state_db=workdir / "state.sqlite3", env=env, extra_args=["--max-body-bytes", str(MAX_BODY)]
+    ) as service:
         yield service
 
 

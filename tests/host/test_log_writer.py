@@ -1,4 +1,5 @@
 """The host's log writer: deferred lines keep their time, thread, order and the logger's filters."""
+
 from __future__ import annotations
 
 import io
@@ -76,8 +77,9 @@ def test_deferred_lines_pass_the_loggers_filters_and_level(writer) -> None:
     assert [m for *_, m in lines(out)] == ["kept"]
 
 
-def test_without_a_writer_lines_are_logged_at_once(monkeypatch: pytest.MonkeyPatch,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_without_a_writer_lines_are_logged_at_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(log_writer, "_writer", None)
     log = log_writer.deferring(logging.getLogger("tests.log_writer.sync"))
     with caplog.at_level(logging.INFO, logger="tests.log_writer.sync"):

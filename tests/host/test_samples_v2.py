@@ -4,6 +4,7 @@ run unchanged on the embedded host with the outputs their code computes.
 Not here, because they cannot run offline: `fan_in_fan_out` (uploads to Azure Blob Storage through
 azure-storage-blob and AzureWebJobsStorage) and `openai_agents` (the OpenAI Agents SDK against Azure OpenAI).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,13 @@ def serve(start_host, app: str | Path, **options) -> DurableApi:
     return DurableApi(start_host(app, **options).url)
 
 
-@pytest.mark.parametrize(("app", "route"), [
-    ("samples_v2_function_chaining", "orchestrators/my_orchestrator"),
-    ("samples_v2_blueprint", "startOrchestrator"),
-])
+@pytest.mark.parametrize(
+    ("app", "route"),
+    [
+        ("samples_v2_function_chaining", "orchestrators/my_orchestrator"),
+        ("samples_v2_blueprint", "startOrchestrator"),
+    ],
+)
 def test_function_chaining_samples(start_host, app: str, route: str) -> None:
     api = serve(start_host, app)
     response = api.http.post(api.app_url(route))
@@ -37,8 +41,10 @@ def test_function_chaining_samples(start_host, app: str, route: str) -> None:
 
 def test_blueprint_sample_keeps_its_plain_http_function(start_host) -> None:
     api = serve(start_host, "samples_v2_blueprint")
-    assert api.http.get(api.app_url("HttpTrigger"), params={"name": "Ann"}).text == \
-        "Hello, Ann. This HTTP triggered function executed successfully."
+    assert (
+        api.http.get(api.app_url("HttpTrigger"), params={"name": "Ann"}).text
+        == "Hello, Ann. This HTTP triggered function executed successfully."
+    )
 
 
 def test_simple_sub_orchestration_sample(start_host) -> None:
@@ -72,11 +78,19 @@ def continue_and_wait(api: DurableApi, instance_id: str) -> dict:
 def test_orchestration_versioning_sample(start_host) -> None:
     api = serve(start_host, "samples_v2_orchestration_versioning")
     default = continue_and_wait(api, start_versioned(api))
-    assert default["output"] == ["Orchestration version: 1.0", "Suborchestration version (explicit): 0.9",
-                                 "Suborchestration version (default): 1.0", "Hello from A!"]
+    assert default["output"] == [
+        "Orchestration version: 1.0",
+        "Suborchestration version (explicit): 0.9",
+        "Suborchestration version (default): 1.0",
+        "Hello from A!",
+    ]
     older = continue_and_wait(api, start_versioned(api, "0.5"))
-    assert older["output"] == ["Orchestration version: 0.5", "Suborchestration version (explicit): 0.9",
-                               "Suborchestration version (default): 1.0", "Hello from B!"]
+    assert older["output"] == [
+        "Orchestration version: 0.5",
+        "Suborchestration version (explicit): 0.9",
+        "Suborchestration version (default): 1.0",
+        "Hello from B!",
+    ]
     # Newer than this host's defaultVersion: the default CurrentOrOlder + Reject leave it waiting, unprocessed.
     newer = start_versioned(api, "2.0")
     api.wait_for(newer, {"Pending"})
@@ -97,5 +111,9 @@ def test_orchestration_versioning_sample_across_a_deployment(start_host, tmp_pat
     host_json.write_text(host_json.read_text().replace('"defaultVersion": "1.0"', '"defaultVersion": "2.0"'))
     api = DurableApi(start_host(app, state_db=state).url)
     final = continue_and_wait(api, instance_id)
-    assert final["output"] == ["Orchestration version: 1.0", "Suborchestration version (explicit): 0.9",
-                               "Suborchestration version (default): 2.0", "Hello from A!"]
+    assert final["output"] == [
+        "Orchestration version: 1.0",
+        "Suborchestration version (explicit): 0.9",
+        "Suborchestration version (default): 2.0",
+        "Hello from A!",
+    ]

@@ -15,6 +15,7 @@ cell does not expect, when a route's key or token appears in any output, or when
 of that route's model. Executed notebooks are saved under `--out` (default `build/own-model/<route>/`) so a
 failure can be read in the notebook itself; CI uploads them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,9 @@ def wait_http(url: str, process: subprocess.Popen[bytes], what: str, timeout: fl
 
 def start_process(args: list[str], url: str, what: str, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
-        process = subprocess.Popen(args, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            args, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     wait_http(url, process, what)
     return process
 
@@ -89,8 +91,9 @@ def unexpected_errors(notebook: nbformat.NotebookNode) -> list[str]:
     for number, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
-        expected = "raises-exception" in cell.metadata.get("tags", []) or \
-            cell.source.lstrip().startswith("# NBVAL_RAISES_EXCEPTION")
+        expected = "raises-exception" in cell.metadata.get("tags", []) or cell.source.lstrip().startswith(
+            "# NBVAL_RAISES_EXCEPTION"
+        )
         for output in cell.get("outputs", []):
             if output.output_type == "error" and not expected:
                 found.append(f"cell {number}: {output.ename}: {output.evalue}")
@@ -133,43 +136,95 @@ def main(argv: list[str] | None = None) -> int:
     token = "entra-test-" + secrets.token_hex(16)
     identity_secret = secrets.token_hex(8)
     remote = processes.start_offline_model(
-        latency_ms=args.latency_ms, log_path=logs / "remote.log",
-        extra_args=["--api-key", api_key, "--api-key", token, "--models", f"{MODEL},{DEPLOYMENT}"])
+        latency_ms=args.latency_ms,
+        log_path=logs / "remote.log",
+        extra_args=["--api-key", api_key, "--api-key", token, "--models", f"{MODEL},{DEPLOYMENT}"],
+    )
     started: list[subprocess.Popen[bytes]] = []
     identity_port = processes.free_port()
-    started.append(start_process(
-        [sys.executable, "-m", "tests.own_model.identity_endpoint", "--port", str(identity_port),
-         "--token", token, "--secret", identity_secret],
-        f"http://127.0.0.1:{identity_port}/issued", "identity endpoint", logs / "identity.log"))
+    started.append(
+        start_process(
+            [
+                sys.executable,
+                "-m",
+                "tests.own_model.identity_endpoint",
+                "--port",
+                str(identity_port),
+                "--token",
+                token,
+                "--secret",
+                identity_secret,
+            ],
+            f"http://127.0.0.1:{identity_port}/issued",
+            "identity endpoint",
+            logs / "identity.log",
+        )
+    )
 
     routes = [
-        Route("openai", {"OPENAI_BASE_URL": remote.url + "/v1", "OPENAI_MODEL": MODEL, "OPENAI_API_KEY": api_key},
-              OFFLINE_MARK, [api_key]),
-        Route("azure-key", {"AZURE_OPENAI_ENDPOINT": remote.url, "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": DEPLOYMENT,
-                            "AZURE_OPENAI_API_KEY": api_key}, OFFLINE_MARK, [api_key]),
-        Route("azure-entra", {"AZURE_OPENAI_ENDPOINT": remote.url, "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": DEPLOYMENT,
-                              "IDENTITY_ENDPOINT": f"http://127.0.0.1:{identity_port}/msi/token",
-                              "IDENTITY_HEADER": identity_secret}, OFFLINE_MARK, [token, identity_secret]),
+        Route(
+            "openai",
+            {"OPENAI_BASE_URL": remote.url + "/v1", "OPENAI_MODEL": MODEL, "OPENAI_API_KEY": api_key},
+            OFFLINE_MARK,
+            [api_key],
+        ),
+        Route(
+            "azure-key",
+            {
+                "AZURE_OPENAI_ENDPOINT": remote.url,
+                "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": DEPLOYMENT,
+                "AZURE_OPENAI_API_KEY": api_key,
+            },
+            OFFLINE_MARK,
+            [api_key],
+        ),
+        Route(
+            "azure-entra",
+            {
+                "AZURE_OPENAI_ENDPOINT": remote.url,
+                "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": DEPLOYMENT,
+                "IDENTITY_ENDPOINT": f"http://127.0.0.1:{identity_port}/msi/token",
+                "IDENTITY_HEADER": identity_secret,
+            },
+            OFFLINE_MARK,
+            [token, identity_secret],
+        ),
     ]
     if args.foreign and "foreign" in wanted:
         foreign_port = processes.free_port()
-        started.append(start_process(
-            [args.foreign, "serve", "--port", str(foreign_port), "--config", str(FOREIGN_CONFIG)],
-            f"http://127.0.0.1:{foreign_port}/_fakellm/stats", "fakellm", logs / "fakellm.log"))
+        started.append(
+            start_process(
+                [args.foreign, "serve", "--port", str(foreign_port), "--config", str(FOREIGN_CONFIG)],
+                f"http://127.0.0.1:{foreign_port}/_fakellm/stats",
+                "fakellm",
+                logs / "fakellm.log",
+            )
+        )
         foreign_key = "sk-foreign-" + secrets.token_hex(8)
-        routes.append(Route("foreign", {"OPENAI_BASE_URL": f"http://127.0.0.1:{foreign_port}/v1",
-                                        "OPENAI_MODEL": "gpt-4o-mini", "OPENAI_API_KEY": foreign_key},
-                            FOREIGN_MARK, [foreign_key]))
+        routes.append(
+            Route(
+                "foreign",
+                {
+                    "OPENAI_BASE_URL": f"http://127.0.0.1:{foreign_port}/v1",
+                    "OPENAI_MODEL": "gpt-4o-mini",
+                    "OPENAI_API_KEY": foreign_key,
+                },
+                FOREIGN_MARK,
+                [foreign_key],
+            )
+        )
     routes = [route for route in routes if route.name in wanted]
 
     # The learner's shell, minus any model settings of its own, plus LAB_MODEL=env.
-    base_env = {name: value for name, value in os.environ.items()
-                if name not in MODEL_VARIABLES and name not in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "LAB_MODEL")}
+    base_env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in MODEL_VARIABLES and name not in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "LAB_MODEL")
+    }
     base_env["LAB_MODEL"] = "env"
     notebooks = lesson_notebooks(args.notebooks)
     jobs = [(path, route) for route in routes for path in notebooks]
-    print(f"{len(notebooks)} notebooks x routes {', '.join(r.name for r in routes)}; outputs in {args.out}",
-          flush=True)
+    print(f"{len(notebooks)} notebooks x routes {', '.join(r.name for r in routes)}; outputs in {args.out}", flush=True)
     failures = 0
     try:
         with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
@@ -183,8 +238,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(f"ok     [{route.name}] {name} ({seconds:.0f} s)", flush=True)
         for route in routes:
-            shown = any(route.answer_mark in all_text(nbformat.read(p, as_version=4))
-                        for p in (args.out / route.name).rglob("*.ipynb"))
+            shown = any(
+                route.answer_mark in all_text(nbformat.read(p, as_version=4))
+                for p in (args.out / route.name).rglob("*.ipynb")
+            )
             if not shown:
                 failures += 1
                 print(f"FAILED [{route.name}] no notebook output shows an answer of this route's model", flush=True)

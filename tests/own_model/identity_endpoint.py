@@ -9,6 +9,7 @@ No real sign-in is involved, and nothing here is used outside the tests.
 
     python -m tests.own_model.identity_endpoint --port 8791 --token TOKEN --secret HEADER_VALUE
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,23 @@ def create_app(token: str, secret: str) -> Starlette:
 
     async def get_token(request: Request) -> JSONResponse:
         if request.headers.get("x-identity-header") != secret:
-            return JSONResponse({"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is wrong"},
-                                status_code=401)
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is wrong"}, status_code=401
+            )
         resource = request.query_params.get("resource", "")
         if resource.rstrip("/") != COGNITIVE_SERVICES:
-            return JSONResponse({"error": "invalid_resource", "error_description": f"no token for {resource!r}"},
-                                status_code=400)
+            return JSONResponse(
+                {"error": "invalid_resource", "error_description": f"no token for {resource!r}"}, status_code=400
+            )
         issued.append(resource)
-        return JSONResponse({"access_token": token, "expires_on": str(int(time.time()) + 3600),
-                             "resource": resource, "token_type": "Bearer"})
+        return JSONResponse(
+            {
+                "access_token": token,
+                "expires_on": str(int(time.time()) + 3600),
+                "resource": resource,
+                "token_type": "Bearer",
+            }
+        )
 
     async def count(request: Request) -> JSONResponse:
         return JSONResponse({"issued": len(issued)})

@@ -4,6 +4,7 @@ Activities either sleep a fixed time (so any end-to-end time above N x sleep is 
 or do nothing (so throughput measures only the durable machinery: HTTP start, episodes, SQLite, replay).
 Written as for `func start` (Python v2 model); the embedded host runs it unchanged.
 """
+
 import time
 
 import azure.durable_functions as df

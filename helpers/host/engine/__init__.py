@@ -44,9 +44,18 @@ Interface used by the HTTP layer (all methods are coroutines on the server's eve
     await engine.list_entities(entity_name=None, fetch_state=False) -> list[dict]   # {entityId:{name,key}, lastOperationTime, state?}
     engine.wait_for_instance(instance_id, timeout) -> awaitable   # optional helper for tests
 """
+
 from .engine import DurableEngine
-from .errors import (EngineError, InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, StoreError,
-                     UnknownFunction)
+from .errors import (
+    EngineError,
+    InstanceExists,
+    InvalidInstanceId,
+    InvalidState,
+    NotFound,
+    NotRunning,
+    StoreError,
+    UnknownFunction,
+)
 from .instance import Instance
 from .versioning import Versioning
 

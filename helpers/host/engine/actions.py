@@ -5,6 +5,7 @@ consumes one sequence id, in depth-first order, and the SDK matches completions 
 must walk the list exactly this way to predict them. `*_with_retry` calls are the exception: the SDK
 allocates ids for retry timers while it processes a failure, which the engine mirrors (engine.py).
 """
+
 from __future__ import annotations
 
 from enum import IntEnum

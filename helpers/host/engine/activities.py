@@ -13,6 +13,7 @@ Encoding follows the Python worker: input through `ActivityTriggerConverter.deco
 through `ActivityTriggerConverter.encode`, failures as `TaskFailed` with the extension's reason (`failure_reason`)
 and, as details, the Python exception line (the extension puts its own serialised .NET exception there).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,9 +63,15 @@ class ActivityRunner:
     run, no extra loop iteration on either side.
     """
 
-    def __init__(self, registry: Registry, runner: UserCodeRunner, log: logging.Logger,
-                 after_commit: Callable[[Callable[[], None]], None], on_outcomes: Callable[[list[Outcome]], None],
-                 http: HttpCaller | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        runner: UserCodeRunner,
+        log: logging.Logger,
+        after_commit: Callable[[Callable[[], None]], None],
+        on_outcomes: Callable[[list[Outcome]], None],
+        http: HttpCaller | None = None,
+    ) -> None:
         self._registry = registry
         self._http = http or HttpCaller()
         self._runner = runner
@@ -88,10 +95,12 @@ class ActivityRunner:
             future = self._runner.submit_coroutine(self._call_http(run))
         elif fn is None:
             reason = unknown_activity(run.name)
-            self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, run.name,
-                           run.task_id, reason)
-            self._arrived(run, event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id, Reason=reason,
-                                     Details=""))
+            self._log.info(
+                "%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, run.name, run.task_id, reason
+            )
+            self._arrived(
+                run, event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id, Reason=reason, Details="")
+            )
             return
         elif inspect.iscoroutinefunction(fn.handler):
             future = self._runner.submit_coroutine(self._call_async(fn, run))
@@ -106,8 +115,13 @@ class ActivityRunner:
                     self._runner.submit_coroutine(_awaited(outcome)).add_done_callback(done)
                     return
             except BaseException as exc:  # noqa: BLE001 - the runner failed the call itself
-                outcome = event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id,
-                                Reason=failure_reason(run.name, exc), Details=repr(exc))
+                outcome = event(
+                    EventType.TaskFailed,
+                    now_iso(),
+                    TaskScheduledId=run.task_id,
+                    Reason=failure_reason(run.name, exc),
+                    Details=repr(exc),
+                )
             self._arrived(run, outcome, f)
 
         future.add_done_callback(done)
@@ -147,18 +161,32 @@ class ActivityRunner:
     # -- where the function runs ------------------------------------------------------------------------
     async def _call_http(self, run: ActivityRun) -> dict[str, Any]:
         """The extension's built-in HTTP activity (http_calls.py), on the user-code loop like async activities."""
-        self._log.info("%s: Function '%s (Activity)' started. TaskId: %d.", run.instance_id, HTTP_ACTIVITY,
-                       run.task_id)
+        self._log.info("%s: Function '%s (Activity)' started. TaskId: %d.", run.instance_id, HTTP_ACTIVITY, run.task_id)
         started = time.perf_counter()
         try:
             result = await self._http.perform(run.input_json)
         except HttpCallFailed as failure:
-            self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, HTTP_ACTIVITY,
-                           run.task_id, failure.reason)
-            return event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id, Reason=failure.reason,
-                         Details=failure.details)
-        self._log.info("%s: Function '%s (Activity)' completed. TaskId: %d. Duration: %.0f ms.", run.instance_id,
-                       HTTP_ACTIVITY, run.task_id, (time.perf_counter() - started) * 1000)
+            self._log.info(
+                "%s: Function '%s (Activity)' failed. TaskId: %d. %s",
+                run.instance_id,
+                HTTP_ACTIVITY,
+                run.task_id,
+                failure.reason,
+            )
+            return event(
+                EventType.TaskFailed,
+                now_iso(),
+                TaskScheduledId=run.task_id,
+                Reason=failure.reason,
+                Details=failure.details,
+            )
+        self._log.info(
+            "%s: Function '%s (Activity)' completed. TaskId: %d. Duration: %.0f ms.",
+            run.instance_id,
+            HTTP_ACTIVITY,
+            run.task_id,
+            (time.perf_counter() - started) * 1000,
+        )
         return event(EventType.TaskCompleted, now_iso(), TaskScheduledId=run.task_id, Result=result)
 
     def _call_sync(self, fn: Any, run: ActivityRun) -> Any:
@@ -195,16 +223,27 @@ class ActivityRunner:
             encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
         except Exception as exc:  # a result that cannot be serialised fails the activity, as on the worker
             return self._failed(fn, run, exc)
-        self._log.info("%s: Function '%s (Activity)' completed. TaskId: %d. Duration: %.0f ms.", run.instance_id,
-                       fn.name, run.task_id, (time.perf_counter() - started) * 1000)
+        self._log.info(
+            "%s: Function '%s (Activity)' completed. TaskId: %d. Duration: %.0f ms.",
+            run.instance_id,
+            fn.name,
+            run.task_id,
+            (time.perf_counter() - started) * 1000,
+        )
         return event(EventType.TaskCompleted, now_iso(), TaskScheduledId=run.task_id, Result=encoded)
 
     def _failed(self, fn: Any, run: ActivityRun, exc: Exception) -> dict[str, Any]:
         details = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        self._log.info("%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, fn.name,
-                       run.task_id, details)
-        return event(EventType.TaskFailed, now_iso(), TaskScheduledId=run.task_id,
-                     Reason=failure_reason(fn.name, exc), Details=details)
+        self._log.info(
+            "%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, fn.name, run.task_id, details
+        )
+        return event(
+            EventType.TaskFailed,
+            now_iso(),
+            TaskScheduledId=run.task_id,
+            Reason=failure_reason(fn.name, exc),
+            Details=details,
+        )
 
 
 def failure_reason(name: str, exc: BaseException) -> str:

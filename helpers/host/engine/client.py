@@ -5,6 +5,7 @@ A mixin of DurableEngine. Every operation that changes state waits for its commi
 (`store.flush()`, shared by the requests of one loop iteration), so nothing is acknowledged to a client before it
 is on disk; every read commits first, so a client never sees a state that is not on disk yet.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,15 @@ from .rewind import plan_rewind, rewound_event
 
 class ClientOperations:
     # ================================================================================= starting
-    async def start_orchestration(self, name: str, instance_id: str | None = None, input_json: str | None = None,
-                                  version: str | None = None, *, input_is_value: bool = False) -> str:
+    async def start_orchestration(
+        self,
+        name: str,
+        instance_id: str | None = None,
+        input_json: str | None = None,
+        version: str | None = None,
+        *,
+        input_is_value: bool = False,
+    ) -> str:
         """Start a new instance. `version` None means this host's defaultVersion; "" is an explicit empty one.
         `input_is_value`: the input was posted as plain JSON (durable_api.py), which its status then shows.
 
@@ -34,54 +42,94 @@ class ClientOperations:
         """
         fn = self.registry.orchestrator(name)
         if fn is None:
-            raise UnknownFunction(unknown_function(name, "orchestrator") +
-                                  " Additional info: the app defines no orchestrator with that name.")
+            raise UnknownFunction(
+                unknown_function(name, "orchestrator")
+                + " Additional info: the app defines no orchestrator with that name."
+            )
         instance_id = instance_id or uuid.uuid4().hex
         if (problem := instance_id_problem(instance_id)) is not None:
             raise InvalidInstanceId(problem)
         existing = self._active.get(instance_id)
         if existing is not None:
             raise InstanceExists(f"An Orchestration instance with the status {existing.status} already exists.")
-        self._create_instance(fn.name, instance_id, input_json,
-                              version=self.versioning.default_version if version is None else version,
-                              input_is_value=input_is_value)
+        self._create_instance(
+            fn.name,
+            instance_id,
+            input_json,
+            version=self.versioning.default_version if version is None else version,
+            input_is_value=input_is_value,
+        )
         await self.store.flush()
         return instance_id
 
     async def restart(self, instance_id: str, new_id: bool = True) -> str:
         """Start the instance's orchestrator again with its original input (RestartAsync)."""
-        rows = self.store.read("SELECT name, input, json_extract(book, '$.input_is_value') "
-                               f"FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?", (instance_id,))
+        rows = self.store.read(
+            "SELECT name, input, json_extract(book, '$.input_is_value') "
+            f"FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?",
+            (instance_id,),
+        )
         if not rows:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
         name, input_json, input_is_value = rows[0]
-        return await self.start_orchestration(name, None if new_id else instance_id, input_json,
-                                              input_is_value=bool(input_is_value))
+        return await self.start_orchestration(
+            name, None if new_id else instance_id, input_json, input_is_value=bool(input_is_value)
+        )
 
     # ================================================================================= reading
-    async def get_status(self, instance_id: str, *, show_history: bool = False, show_history_output: bool = False,
-                         show_input: bool = True) -> dict[str, Any] | None:
+    async def get_status(
+        self,
+        instance_id: str,
+        *,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = True,
+    ) -> dict[str, Any] | None:
         self.store.commit_for_read()
         inst = self._active.get(instance_id)
         if inst is not None:  # committed, so its row says the same: skip the read (status polls are frequent)
-            status = status_from_row((inst.instance_id, inst.name, inst.status, inst.input, inst.output,
-                                      inst.custom_status, inst.created, inst.updated,
-                                      inst.book.get("input_is_value")), show_input)
+            status = status_from_row(
+                (
+                    inst.instance_id,
+                    inst.name,
+                    inst.status,
+                    inst.input,
+                    inst.output,
+                    inst.custom_status,
+                    inst.created,
+                    inst.updated,
+                    inst.book.get("input_is_value"),
+                ),
+                show_input,
+            )
         else:
-            rows = self.store.read(f"SELECT {STATUS_COLUMNS} FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?",
-                                   (instance_id,))
+            rows = self.store.read(
+                f"SELECT {STATUS_COLUMNS} FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?", (instance_id,)
+            )
             if not rows:
                 return None
             status = status_from_row(rows[0], show_input)
         if show_history:
-            events = [json.loads(text) for (text,) in self.store.read(
-                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+            events = [
+                json.loads(text)
+                for (text,) in self.store.read(
+                    "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+                )
+            ]
             status["historyEvents"] = public_history(events, show_output=show_history_output, show_input=show_input)
         return status
 
-    async def query_instances(self, *, runtime_status: list[str] | None = None, created_from: Any = None,
-                              created_to: Any = None, instance_id_prefix: str | None = None, top: int | None = None,
-                              skip: int = 0, show_input: bool = True) -> list[dict[str, Any]]:
+    async def query_instances(
+        self,
+        *,
+        runtime_status: list[str] | None = None,
+        created_from: Any = None,
+        created_to: Any = None,
+        instance_id_prefix: str | None = None,
+        top: int | None = None,
+        skip: int = 0,
+        show_input: bool = True,
+    ) -> list[dict[str, Any]]:
         self.store.commit_for_read()
         sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
         sql = f"SELECT {STATUS_COLUMNS} FROM {INSTANCES_WITH_INPUTS}{sql} ORDER BY created, instance_id"
@@ -106,7 +154,9 @@ class ClientOperations:
         """Deliver an external event. `input_json` is stored verbatim as EventRaised.Input -- the HTTP layer
         passes the request body text, as the real extension does (so SDK clients' payloads arrive JT-encoded)."""
         inst = self._require_active(instance_id)
-        ev = event(EventType.EventRaised, now_iso(), Name=event_name, Input="null" if input_json is None else input_json)
+        ev = event(
+            EventType.EventRaised, now_iso(), Name=event_name, Input="null" if input_json is None else input_json
+        )
         self._deliver(inst.instance_id, inst.execution_id, ev)
         await self.store.flush()
 
@@ -157,28 +207,50 @@ class ClientOperations:
     def _rewind(self, instance_id: str, reason: str) -> Instance:
         rows = self.store.read(
             "SELECT name, execution_id, status, input, custom_status, created, parent_id, parent_task_id, book "
-            f"FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?", (instance_id,))
+            f"FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?",
+            (instance_id,),
+        )
         if not rows:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
         name, _, status, input_json, custom_status, created, parent_id, parent_task_id, book_text = rows[0]
         if status in TERMINAL_STATES and status != "Failed":  # HandleRewindInstanceRequestAsync: 410 Gone
-            raise NotRunning(f"The instance '{instance_id}' has status {status}: only a Failed instance can be "
-                             "rewound.")
+            raise NotRunning(
+                f"The instance '{instance_id}' has status {status}: only a Failed instance can be rewound."
+            )
         if status != "Failed" or instance_id in self._active:  # DurableClient.RewindAsync's own refusal
             raise InvalidState("The rewind operation is only supported on failed orchestration instances.")
-        history = [json.loads(text) for (text,) in self.store.read(
-            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+        history = [
+            json.loads(text)
+            for (text,) in self.store.read(
+                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+            )
+        ]
         book = json.loads(book_text)
         plan = plan_rewind(history, book)
-        book.update(retries=plan.retries, failed_loops=[], interrupted_loops=[], retried=plan.retried,
-                    next_id=plan.next_id)
+        book.update(
+            retries=plan.retries, failed_loops=[], interrupted_loops=[], retried=plan.retried, next_id=plan.next_id
+        )
         book.pop("fan_in", None)
-        inst = Instance(instance_id=instance_id, name=name, execution_id=uuid.uuid4().hex, status="Running",
-                        input=input_json, created=created, updated=created, parent_id=parent_id,
-                        parent_task_id=parent_task_id, custom_status=custom_status, book=book)
+        inst = Instance(
+            instance_id=instance_id,
+            name=name,
+            execution_id=uuid.uuid4().hex,
+            status="Running",
+            input=input_json,
+            created=created,
+            updated=created,
+            parent_id=parent_id,
+            parent_task_id=parent_task_id,
+            custom_status=custom_status,
+            book=book,
+        )
         self._active[instance_id] = inst
-        answers = [json.loads(text) for (text,) in self.store.read(  # engine._entity_answered kept them
-            "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,))]
+        answers = [
+            json.loads(text)
+            for (text,) in self.store.read(  # engine._entity_answered kept them
+                "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,)
+            )
+        ]
         self.store.write("DELETE FROM pending WHERE instance_id = ?", (instance_id,))
         self._replace_history(inst, plan.history)
         self._queue_event(inst, rewound_event(now_iso(), reason))
@@ -188,8 +260,15 @@ class ClientOperations:
         if plan.awaited_calls and self.entities is not None:
             self.entities.redirect(instance_id, plan.awaited_calls, inst.execution_id)
         self._save(inst)
-        self.log.info("%s: Function '%s (Orchestrator)' rewound. Reason: %s. Work running again: %d task(s), "
-                      "%d sub-orchestration(s).", instance_id, name, reason, len(plan.rerun), len(plan.children))
+        self.log.info(
+            "%s: Function '%s (Orchestrator)' rewound. Reason: %s. Work running again: %d task(s), "
+            "%d sub-orchestration(s).",
+            instance_id,
+            name,
+            reason,
+            len(plan.rerun),
+            len(plan.children),
+        )
         for task_id, activity, activity_input in plan.rerun:
             self._queue_activity(inst, task_id, activity, activity_input)
         for timer_id, fire_at in plan.timers:
@@ -203,26 +282,39 @@ class ClientOperations:
         """A sub-orchestration the rewound parent still awaits: rewind it, report it, or start it again."""
         child_id, task_id = child["instanceId"], child["taskId"]
         if child.get("renumberedFrom", task_id) != task_id:  # rewind.py `_renumber`: it reports under its new id
-            self.store.write("UPDATE instances SET parent_task_id = ? WHERE instance_id = ? AND parent_id = ?",
-                             (task_id, child_id, inst.instance_id))
+            self.store.write(
+                "UPDATE instances SET parent_task_id = ? WHERE instance_id = ? AND parent_id = ?",
+                (task_id, child_id, inst.instance_id),
+            )
             if (running := self._active.get(child_id)) is not None and running.parent_id == inst.instance_id:
                 running.parent_task_id = task_id
         if child_id in self._active:
             return  # still running: it reports to the parent when it ends
-        rows = self.store.read("SELECT status, output FROM instances WHERE instance_id = ? AND parent_id = ?",
-                               (child_id, inst.instance_id))
+        rows = self.store.read(
+            "SELECT status, output FROM instances WHERE instance_id = ? AND parent_id = ?", (child_id, inst.instance_id)
+        )
         status, output = rows[0] if rows else (None, None)
         if status == "Failed":
             self._rewind(child_id, reason)
         elif status == "Completed":
-            self._deliver(inst.instance_id, inst.execution_id, event(
-                EventType.SubOrchestrationInstanceCompleted, now_iso(), TaskScheduledId=task_id, Result=output))
+            self._deliver(
+                inst.instance_id,
+                inst.execution_id,
+                event(EventType.SubOrchestrationInstanceCompleted, now_iso(), TaskScheduledId=task_id, Result=output),
+            )
         elif status is not None:
             message = jt_value(output)
-            self._deliver(inst.instance_id, inst.execution_id, event(
-                EventType.SubOrchestrationInstanceFailed, now_iso(), TaskScheduledId=task_id,
-                Reason=message if isinstance(message, str) else json.dumps(message),
-                Details=f"Sub-orchestration '{child_id}' {status.lower()}."))
+            self._deliver(
+                inst.instance_id,
+                inst.execution_id,
+                event(
+                    EventType.SubOrchestrationInstanceFailed,
+                    now_iso(),
+                    TaskScheduledId=task_id,
+                    Reason=message if isinstance(message, str) else json.dumps(message),
+                    Details=f"Sub-orchestration '{child_id}' {status.lower()}.",
+                ),
+            )
         else:
             self._launch_child(inst, task_id, child["name"], child_id, child["input"], child["version"])
 
@@ -231,19 +323,30 @@ class ClientOperations:
         """Delete a finished instance and its history; 0 when unknown. A running one is refused (InvalidState)."""
         inst = self._active.get(instance_id)
         if inst is not None:
-            raise InvalidState("Only orchestrations in a terminal state can be purged, but the orchestration with "
-                               f"instance ID {instance_id} has status {inst.status}")
+            raise InvalidState(
+                "Only orchestrations in a terminal state can be purged, but the orchestration with "
+                f"instance ID {instance_id} has status {inst.status}"
+            )
         if not self.store.read("SELECT 1 FROM instances WHERE instance_id = ?", (instance_id,)):
             return 0
         self._delete_instance_rows(instance_id)
         await self.store.flush()
         return 1
 
-    async def purge_by(self, *, runtime_status: list[str] | None = None, created_from: Any = None,
-                       created_to: Any = None, instance_id_prefix: str | None = None) -> int:
+    async def purge_by(
+        self,
+        *,
+        runtime_status: list[str] | None = None,
+        created_from: Any = None,
+        created_to: Any = None,
+        instance_id_prefix: str | None = None,
+    ) -> int:
         sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
-        ids = [row[0] for row in self.store.read("SELECT instance_id FROM instances" + sql, params)
-               if row[0] not in self._active]
+        ids = [
+            row[0]
+            for row in self.store.read("SELECT instance_id FROM instances" + sql, params)
+            if row[0] not in self._active
+        ]
         for iid in ids:
             self._delete_instance_rows(iid)
         await self.store.flush()

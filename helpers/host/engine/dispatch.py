@@ -6,6 +6,7 @@ episode's commit, and the work itself begins only after that commit (activities:
 fires into a later step). After `kill -9` the next start finds the work still in flight from the history and the
 pending events alone (in_flight.py) and starts it again (engine._resume_instances).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,13 +39,17 @@ class WorkDispatcher:
                 self._track_retry(inst, "activity", action, task_id)
         elif kind is ActionType.CallHttp:
             input_json = request_from_action(action)
-            made.append(event(EventType.TaskScheduled, now_iso(), task_id, Name=HTTP_ACTIVITY, Version="",
-                              Input=input_json))
+            made.append(
+                event(EventType.TaskScheduled, now_iso(), task_id, Name=HTTP_ACTIVITY, Version="", Input=input_json)
+            )
             self._queue_activity(inst, task_id, HTTP_ACTIVITY, input_json)
         elif kind in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
             if (action.get("instanceId") or "").startswith("@"):  # DurableOrchestrationContext refuses it
-                return ("fail", f"Orchestrator function '{inst.name}' failed: instanceId (Parameter 'Orchestration "
-                                "instance ids must not start with @')")
+                return (
+                    "fail",
+                    f"Orchestrator function '{inst.name}' failed: instanceId (Parameter 'Orchestration "
+                    "instance ids must not start with @')",
+                )
             child_id = self._start_child(inst, action, task_id, made)
             if kind is ActionType.CallSubOrchestratorWithRetry:
                 self._track_retry(inst, "suborchestration", action, task_id, child_id)
@@ -57,8 +62,11 @@ class WorkDispatcher:
         elif kind is ActionType.ContinueAsNew:
             return ("continue", action.get("input"))
         else:
-            return ("fail", f"Orchestrator function '{inst.name}' failed: the action {kind.name} is not supported "
-                            "by the embedded host.")
+            return (
+                "fail",
+                f"Orchestrator function '{inst.name}' failed: the action {kind.name} is not supported "
+                "by the embedded host.",
+            )
         return None
 
     # ---- activities and durable HTTP calls -----------------------------------------------------------------
@@ -80,22 +88,36 @@ class WorkDispatcher:
                 inst.timers[task_id] = loop.call_later(remaining + 0.0005, fire)
                 return
             inst.timers.pop(task_id, None)
-            self._deliver(instance_id, execution_id,  # a loop step of its own: the episode runs in it (_kick)
-                          event(EventType.TimerFired, now_iso(), TimerId=task_id, FireAt=fire_at), now=True)
+            self._deliver(
+                instance_id,
+                execution_id,  # a loop step of its own: the episode runs in it (_kick)
+                event(EventType.TimerFired, now_iso(), TimerId=task_id, FireAt=fire_at),
+                now=True,
+            )
 
         inst.timers[task_id] = loop.call_later(delay, fire)
 
     # ---- retries -----------------------------------------------------------------------------------------
-    def _track_retry(self, inst: Instance, kind: str, action: dict[str, Any], task_id: int,
-                     child_id: str | None = None) -> None:
+    def _track_retry(
+        self, inst: Instance, kind: str, action: dict[str, Any], task_id: int, child_id: str | None = None
+    ) -> None:
         options = action.get("retryOptions") or {}
-        inst.book["retries"].append({
-            "kind": kind, "name": action.get("functionName"), "input": action.get("input"),
-            "instanceId": action.get("instanceId"), "version": action.get("version"), "childId": child_id,
-            "max": int(options.get("maxNumberOfAttempts") or 1),
-            "intervalMs": int(options.get("firstRetryIntervalInMilliseconds") or 0),
-            "attempts": 1, "taskId": task_id, "timerId": None, "attemptIds": [task_id],
-        })
+        inst.book["retries"].append(
+            {
+                "kind": kind,
+                "name": action.get("functionName"),
+                "input": action.get("input"),
+                "instanceId": action.get("instanceId"),
+                "version": action.get("version"),
+                "childId": child_id,
+                "max": int(options.get("maxNumberOfAttempts") or 1),
+                "intervalMs": int(options.get("firstRetryIntervalInMilliseconds") or 0),
+                "attempts": 1,
+                "taskId": task_id,
+                "timerId": None,
+                "attemptIds": [task_id],
+            }
+        )
 
     def _advance_retries(self, inst: Instance, ev: dict[str, Any], made: list[dict[str, Any]]) -> None:
         """Mirror the SDK's RetryAbleTask: a failure allocates a timer id, the timer allocates the next attempt."""
@@ -103,11 +125,17 @@ class WorkDispatcher:
         retries: list[dict[str, Any]] = book["retries"]
         kind = ev["EventType"]
         for loop in list(retries):
-            if kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted) \
-                    and ev.get("TaskScheduledId") == loop["taskId"] and loop["timerId"] is None:
+            if (
+                kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted)
+                and ev.get("TaskScheduledId") == loop["taskId"]
+                and loop["timerId"] is None
+            ):
                 retries.remove(loop)
-            elif kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed) \
-                    and ev.get("TaskScheduledId") == loop["taskId"] and loop["timerId"] is None:
+            elif (
+                kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)
+                and ev.get("TaskScheduledId") == loop["taskId"]
+                and loop["timerId"] is None
+            ):
                 timer_id = book["next_id"]
                 book["next_id"] += 1
                 fire_at = iso(utcnow() + timedelta(milliseconds=loop["intervalMs"]))
@@ -126,15 +154,32 @@ class WorkDispatcher:
                 book["next_id"] += 1
                 loop["taskId"] = task_id
                 loop.setdefault("attemptIds", []).append(task_id)
-                self.log.info("%s: retrying '%s', attempt %d of %d.", inst.instance_id, loop["name"],
-                              loop["attempts"], loop["max"])
+                self.log.info(
+                    "%s: retrying '%s', attempt %d of %d.",
+                    inst.instance_id,
+                    loop["name"],
+                    loop["attempts"],
+                    loop["max"],
+                )
                 if loop["kind"] == "activity":
-                    made.append(event(EventType.TaskScheduled, now_iso(), task_id, Name=loop["name"],
-                                      Version="", Input=loop["input"]))
+                    made.append(
+                        event(
+                            EventType.TaskScheduled,
+                            now_iso(),
+                            task_id,
+                            Name=loop["name"],
+                            Version="",
+                            Input=loop["input"],
+                        )
+                    )
                     self._queue_activity(inst, task_id, loop["name"], loop["input"])
                 else:
-                    action = {"functionName": loop["name"], "input": loop["input"], "instanceId": loop["instanceId"],
-                              "version": loop.get("version")}
+                    action = {
+                        "functionName": loop["name"],
+                        "input": loop["input"],
+                        "instanceId": loop["instanceId"],
+                        "version": loop.get("version"),
+                    }
                     loop["childId"] = self._start_child(inst, action, task_id, made)
 
     # ---- sub-orchestrations ------------------------------------------------------------------------------
@@ -146,13 +191,23 @@ class WorkDispatcher:
         version = action.get("version")
         if version is None:
             version = self.versioning.default_version
-        made.append(event(EventType.SubOrchestrationInstanceCreated, now_iso(), task_id, Name=name,
-                          Version=version, InstanceId=child_id, Input=input_json))
+        made.append(
+            event(
+                EventType.SubOrchestrationInstanceCreated,
+                now_iso(),
+                task_id,
+                Name=name,
+                Version=version,
+                InstanceId=child_id,
+                Input=input_json,
+            )
+        )
         self._launch_child(inst, task_id, name, child_id, input_json, version)
         return child_id
 
-    def _launch_child(self, inst: Instance, task_id: int, name: str, child_id: str, input_json: str | None,
-                      version: str | None) -> None:
+    def _launch_child(
+        self, inst: Instance, task_id: int, name: str, child_id: str, input_json: str | None, version: str | None
+    ) -> None:
         fn = self.registry.orchestrator(name)
         reason = None
         if fn is None:
@@ -160,33 +215,51 @@ class WorkDispatcher:
         elif child_id in self._active:
             reason = f"An orchestration with instance id '{child_id}' is already running."
         if reason is not None:
-            self._deliver(inst.instance_id, inst.execution_id, event(
-                EventType.SubOrchestrationInstanceFailed, now_iso(), TaskScheduledId=task_id,
-                Reason=reason, Details=""))
+            self._deliver(
+                inst.instance_id,
+                inst.execution_id,
+                event(
+                    EventType.SubOrchestrationInstanceFailed,
+                    now_iso(),
+                    TaskScheduledId=task_id,
+                    Reason=reason,
+                    Details="",
+                ),
+            )
             return
         self._create_instance(fn.name, child_id, input_json, parent=(inst.instance_id, task_id), version=version)
 
     # ---- entities ----------------------------------------------------------------------------------------
-    def _send_to_entity(self, inst: Instance, action: dict[str, Any], task_id: int, made: list[dict[str, Any]], *,
-                        signal: bool) -> Outcome:
+    def _send_to_entity(
+        self, inst: Instance, action: dict[str, Any], task_id: int, made: list[dict[str, Any]], *, signal: bool
+    ) -> Outcome:
         assert self.entities is not None
         eid, operation = action["instanceId"], action["operation"]
         input_json = action.get("input")
         request_id = str(uuid.uuid4())
-        message: dict[str, Any] = {"op": operation, "input": input_json, "id": request_id,
-                                   "parent": inst.instance_id}
+        message: dict[str, Any] = {"op": operation, "input": input_json, "id": request_id, "parent": inst.instance_id}
         if signal:
             message["signal"] = True
-        made.append(event(EventType.EventSent, now_iso(), task_id, InstanceId=eid, Name="op",
-                          Input=json.dumps(message)))
+        made.append(
+            event(EventType.EventSent, now_iso(), task_id, InstanceId=eid, Name="op", Input=json.dumps(message))
+        )
         try:
-            self.entities.enqueue(eid, operation, input_json, signal=signal,
-                                  caller=None if signal else inst.instance_id,
-                                  caller_execution=inst.execution_id, request_id=request_id)
+            self.entities.enqueue(
+                eid,
+                operation,
+                input_json,
+                signal=signal,
+                caller=None if signal else inst.instance_id,
+                caller_execution=inst.execution_id,
+                request_id=request_id,
+            )
         except UnknownFunction as exc:
             if signal:
                 return ("fail", f"Orchestrator function '{inst.name}' failed: {exc}")
             payload = {"result": json.dumps(str(exc)), "exceptionType": "EntityNotFound"}
-            self._deliver(inst.instance_id, inst.execution_id, event(
-                EventType.EventRaised, now_iso(), Name=request_id, Input=json.dumps(payload)))
+            self._deliver(
+                inst.instance_id,
+                inst.execution_id,
+                event(EventType.EventRaised, now_iso(), Name=request_id, Input=json.dumps(payload)),
+            )
         return None

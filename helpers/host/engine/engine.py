@@ -14,6 +14,7 @@ This module holds what ties them together: construction, start-up (resuming unfi
 and an orderly stop. Everything runs on the caller's event loop; user code (orchestrator handles,
 activities, entities, HTTP calls) runs through UserCodeRunner so a slow function never blocks the loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,10 +48,19 @@ DEFAULT_HUB_NAME = "TestHubName"  # settings.DEFAULT_HUB_NAME; not imported, set
 class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBook):
     """The durable orchestration + entity engine behind the embedded host (interface: the package docstring)."""
 
-    def __init__(self, registry: Registry, store_path: str, runner: UserCodeRunner, hub_name: str = DEFAULT_HUB_NAME,
-                 logger: logging.Logger | None = None, *, synchronous_full: bool = False,
-                 versioning: Versioning | None = None, http_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-                 inline_replay: bool = True) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        store_path: str,
+        runner: UserCodeRunner,
+        hub_name: str = DEFAULT_HUB_NAME,
+        logger: logging.Logger | None = None,
+        *,
+        synchronous_full: bool = False,
+        versioning: Versioning | None = None,
+        http_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        inline_replay: bool = True,
+    ) -> None:
         memoise_sdk_timestamps()  # sdk_timestamps.py: replays stop re-parsing the timestamps of old events
         memoise_sdk_executor_class()  # sdk_executor_memo.py: no class is compiled anew for every episode
         self.registry = registry
@@ -71,8 +81,14 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         self._started = False
         self.entities: Entities | None = None
         self.http = HttpCaller(http_timeout)
-        self.activities = ActivityRunner(registry, runner, self.log, lambda start: self.store.after_commit(start),
-                                         self._activities_finished, self.http)
+        self.activities = ActivityRunner(
+            registry,
+            runner,
+            self.log,
+            lambda start: self.store.after_commit(start),
+            self._activities_finished,
+            self.http,
+        )
 
     # ================================================================================= lifecycle
     async def start(self) -> None:
@@ -98,8 +114,9 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         # that returns now is discarded (its events stay pending for the next start), so no activity can be
         # scheduled after this point and then be cut off with its completion unrecorded.
         deadline = time.monotonic() + timeout
-        while ((pending := [t for t in self._tasks if not t.done()] + self.activities.in_flight())
-               and time.monotonic() < deadline):
+        while (
+            pending := [t for t in self._tasks if not t.done()] + self.activities.in_flight()
+        ) and time.monotonic() < deadline:
             await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
             await asyncio.sleep(0)  # let outcomes that just arrived reach their hand-over
         self.activities.flush()
@@ -137,9 +154,14 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
 
         An answer for an execution that Failed while the operation ran is kept as a pending row: the operation
         ran, and a rewind hands its answer to the rewound instance (client.py `_rewind`)."""
-        if instance_id not in self._active and self.store.is_open and self.store.read(
+        if (
+            instance_id not in self._active
+            and self.store.is_open
+            and self.store.read(
                 "SELECT 1 FROM instances WHERE instance_id = ? AND execution_id = ? AND status = 'Failed'",
-                (instance_id, execution_id)):
+                (instance_id, execution_id),
+            )
+        ):
             self._insert_pending(instance_id, ev)
             return
         self._deliver(instance_id, execution_id, ev, now=True)
@@ -151,25 +173,50 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
             "WHERE status IN ('Pending', 'Running', 'Suspended')"
         )
         for row in rows:
-            (instance_id, name, execution_id, status, input_json, output, custom_status, created, updated,
-             parent_id, parent_task_id, book) = row
-            inst = Instance(instance_id=instance_id, name=name, execution_id=execution_id, status=status,
-                            input=input_json, output=output, custom_status=custom_status, created=created,
-                            updated=updated, parent_id=parent_id, parent_task_id=parent_task_id,
-                            book={"failed_loops": [], "version": None, **json.loads(book)})
-            for (text,) in self.store.read("SELECT event FROM history WHERE instance_id = ? ORDER BY seq",
-                                           (inst.instance_id,)):
+            (
+                instance_id,
+                name,
+                execution_id,
+                status,
+                input_json,
+                output,
+                custom_status,
+                created,
+                updated,
+                parent_id,
+                parent_task_id,
+                book,
+            ) = row
+            inst = Instance(
+                instance_id=instance_id,
+                name=name,
+                execution_id=execution_id,
+                status=status,
+                input=input_json,
+                output=output,
+                custom_status=custom_status,
+                created=created,
+                updated=updated,
+                parent_id=parent_id,
+                parent_task_id=parent_task_id,
+                book={"failed_loops": [], "version": None, **json.loads(book)},
+            )
+            for (text,) in self.store.read(
+                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (inst.instance_id,)
+            ):
                 inst.history.append(json.loads(text))
                 inst.history_text.append(text)
-            for row_id, text in self.store.read("SELECT id, event FROM pending WHERE instance_id = ? ORDER BY id",
-                                                (inst.instance_id,)):
+            for row_id, text in self.store.read(
+                "SELECT id, event FROM pending WHERE instance_id = ? ORDER BY id", (inst.instance_id,)
+            ):
                 inst.pending.append((row_id, json.loads(text)))
             self._active[inst.instance_id] = inst
         for inst in list(self._active.values()):
             in_flight = work_in_flight([*inst.history, *(ev for _, ev in inst.pending)])
             for task in in_flight.tasks:
-                self.activities.start(ActivityRun(inst.instance_id, inst.execution_id, task.task_id, task.name,
-                                                  task.input_json))
+                self.activities.start(
+                    ActivityRun(inst.instance_id, inst.execution_id, task.task_id, task.name, task.input_json)
+                )
             for timer in in_flight.timers:
                 self._arm_timer(inst, timer.timer_id, timer.fire_at)
             if inst.status in RUNNING_STATES:

@@ -5,6 +5,7 @@ that entity; other entities, orchestrations and the HTTP server carry on. An ope
 the same transaction that stores the new state and, for `call_entity`, queues the response event for the
 calling orchestration — so after a crash an operation is either done (and not run again) or still queued.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,9 @@ def unknown_entity_message(name: str) -> str:
 class Entities:
     """Queues, runs and persists entity operations."""
 
-    def __init__(self, store: Store, registry: Registry, runner: UserCodeRunner, logger: logging.Logger,
-                 respond: ResponseSink) -> None:
+    def __init__(
+        self, store: Store, registry: Registry, runner: UserCodeRunner, logger: logging.Logger, respond: ResponseSink
+    ) -> None:
         self._store = store
         self._registry = registry
         self._runner = runner
@@ -53,14 +55,29 @@ class Entities:
         self.stopping = False
 
     # -- queueing ----------------------------------------------------------------------------------------
-    def enqueue(self, eid: str, operation: str, input_json: str | None, *, signal: bool,
-                caller: str | None = None, caller_execution: str | None = None, request_id: str | None = None) -> None:
+    def enqueue(
+        self,
+        eid: str,
+        operation: str,
+        input_json: str | None,
+        *,
+        signal: bool,
+        caller: str | None = None,
+        caller_execution: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
         """Persist an operation for `eid` and make sure its driver runs. Raises UnknownFunction."""
         name, _ = split_entity_id(eid)
         if self._registry.entity(name) is None:
             raise UnknownFunction(unknown_entity_message(name))
-        op = {"op": operation, "input": "null" if input_json is None else input_json, "signal": signal,
-              "caller": caller, "callerExecution": caller_execution, "id": request_id}
+        op = {
+            "op": operation,
+            "input": "null" if input_json is None else input_json,
+            "signal": signal,
+            "caller": caller,
+            "callerExecution": caller_execution,
+            "id": request_id,
+        }
         row = self._store.write("INSERT INTO entity_ops(entity_id, payload) VALUES (?, ?)", (eid, json.dumps(op)))
         self._queues.setdefault(eid, []).append((row.lastrowid, op))
         self._kick(eid)
@@ -121,8 +138,12 @@ class Entities:
         if fn is None:
             is_error, result = True, json.dumps(unknown_entity_message(name))
         else:
-            request = {"self": {"name": name, "key": key}, "exists": exists, "state": state,
-                       "batch": [{"name": op["op"], "input": json.dumps(op["input"]), "isSignal": op["signal"]}]}
+            request = {
+                "self": {"name": name, "key": key},
+                "exists": exists,
+                "state": state,
+                "batch": [{"name": op["op"], "input": json.dumps(op["input"]), "isSignal": op["signal"]}],
+            }
             try:
                 raw = await self._runner.call(fn.handler, json.dumps(request))
                 response = json.loads(raw)
@@ -136,8 +157,14 @@ class Entities:
         if self.stopping and self._store_closed():
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self._log.info("%s: Function '%s (Entity)' operation '%s' %s. Duration: %.0f ms.", eid, label, op["op"],
-                       "failed" if is_error else "completed", elapsed_ms)
+        self._log.info(
+            "%s: Function '%s (Entity)' operation '%s' %s. Duration: %.0f ms.",
+            eid,
+            label,
+            op["op"],
+            "failed" if is_error else "completed",
+            elapsed_ms,
+        )
         self._persist(eid, name, key, new_exists, new_state)
         self._store.write("DELETE FROM entity_ops WHERE id = ?", (row_id,))
         if not op["signal"] and op.get("caller"):

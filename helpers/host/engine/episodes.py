@@ -11,6 +11,7 @@ thread would cost two thread hops per episode -- about as much as the replay its
 orchestrator that breaks the rule anyway (one replay longer than INLINE_REPLAY_LIMIT) is moved to the worker
 threads from then on, with a warning, so it can hold up only itself, as on Azure.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,8 +58,12 @@ class EpisodeRunner:
             self._spawn(self._drive(inst))
 
     def _wants_episode(self, inst: Instance) -> bool:
-        return (not self._stopping and inst.status in RUNNING_STATES and worth_an_episode(inst)
-                and self._active.get(inst.instance_id) is inst)
+        return (
+            not self._stopping
+            and inst.status in RUNNING_STATES
+            and worth_an_episode(inst)
+            and self._active.get(inst.instance_id) is inst
+        )
 
     def _run_inline(self, inst: Instance) -> None:
         try:
@@ -72,14 +77,21 @@ class EpisodeRunner:
                     self._spawn(self._drive(inst, prepared))  # it keeps `busy` and clears it when done
                     return
                 started = time.perf_counter()
-                result = (run_orchestrator(fn.handler, prepared.request) if fn is not None
-                          else ReplayResult({}, unknown_function(inst.name, "orchestrator")))
+                result = (
+                    run_orchestrator(fn.handler, prepared.request)
+                    if fn is not None
+                    else ReplayResult({}, unknown_function(inst.name, "orchestrator"))
+                )
                 elapsed = time.perf_counter() - started
                 if fn is not None and elapsed > INLINE_REPLAY_LIMIT:
                     self._threaded_orchestrators.add(fn.name.lower())
-                    self.log.warning("Orchestrator function '%s' held the host for %.0f ms in one replay: "
-                                     "orchestrator code must not block (no I/O, no sleeping). Its replays run in "
-                                     "worker threads from now on.", fn.name, elapsed * 1000)
+                    self.log.warning(
+                        "Orchestrator function '%s' held the host for %.0f ms in one replay: "
+                        "orchestrator code must not block (no I/O, no sleeping). Its replays run in "
+                        "worker threads from now on.",
+                        fn.name,
+                        elapsed * 1000,
+                    )
                 self._conclude_episode(inst, prepared, result)
         except Exception as exc:  # an engine bug must fail this instance, never the engine
             self._engine_bug(inst, exc)
@@ -108,8 +120,13 @@ class EpisodeRunner:
     def _engine_bug(self, inst: Instance, exc: Exception) -> None:
         self.log.exception("%s: episode failed inside the engine", inst.instance_id)
         if self._active.get(inst.instance_id) is inst and self._store_open():
-            self._finish(inst, "Failed", json.dumps(f"Orchestrator function '{inst.name}' failed: "
-                                                    f"internal host error: {type(exc).__name__}: {exc}"))
+            self._finish(
+                inst,
+                "Failed",
+                json.dumps(
+                    f"Orchestrator function '{inst.name}' failed: internal host error: {type(exc).__name__}: {exc}"
+                ),
+            )
 
     def _prepare_episode(self, inst: Instance) -> _Prepared:
         book = inst.book
@@ -120,28 +137,46 @@ class EpisodeRunner:
             ev["IsPlayed"] = False
         new_texts = [json.dumps(ev) for ev in new_events]
         episode_no = book["episode"] + 1
-        self.log.info("%s: Function '%s (Orchestrator)' started. IsReplay: %s. Episode: %d. HistoryEvents: %d.",
-                      inst.instance_id, inst.name, bool(inst.history), episode_no,
-                      len(inst.history) + len(new_events))
-        request = orchestrator_request(inst.history_text, new_texts, instance_id=inst.instance_id,
-                                       input_json=inst.input, parent_id=inst.parent_id)
-        return _Prepared(take, new_events, new_texts, request, episode_no, inst.execution_id,
-                         self.registry.orchestrator(inst.name))
+        self.log.info(
+            "%s: Function '%s (Orchestrator)' started. IsReplay: %s. Episode: %d. HistoryEvents: %d.",
+            inst.instance_id,
+            inst.name,
+            bool(inst.history),
+            episode_no,
+            len(inst.history) + len(new_events),
+        )
+        request = orchestrator_request(
+            inst.history_text, new_texts, instance_id=inst.instance_id, input_json=inst.input, parent_id=inst.parent_id
+        )
+        return _Prepared(
+            take, new_events, new_texts, request, episode_no, inst.execution_id, self.registry.orchestrator(inst.name)
+        )
 
     def _conclude_episode(self, inst: Instance, prepared: _Prepared, result: ReplayResult) -> None:
-        if self._active.get(inst.instance_id) is not inst or inst.execution_id != prepared.execution_id \
-                or inst.status in TERMINAL_STATES or self._stopping or not self._store_open():
+        if (
+            self._active.get(inst.instance_id) is not inst
+            or inst.execution_id != prepared.execution_id
+            or inst.status in TERMINAL_STATES
+            or self._stopping
+            or not self._store_open()
+        ):
             # Terminated, purged or replaced while the orchestrator ran -- or the host is stopping: then the
             # episode's decisions are dropped and its events stay pending, so the next start replays it.
             return
-        self._apply_episode(inst, prepared.take, prepared.new_events, prepared.new_texts, result,
-                            prepared.episode_no)
+        self._apply_episode(inst, prepared.take, prepared.new_events, prepared.new_texts, result, prepared.episode_no)
 
-    def _apply_episode(self, inst: Instance, take: list[tuple[int, dict[str, Any]]], new_events: list[dict[str, Any]],
-                       new_texts: list[str], result: ReplayResult, episode_no: int) -> None:
+    def _apply_episode(
+        self,
+        inst: Instance,
+        take: list[tuple[int, dict[str, Any]]],
+        new_events: list[dict[str, Any]],
+        new_texts: list[str],
+        result: ReplayResult,
+        episode_no: int,
+    ) -> None:
         book = inst.book
         # The live entries, not `take`: a commit while a threaded replay ran may have written deferred ones since.
-        consumed, inst.pending = inst.pending[:len(take)], inst.pending[len(take):]
+        consumed, inst.pending = inst.pending[: len(take)], inst.pending[len(take) :]
         written = [row_id for row_id, _ in consumed if row_id is not None]  # the rest never reached the table
         if written:  # the oldest pending rows of this instance, so one range delete
             self.store.write("DELETE FROM pending WHERE instance_id = ? AND id <= ?", (inst.instance_id, written[-1]))
@@ -168,9 +203,11 @@ class EpisodeRunner:
                         break
         made.append(event(EventType.OrchestratorCompleted, now_iso()))
         book["episode"] = episode_no
-        self._append_history(inst, new_events + made,
-                             [text.replace(_UNPLAYED, _PLAYED, 1) for text in new_texts]
-                             + [played_text(ev) for ev in made])
+        self._append_history(
+            inst,
+            new_events + made,
+            [text.replace(_UNPLAYED, _PLAYED, 1) for text in new_texts] + [played_text(ev) for ev in made],
+        )
 
         if failure is not None:
             self._finish(inst, "Failed", json.dumps(failure))

@@ -1,4 +1,5 @@
 """Exceptions the engine raises to its callers; the HTTP layer maps each one to a status code."""
+
 from __future__ import annotations
 
 

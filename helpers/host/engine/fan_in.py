@@ -5,6 +5,7 @@ An episode replays the whole history through the SDK, so its cost grows with the
 a few milliseconds apart then cost several replays, each waiting for the one before it, and the last result
 waited longest. Here the engine holds back an episode that provably cannot move the orchestrator.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,9 @@ from .actions import ActionType
 from .history import EventType
 
 
-def outstanding_fan_in(raw_actions: list[Any], flat: list[dict[str, Any]], book: dict[str, Any],
-                        history: list[dict[str, Any]]) -> list[int]:
+def outstanding_fan_in(
+    raw_actions: list[Any], flat: list[dict[str, Any]], book: dict[str, Any], history: list[dict[str, Any]]
+) -> list[int]:
     """Task ids of the `task_all` the orchestrator now waits on that have no result yet — or [] if unsure.
 
     Why holding back is safe: the SDK resumes the generator only when the yielded task_all has every result

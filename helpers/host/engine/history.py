@@ -4,6 +4,7 @@ Stored events are the DTFx objects as Newtonsoft serialises them (PascalCase key
 because that is what the SDK's orchestrator handle reads. `public_history()` converts them the way the
 Durable extension's `GetDurableOrchestrationStatusAsync` does for `showHistory=true`.
 """
+
 from __future__ import annotations
 
 import json
@@ -111,10 +112,17 @@ def public_history(events: list[dict[str, Any]], *, show_output: bool, show_inpu
         if kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated):
             scheduled[(kind.name, item["EventId"])] = {"index": index, **item}
             item.pop("Version", None)
-        elif kind in (EventType.TaskCompleted, EventType.TaskFailed,
-                      EventType.SubOrchestrationInstanceCompleted, EventType.SubOrchestrationInstanceFailed):
-            prefix = "TaskScheduled" if kind in (EventType.TaskCompleted, EventType.TaskFailed) \
+        elif kind in (
+            EventType.TaskCompleted,
+            EventType.TaskFailed,
+            EventType.SubOrchestrationInstanceCompleted,
+            EventType.SubOrchestrationInstanceFailed,
+        ):
+            prefix = (
+                "TaskScheduled"
+                if kind in (EventType.TaskCompleted, EventType.TaskFailed)
                 else "SubOrchestrationInstanceCreated"
+            )
             origin = scheduled.get((prefix, item.get("TaskScheduledId")))
             if origin is not None:
                 item["ScheduledTime"] = origin["Timestamp"]

@@ -20,6 +20,7 @@ with a timeout message, and a token that cannot be had fails with the reason.
 
 The request runs on the user-code event loop (UserCodeRunner), never on the engine's loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,10 +34,21 @@ HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 DEFAULT_TIMEOUT_SECONDS = 240.0
 
 # Headers .NET files under HttpContent.Headers; the extension's DurableHttpResponse leaves them out.
-_CONTENT_HEADERS = frozenset({
-    "allow", "content-disposition", "content-encoding", "content-language", "content-length", "content-location",
-    "content-md5", "content-range", "content-type", "expires", "last-modified",
-})
+_CONTENT_HEADERS = frozenset(
+    {
+        "allow",
+        "content-disposition",
+        "content-encoding",
+        "content-language",
+        "content-length",
+        "content-location",
+        "content-md5",
+        "content-range",
+        "content-type",
+        "expires",
+        "last-modified",
+    }
+)
 # ManagedIdentityTokenSource turns these two resources into scopes; anything else is passed as given.
 _SCOPE_FOR_RESOURCE = {
     "https://management.core.windows.net": "https://management.core.windows.net/.default",
@@ -91,13 +103,17 @@ class HttpCaller:
         except httpx.TimeoutException as error:
             raise HttpCallFailed(
                 f"The request was canceled due to the configured HttpClient.Timeout of {self.timeout:g} seconds "
-                f"elapsing. ({method} {uri})", f"{type(error).__name__}: {error}") from None
+                f"elapsing. ({method} {uri})",
+                f"{type(error).__name__}: {error}",
+            ) from None
         except httpx.HTTPError as error:
             target = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
-            raise HttpCallFailed(f"{error or type(error).__name__} ({target})",
-                                 f"HttpRequestException: {type(error).__name__}: {error}") from None
-        return json.dumps({"statusCode": response.status_code, "headers": _response_headers(response),
-                           "content": response.text})
+            raise HttpCallFailed(
+                f"{error or type(error).__name__} ({target})", f"HttpRequestException: {type(error).__name__}: {error}"
+            ) from None
+        return json.dumps(
+            {"statusCode": response.status_code, "headers": _response_headers(response), "content": response.text}
+        )
 
     def _client_for_loop(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -171,4 +187,5 @@ async def _bearer_token(token_source: dict[str, Any]) -> str:
             f"call_http could not get a token for {resource!r}: this machine has no managed identity, and no "
             "other credential DefaultAzureCredential tries (az login, AZURE_* environment variables, ...) "
             "worked. On Azure the function app's managed identity supplies it.",
-            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+        ) from None

@@ -11,6 +11,7 @@ work with no finishing event in the history or in `pending` -- derived here, wit
 A pure function of the events, so the engine's start-up, the benchmark's kill -9 rounds and the tests read
 "in flight" the same way.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@ fed back to the SDK on every later episode. Encoding an event once, when it join
 re-encoding the whole history on every episode keeps an episode's cost independent of how long the instance
 has been running (apart from the SDK's own replay).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,9 @@ def instance_id_problem(instance_id: str) -> str | None:
     if instance_id.startswith("@"):
         return "instanceId (Parameter 'Orchestration instance ids must not start with @.')"
     if any(c in "/\\#?" or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in instance_id):
-        return ("instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control "
-                "characters.')")
+        return (
+            "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')"
+        )
     if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
         return f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters."
     return None
@@ -46,8 +48,15 @@ def new_book(version: str | None = None, input_is_value: bool = False) -> dict[s
     another attempt (both what rewind needs, added when first used); version: the orchestration version;
     input_is_value: the input was posted as plain JSON, so a status shows it as that value (queries.py).
     """
-    return {"episode": 0, "next_id": 0, "sigs": [], "retries": [], "failed_loops": [], "version": version,
-            "input_is_value": input_is_value}
+    return {
+        "episode": 0,
+        "next_id": 0,
+        "sigs": [],
+        "retries": [],
+        "failed_loops": [],
+        "version": version,
+        "input_is_value": input_is_value,
+    }
 
 
 def played_text(ev: dict[str, Any]) -> str:
@@ -78,7 +87,9 @@ class Instance:
     custom_status: str | None = None  # JSON text
     history: list[dict[str, Any]] = field(default_factory=list)
     history_text: list[str] = field(default_factory=list)  # the same events, encoded (see module docstring)
-    pending: list[tuple[int | None, dict[str, Any]]] = field(default_factory=list)  # (row id or None if deferred, event)
+    pending: list[tuple[int | None, dict[str, Any]]] = field(
+        default_factory=list
+    )  # (row id or None if deferred, event)
     book: dict[str, Any] = field(default_factory=new_book)
     busy: bool = False
     timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)

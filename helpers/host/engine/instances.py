@@ -4,6 +4,7 @@ A mixin of DurableEngine (engine.py), which supplies `store`, `registry`, `log`,
 `_waiters`, `_stopping` and the episode driver `_drive` (episodes.py). Every state change here is written to
 the Store in the same loop step as the in-memory change; the Store commits once per loop iteration.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,14 +31,29 @@ def jt_value(text: str | None) -> Any:
 
 class InstanceBook:
     # -------------------------------------------------------------------------------------------- creating
-    def _create_instance(self, name: str, instance_id: str, input_json: str | None,
-                         parent: tuple[str, int] | None = None, version: str | None = None,
-                         input_is_value: bool = False) -> Instance:
+    def _create_instance(
+        self,
+        name: str,
+        instance_id: str,
+        input_json: str | None,
+        parent: tuple[str, int] | None = None,
+        version: str | None = None,
+        input_is_value: bool = False,
+    ) -> Instance:
         self._delete_instance_rows(instance_id)  # replaces a finished instance with the same id
         now = now_iso()
-        inst = Instance(instance_id=instance_id, name=name, execution_id=uuid.uuid4().hex, status="Pending",
-                        input=input_json, created=now, updated=now, book=new_book(version, input_is_value),
-                        parent_id=parent[0] if parent else None, parent_task_id=parent[1] if parent else None)
+        inst = Instance(
+            instance_id=instance_id,
+            name=name,
+            execution_id=uuid.uuid4().hex,
+            status="Pending",
+            input=input_json,
+            created=now,
+            updated=now,
+            book=new_book(version, input_is_value),
+            parent_id=parent[0] if parent else None,
+            parent_task_id=parent[1] if parent else None,
+        )
         self._active[instance_id] = inst
         self._save(inst)
         self._save_input(inst)
@@ -48,9 +64,15 @@ class InstanceBook:
     @staticmethod
     def _execution_started(inst: Instance) -> dict[str, Any]:
         parent = {"InstanceId": inst.parent_id, "TaskScheduleId": inst.parent_task_id} if inst.parent_id else None
-        return event(EventType.ExecutionStarted, now_iso(), Name=inst.name, Version=inst.version, Input=inst.input,
-                     OrchestrationInstance={"InstanceId": inst.instance_id, "ExecutionId": inst.execution_id},
-                     ParentInstance=parent)
+        return event(
+            EventType.ExecutionStarted,
+            now_iso(),
+            Name=inst.name,
+            Version=inst.version,
+            Input=inst.input,
+            OrchestrationInstance={"InstanceId": inst.instance_id, "ExecutionId": inst.execution_id},
+            ParentInstance=parent,
+        )
 
     def _delete_instance_rows(self, instance_id: str) -> None:
         for table in ("instances", "inputs", "history", "pending"):
@@ -71,15 +93,27 @@ class InstanceBook:
             self.store.write(
                 "INSERT INTO instances(instance_id, name, execution_id, status, output, custom_status, created, "
                 "updated, parent_id, parent_task_id, book) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.output, inst.custom_status,
-                 inst.created, inst.updated, inst.parent_id, inst.parent_task_id, book),
+                (
+                    inst.instance_id,
+                    inst.name,
+                    inst.execution_id,
+                    inst.status,
+                    inst.output,
+                    inst.custom_status,
+                    inst.created,
+                    inst.updated,
+                    inst.parent_id,
+                    inst.parent_task_id,
+                    book,
+                ),
             )
 
     def _save_input(self, inst: Instance) -> None:
         """Write the execution's input, in a table of its own: written when an execution starts, never per
         episode (store.py, schema version 3)."""
-        self.store.write("INSERT OR REPLACE INTO inputs(instance_id, input) VALUES (?, ?)",
-                         (inst.instance_id, inst.input))
+        self.store.write(
+            "INSERT OR REPLACE INTO inputs(instance_id, input) VALUES (?, ?)", (inst.instance_id, inst.input)
+        )
 
     def _append_history(self, inst: Instance, events: list[dict[str, Any]], texts: list[str] | None = None) -> None:
         """Append events (marked played from now on); `texts` may carry their encodings already."""
@@ -92,10 +126,11 @@ class InstanceBook:
         inst.history.extend(events)
         inst.history_text.extend(texts)
         for first in range(0, len(texts), 300):  # one statement per 300 rows: far below SQLite's variable limit
-            chunk = texts[first:first + 300]
+            chunk = texts[first : first + 300]
             rows = [value for i, text in enumerate(chunk, start + first) for value in (inst.instance_id, i, text)]
-            self.store.write("INSERT INTO history(instance_id, seq, event) VALUES "
-                             + ", ".join(["(?, ?, ?)"] * len(chunk)), rows)
+            self.store.write(
+                "INSERT INTO history(instance_id, seq, event) VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk)), rows
+            )
 
     def _replace_history(self, inst: Instance, events: list[dict[str, Any]]) -> None:
         self.store.write("DELETE FROM history WHERE instance_id = ?", (inst.instance_id,))
@@ -115,8 +150,9 @@ class InstanceBook:
         inst.pending.append((self._insert_pending(inst.instance_id, ev), ev))
 
     def _insert_pending(self, instance_id: str, ev: dict[str, Any], *, lazy: bool = False) -> int:
-        return self.store.write("INSERT INTO pending(instance_id, event) VALUES (?, ?)",
-                                (instance_id, json.dumps(ev)), lazy=lazy).lastrowid
+        return self.store.write(
+            "INSERT INTO pending(instance_id, event) VALUES (?, ?)", (instance_id, json.dumps(ev)), lazy=lazy
+        ).lastrowid
 
     def _write_unwritten(self, only: Instance | None = None) -> None:
         """Write deferred events no episode has consumed (all of them: the Store's `before_commit`)."""
@@ -179,9 +215,14 @@ class InstanceBook:
             return
         if inst.instance_id not in self._refusals_logged:  # once per instance and host run
             self._refusals_logged.add(inst.instance_id)
-            self.log.warning("%s: Function '%s (Orchestrator)' not run: %s. versionFailureStrategy Reject leaves "
-                             "it %s until a host whose defaultVersion accepts it runs it.", inst.instance_id,
-                             inst.name, self.versioning.describe_refusal(inst.version), inst.status)
+            self.log.warning(
+                "%s: Function '%s (Orchestrator)' not run: %s. versionFailureStrategy Reject leaves "
+                "it %s until a host whose defaultVersion accepts it runs it.",
+                inst.instance_id,
+                inst.name,
+                self.versioning.describe_refusal(inst.version),
+                inst.status,
+            )
 
     # -------------------------------------------------------------------------------------------- endings
     def _continue_as_new(self, inst: Instance, input_json: str | None) -> None:
@@ -190,8 +231,9 @@ class InstanceBook:
         self._cancel_work(inst)
         self._replace_history(inst, [])
         carried = [(row_id, ev) for row_id, ev in inst.pending if ev["EventType"] == EventType.EventRaised]
-        dropped = [(row_id,) for row_id, ev in inst.pending
-                   if ev["EventType"] != EventType.EventRaised and row_id is not None]
+        dropped = [
+            (row_id,) for row_id, ev in inst.pending if ev["EventType"] != EventType.EventRaised and row_id is not None
+        ]
         self.store.write_many("DELETE FROM pending WHERE id = ?", dropped)
         inst.pending = []
         inst.execution_id = uuid.uuid4().hex
@@ -215,8 +257,9 @@ class InstanceBook:
     def _finish(self, inst: Instance, status: str, output_json: str) -> None:
         inst.status = status
         inst.output = output_json
-        self._append_history(inst, [event(EventType.ExecutionCompleted, now_iso(), OrchestrationStatus=status,
-                                          Result=output_json)])
+        self._append_history(
+            inst, [event(EventType.ExecutionCompleted, now_iso(), OrchestrationStatus=status, Result=output_json)]
+        )
         self._cancel_work(inst)
         self.store.write("DELETE FROM pending WHERE instance_id = ?", (inst.instance_id,))
         inst.pending = []
@@ -228,8 +271,13 @@ class InstanceBook:
         if status == "Completed":
             self.log.info("%s: Function '%s (Orchestrator)' completed.", inst.instance_id, inst.name)
         else:
-            self.log.info("%s: Function '%s (Orchestrator)' %s. %s", inst.instance_id, inst.name, status.lower(),
-                          jt_value(output_json))
+            self.log.info(
+                "%s: Function '%s (Orchestrator)' %s. %s",
+                inst.instance_id,
+                inst.name,
+                status.lower(),
+                jt_value(output_json),
+            )
         self._notify_parent(inst)
         for future in self._waiters.pop(inst.instance_id, []):
             if not future.done():
@@ -240,11 +288,19 @@ class InstanceBook:
         if parent is None or inst.parent_task_id is None:
             return
         if inst.status == "Completed":
-            ev = event(EventType.SubOrchestrationInstanceCompleted, now_iso(), TaskScheduledId=inst.parent_task_id,
-                       Result=inst.output)
+            ev = event(
+                EventType.SubOrchestrationInstanceCompleted,
+                now_iso(),
+                TaskScheduledId=inst.parent_task_id,
+                Result=inst.output,
+            )
         else:
             message = jt_value(inst.output)
-            ev = event(EventType.SubOrchestrationInstanceFailed, now_iso(), TaskScheduledId=inst.parent_task_id,
-                       Reason=message if isinstance(message, str) else json.dumps(message),
-                       Details=f"Sub-orchestration '{inst.instance_id}' {inst.status.lower()}.")
+            ev = event(
+                EventType.SubOrchestrationInstanceFailed,
+                now_iso(),
+                TaskScheduledId=inst.parent_task_id,
+                Reason=message if isinstance(message, str) else json.dumps(message),
+                Details=f"Sub-orchestration '{inst.instance_id}' {inst.status.lower()}.",
+            )
         self._deliver(parent.instance_id, parent.execution_id, ev)

@@ -1,4 +1,5 @@
 """The read side: instance rows rendered as Durable HTTP API status objects, and the SQL of instance filters."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,8 +9,9 @@ from .history import iso, iso_seconds, parse_iso
 from .instance import ACTIVE_STATES, TERMINAL_STATES
 from .instances import jt_value
 
-STATUS_COLUMNS = ("instance_id, name, status, input, output, custom_status, created, updated, "
-                  "json_extract(book, '$.input_is_value')")
+STATUS_COLUMNS = (
+    "instance_id, name, status, input, output, custom_status, created, updated, json_extract(book, '$.input_is_value')"
+)
 INSTANCES_WITH_INPUTS = "instances LEFT JOIN inputs USING (instance_id)"  # the input has a table of its own
 
 
@@ -30,8 +32,9 @@ def status_from_row(row: tuple, show_input: bool) -> dict[str, Any]:
     }
 
 
-def filter_sql(runtime_status: list[str] | None, created_from: Any, created_to: Any,
-               prefix: str | None) -> tuple[str, list[Any]]:
+def filter_sql(
+    runtime_status: list[str] | None, created_from: Any, created_to: Any, prefix: str | None
+) -> tuple[str, list[Any]]:
     """` WHERE ...` and its parameters for the list/purge filters of the Durable HTTP API."""
     clauses: list[str] = []
     params: list[Any] = []

@@ -13,6 +13,7 @@ cumulative, so only actions beyond those already handled are new, each taking th
 action at a position already handled must match what was recorded there, or the orchestrator is
 non-deterministic. The engine's `book` (see instance.new_book) is read, never changed here.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ from .actions import describe, flatten, signature
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
 
-def orchestrator_request(history_texts: list[str], new_texts: list[str], *, instance_id: str,
-                         input_json: str | None, parent_id: str | None) -> str:
+def orchestrator_request(
+    history_texts: list[str], new_texts: list[str], *, instance_id: str, input_json: str | None, parent_id: str | None
+) -> str:
     """The request the Durable extension sends an orchestrator: the whole history plus the episode's new events.
 
     `history_texts` and `new_texts` are already-encoded events (earlier episodes' with `IsPlayed: true`), joined
@@ -94,7 +96,7 @@ def plan_episode(result: ReplayResult, book: dict[str, Any]) -> EpisodePlan:
     if mismatch is not None:
         return EpisodePlan(actions, nondeterminism=mismatch)
     next_id = book["next_id"]
-    new = [(next_id + offset, action) for offset, action in enumerate(actions[len(sigs):])]
+    new = [(next_id + offset, action) for offset, action in enumerate(actions[len(sigs) :])]
     return EpisodePlan(actions, new)
 
 
@@ -106,12 +108,16 @@ def check_determinism(sigs: list[list[Any]], actions: list[dict[str, Any]], allo
     """
     for task_id, (recorded, action) in enumerate(zip(sigs, actions)):
         if list(recorded) != signature(action):
-            return (f"Non-Deterministic workflow detected: {recorded[0]}Event: {task_id} {recorded[0]} "
-                    f"{recorded[1]}; on replay the orchestrator scheduled {describe(action)} at this position "
-                    "instead. Was the orchestrator code changed while this instance was running?")
+            return (
+                f"Non-Deterministic workflow detected: {recorded[0]}Event: {task_id} {recorded[0]} "
+                f"{recorded[1]}; on replay the orchestrator scheduled {describe(action)} at this position "
+                "instead. Was the orchestrator code changed while this instance was running?"
+            )
     if len(actions) < len(sigs) and not allow_shorter:
         recorded = sigs[len(actions)]
-        return (f"Non-Deterministic workflow detected: {recorded[0]}Event: {len(actions)} {recorded[0]} "
-                f"{recorded[1]}; on replay the orchestrator no longer schedules it. Was the orchestrator code "
-                "changed while this instance was running?")
+        return (
+            f"Non-Deterministic workflow detected: {recorded[0]}Event: {len(actions)} {recorded[0]} "
+            f"{recorded[1]}; on replay the orchestrator no longer schedules it. Was the orchestrator code "
+            "changed while this instance was running?"
+        )
     return None

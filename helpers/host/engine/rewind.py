@@ -30,6 +30,7 @@ instance was Failed (engine.py keeps such answers).
 A failure the orchestrator caught is dropped like any other, as DTFx does; if the orchestrator then went on to
 other work, the replay takes the other path and the rewound instance fails as non-deterministic.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,21 +76,34 @@ def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPl
         kind = source["EventType"]
         if kind in (EventType.ExecutionCompleted, EventType.ExecutionFailed):
             continue
-        if kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed) \
-                and source.get("TaskScheduledId") not in keep_failures:
+        if (
+            kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)
+            and source.get("TaskScheduledId") not in keep_failures
+        ):
             continue
-        if kind in (EventType.TimerCreated, EventType.TimerFired) \
-                and (source.get("EventId") if kind == EventType.TimerCreated else source.get("TimerId")) in dropped_timers:
+        if (
+            kind in (EventType.TimerCreated, EventType.TimerFired)
+            and (source.get("EventId") if kind == EventType.TimerCreated else source.get("TimerId")) in dropped_timers
+        ):
             continue
         ev = dict(source)
         kept.append(ev)
         if kind == EventType.TaskScheduled:
             scheduled[ev["EventId"]] = (ev.get("Name") or "", ev.get("Input"))
         elif kind == EventType.SubOrchestrationInstanceCreated:
-            children[ev["EventId"]] = {"taskId": ev["EventId"], "instanceId": ev.get("InstanceId"),
-                                       "name": ev.get("Name"), "input": ev.get("Input"), "version": ev.get("Version")}
-        elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
-                      EventType.SubOrchestrationInstanceFailed):
+            children[ev["EventId"]] = {
+                "taskId": ev["EventId"],
+                "instanceId": ev.get("InstanceId"),
+                "name": ev.get("Name"),
+                "input": ev.get("Input"),
+                "version": ev.get("Version"),
+            }
+        elif kind in (
+            EventType.TaskCompleted,
+            EventType.TaskFailed,
+            EventType.SubOrchestrationInstanceCompleted,
+            EventType.SubOrchestrationInstanceFailed,
+        ):
             outcome.add(ev.get("TaskScheduledId"))
         elif kind == EventType.TimerCreated:
             timers[ev["EventId"]] = ev.get("FireAt")
@@ -98,8 +112,11 @@ def plan_rewind(history: list[dict[str, Any]], book: dict[str, Any]) -> RewindPl
 
     plan = RewindPlan(kept, next_id=int(book.get("next_id") or 0))
     plan.awaited_calls = awaited_entity_calls(kept)
-    plan.rerun = [(task_id, name, input_json) for task_id, (name, input_json) in sorted(scheduled.items())
-                  if task_id not in outcome]
+    plan.rerun = [
+        (task_id, name, input_json)
+        for task_id, (name, input_json) in sorted(scheduled.items())
+        if task_id not in outcome
+    ]
     plan.children = [child for task_id, child in sorted(children.items()) if task_id not in outcome]
     plan.timers = sorted(timers.items())
     for loop in loops:
@@ -140,11 +157,19 @@ def _renumber(plan: RewindPlan, dropped: set[int]) -> RewindPlan:
             if key in ev:
                 ev[key] = new(ev[key])
     plan.rerun = [(new(task_id), name, input_json) for task_id, name, input_json in plan.rerun]
-    plan.children = [{**child, "taskId": new(child["taskId"]), "renumberedFrom": child["taskId"]}
-                     for child in plan.children]
+    plan.children = [
+        {**child, "taskId": new(child["taskId"]), "renumberedFrom": child["taskId"]} for child in plan.children
+    ]
     plan.timers = [(new(timer_id), fire_at) for timer_id, fire_at in plan.timers]
-    plan.retries = [{**loop, "taskId": new(loop["taskId"]), "timerId": new(loop.get("timerId")),
-                     "attemptIds": [new(aid) for aid in loop.get("attemptIds") or []]} for loop in plan.retries]
+    plan.retries = [
+        {
+            **loop,
+            "taskId": new(loop["taskId"]),
+            "timerId": new(loop.get("timerId")),
+            "attemptIds": [new(aid) for aid in loop.get("attemptIds") or []],
+        }
+        for loop in plan.retries
+    ]
     plan.retried = [new(task_id) for task_id in plan.retried]
     plan.next_id -= len(gaps)
     return plan

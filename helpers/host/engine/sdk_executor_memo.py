@@ -9,6 +9,7 @@ same fields; only the class object is shared between executors, and nothing comp
 (tests/host/test_engine_sdk_executor_memo.py checks the executor's table is equal). Nothing else of the SDK is
 touched; if a future SDK no longer calls `namedtuple` from that module, `install()` leaves it alone.
 """
+
 from __future__ import annotations
 
 import collections

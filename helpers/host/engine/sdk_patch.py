@@ -4,6 +4,7 @@ What sdk_timestamps.py and sdk_executor_memo.py share: the module may be missing
 name may be gone, a memo may already be in place (install is idempotent), and the benchmark puts the SDK's
 own function back to time the SDK as shipped. The replacement carries `memoised` and `original`.
 """
+
 from __future__ import annotations
 
 import importlib

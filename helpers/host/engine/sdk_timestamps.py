@@ -13,6 +13,7 @@ the very datetime dateutil would (tests/host/test_engine_sdk_timestamps.py check
 dateutil. Nothing else of the SDK is touched; if a future SDK no longer parses through
 `dt_parse`, `install()` leaves it alone.
 """
+
 from __future__ import annotations
 
 import re

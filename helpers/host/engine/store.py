@@ -33,6 +33,7 @@ Why it looks like this:
   every episode updates, it would be copied into the log at every commit: SQLite rewrites a row whole, overflow
   pages included, whenever its size changes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,8 +58,8 @@ _MIGRATIONS = {
     # included -- whenever its size changes, and the instance row changes size in every episode (`book`), so a
     # 1 MB input in it cost 1 MB of log in every commit of that instance.
     2: "CREATE TABLE inputs (instance_id TEXT PRIMARY KEY, input TEXT);"
-       "INSERT INTO inputs SELECT instance_id, input FROM instances WHERE input IS NOT NULL;"
-       "ALTER TABLE instances DROP COLUMN input;",
+    "INSERT INTO inputs SELECT instance_id, input FROM instances WHERE input IS NOT NULL;"
+    "ALTER TABLE instances DROP COLUMN input;",
 }
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 LAZY_COMMIT_SECONDS = 0.02
@@ -116,10 +117,14 @@ CREATE TABLE entities (
 def instance_events(conn: sqlite3.Connection, instance_id: str) -> list[dict[str, Any]]:
     """An instance's committed history followed by its pending events, as another connection reads them (for
     `in_flight.work_in_flight` outside the engine: the load benchmark's kill rounds, the tests)."""
-    events = [json.loads(text) for (text,) in conn.execute(
-        "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
-    events += [json.loads(text) for (text,) in conn.execute(
-        "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,))]
+    events = [
+        json.loads(text)
+        for (text,) in conn.execute("SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))
+    ]
+    events += [
+        json.loads(text)
+        for (text,) in conn.execute("SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,))
+    ]
     return events
 
 

@@ -15,6 +15,7 @@ other; two `System.Version`-shaped strings (2 to 4 numeric parts) compare numeri
 as case-insensitive text. Note the consequence, faithful to Azure: with the defaults and no `defaultVersion`,
 an instance started with an explicit version is newer than the host and waits, unprocessed.
 """
+
 from __future__ import annotations
 
 import re
@@ -78,5 +79,7 @@ class Versioning:
         return True
 
     def describe_refusal(self, version: str | None) -> str:
-        return (f"its version {version!r} does not satisfy versionMatchStrategy {self.match_strategy} against this "
-                f"host's defaultVersion {self.default_version!r} (host.json extensions.durableTask)")
+        return (
+            f"its version {version!r} does not satisfy versionMatchStrategy {self.match_strategy} against this "
+            f"host's defaultVersion {self.default_version!r} (host.json extensions.durableTask)"
+        )

@@ -9,6 +9,7 @@ module holds one lesson's checks; tests run every check on a right and on a wron
     verdict = lab.checks.chaining.three_turns(kit, three_turns)
     verdict            # ✓ ... / ✗ Not yet: ...   (verdict.ok is True or False)
 """
+
 from __future__ import annotations
 
 import functools
@@ -61,13 +62,26 @@ def never_raises(check: F) -> F:
         try:
             return check(*args, **kwargs)
         except Exception as error:  # noqa: BLE001 — a self-check cell must print, never raise
-            return not_yet(f"the check could not run your answer: {type(error).__name__}: {error}",
-                           "read the message above; fix the code cell and run it again, then this check.")
+            return not_yet(
+                f"the check could not run your answer: {type(error).__name__}: {error}",
+                "read the message above; fix the code cell and run it again, then this check.",
+            )
 
     return safe  # type: ignore[return-value]
 
 
 from . import at_least_once, chaining, concurrency, hitl, replay, sharing  # noqa: E402  (use Verdict above)
 
-__all__ = ["Verdict", "passed", "not_yet", "unsolved", "never_raises",
-           "chaining", "concurrency", "replay", "sharing", "hitl", "at_least_once"]
+__all__ = [
+    "Verdict",
+    "passed",
+    "not_yet",
+    "unsolved",
+    "never_raises",
+    "chaining",
+    "concurrency",
+    "replay",
+    "sharing",
+    "hitl",
+    "at_least_once",
+]

@@ -9,6 +9,7 @@ Both checks run the teaching app's `content_generation_hitl_orchestration` throu
 its history (the `HumanApproval` events, the timers, the agent's turns) and the writer's entity state. Nothing
 depends on what the model wrote, so they answer the same with any backend.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ TIMEOUT_SCENARIO_FEEDBACK = "Shorter, please."
 
 def start(kit: Any, *, topic: str = CHECK_TOPIC, timeout_seconds: float = 60.0) -> str:
     """Start the HITL orchestration through the app's route; return the instance id."""
-    response = kit._http.post(f"{kit.base_url}{START_ROUTE}",
-                              json={"topic": topic, "approval_timeout_seconds": timeout_seconds})
+    response = kit._http.post(
+        f"{kit.base_url}{START_ROUTE}", json={"topic": topic, "approval_timeout_seconds": timeout_seconds}
+    )
     if response.status_code != 202:
         raise LabError(f"POST {START_ROUTE} answered {response.status_code}: {response.text[:300]}")
     return response.json()["id"]
@@ -65,8 +67,11 @@ def wait_for_review(kit: Any, instance_id: str, draft: int, timeout: float) -> d
 
 def approval_events(history: list[dict[str, Any]]) -> list[tuple[int, Any]]:
     """(position in history, decoded data) of every `HumanApproval` event, in order."""
-    return [(index, decode_nested(event.get("Input"))) for index, event in enumerate(history)
-            if event_type(event) == "EventRaised" and event.get("Name") == EVENT]
+    return [
+        (index, decode_nested(event.get("Input")))
+        for index, event in enumerate(history)
+        if event_type(event) == "EventRaised" and event.get("Name") == EVENT
+    ]
 
 
 def as_decision(data: Any) -> dict[str, Any]:
@@ -153,17 +158,21 @@ def writer_conversation(kit: Any, session_key: str, width: int = 90) -> Table:
     Like `kit.entity_conversation`, for an agent that answers with structured output: its answers are JSON
     text (`{"title", "content"}`), shown here as their content.
     """
-    rows = [{"#": number, **row, "text": excerpt(row["text"], width)}
-            for number, row in enumerate(writer_messages(kit, session_key))]
+    rows = [
+        {"#": number, **row, "text": excerpt(row["text"], width)}
+        for number, row in enumerate(writer_messages(kit, session_key))
+    ]
     return Table(("#", "entry", "role", "text"), rows, title=f"dafx-{WRITER} / {session_key}")
 
 
 # ---------------------------------------------------------------------------------- exercise 1
 
 
-REVIEW_HINT = ("In review(kit, instance_id): send HumanApproval {'approved': False, 'feedback': my_feedback} with "
-               "kit.raise_event, wait until the instance waits for draft 2 (wait_for_review(instance_id, 2)), then "
-               "send HumanApproval {'approved': True}.")
+REVIEW_HINT = (
+    "In review(kit, instance_id): send HumanApproval {'approved': False, 'feedback': my_feedback} with "
+    "kit.raise_event, wait until the instance waits for draft 2 (wait_for_review(instance_id, 2)), then "
+    "send HumanApproval {'approved': True}."
+)
 
 
 @never_raises
@@ -179,15 +188,20 @@ def reject_then_approve(kit: Any, review: Any, my_feedback: Any) -> Verdict:
         return not_yet("review(kit, instance_id) still raises NotImplementedError: write its body.", REVIEW_HINT)
     if my_feedback is Ellipsis or not isinstance(my_feedback, str) or not my_feedback.strip():
         shown = "still ..." if my_feedback is Ellipsis else repr(my_feedback)
-        return not_yet(f"my_feedback is {shown}: set it to the words the writer should act on.",
-                       "For example: my_feedback = \"Add one practical tip for beginners.\"")
+        return not_yet(
+            f"my_feedback is {shown}: set it to the words the writer should act on.",
+            'For example: my_feedback = "Add one practical tip for beginners."',
+        )
     budget = float(kit.wait_budget)
     instance_id = start(kit, timeout_seconds=max(budget, 60.0))
     try:
         first = wait_for_review(kit, instance_id, 1, budget)
         if _custom(first).get("step") != WAITING:
-            return not_yet(f"the check's instance never waited for draft 1 ({first.get('runtimeStatus')}: "
-                           f"{excerpt(first.get('output'), 200)}).", "Look at kit.host_log(instance_id).")
+            return not_yet(
+                f"the check's instance never waited for draft 1 ({first.get('runtimeStatus')}: "
+                f"{excerpt(first.get('output'), 200)}).",
+                "Look at kit.host_log(instance_id).",
+            )
         try:
             review(kit, instance_id)
         except LabError as error:
@@ -210,48 +224,73 @@ def _judge_review(kit: Any, status: dict[str, Any], history: list[dict[str, Any]
     if not decisions:
         others = other_event_names(history)
         named = f" (it received {', '.join(repr(n) for n in others)} instead)" if others else ""
-        return not_yet(f"no {EVENT} event reached the instance{named}: it is still waiting for draft 1.",
-                       f"The event name must be exactly {EVENT!r}. " + REVIEW_HINT)
+        return not_yet(
+            f"no {EVENT} event reached the instance{named}: it is still waiting for draft 1.",
+            f"The event name must be exactly {EVENT!r}. " + REVIEW_HINT,
+        )
     if decisions[0]["approved"]:
-        return not_yet(f"your first decision approved draft 1, so the instance ended {runtime} with that draft: "
-                       "the writer never revised.", "Reject draft 1 first, with my_feedback as the feedback.")
+        return not_yet(
+            f"your first decision approved draft 1, so the instance ended {runtime} with that draft: "
+            "the writer never revised.",
+            "Reject draft 1 first, with my_feedback as the feedback.",
+        )
     if not decisions[0]["feedback"].strip():
-        return not_yet(f"your rejection carried no feedback, so the writer was told {NO_FEEDBACK!r}.",
-                       "Send {'approved': False, 'feedback': my_feedback}.")
+        return not_yet(
+            f"your rejection carried no feedback, so the writer was told {NO_FEEDBACK!r}.",
+            "Send {'approved': False, 'feedback': my_feedback}.",
+        )
     if decisions[0]["feedback"].strip() != feedback:
-        return not_yet(f"your rejection's feedback was {excerpt(decisions[0]['feedback'], 60)!r}, "
-                       f"not my_feedback ({excerpt(feedback, 60)!r}).", "Send my_feedback itself as the feedback.")
+        return not_yet(
+            f"your rejection's feedback was {excerpt(decisions[0]['feedback'], 60)!r}, "
+            f"not my_feedback ({excerpt(feedback, 60)!r}).",
+            "Send my_feedback itself as the feedback.",
+        )
     if len(decisions) == 1:
-        return not_yet(f"you rejected draft 1, but never decided on the revision: the instance is still waiting "
-                       f"for a decision on draft {draft}.", "After the rejection, wait for draft 2 and approve it.")
+        return not_yet(
+            f"you rejected draft 1, but never decided on the revision: the instance is still waiting "
+            f"for a decision on draft {draft}.",
+            "After the rejection, wait for draft 2 and approve it.",
+        )
     if not decisions[1]["approved"]:
-        return not_yet("your second decision rejected the revision too: approve draft 2.",
-                       "Send {'approved': True} as the second HumanApproval.")
+        return not_yet(
+            "your second decision rejected the revision too: approve draft 2.",
+            "Send {'approved': True} as the second HumanApproval.",
+        )
     if len(decisions) > 2:
-        return not_yet(f"{len(decisions)} {EVENT} events reached the instance; the exercise needs exactly two.",
-                       "Send one rejection and one approval.")
+        return not_yet(
+            f"{len(decisions)} {EVENT} events reached the instance; the exercise needs exactly two.",
+            "Send one rejection and one approval.",
+        )
     timers = [index for index, event in enumerate(history) if event_type(event) == "TimerCreated"]
     if len(timers) < 2 or events[1][0] < timers[1]:
-        return not_yet("you approved before draft 2 existed: Durable Functions kept your approval until the next "
-                       "wait, so the revision was published without anyone reading it.",
-                       "Wait until the instance waits for draft 2 (its custom status says so), then approve.")
+        return not_yet(
+            "you approved before draft 2 existed: Durable Functions kept your approval until the next "
+            "wait, so the revision was published without anyone reading it.",
+            "Wait until the instance waits for draft 2 (its custom status says so), then approve.",
+        )
     if runtime != "Completed":
-        return not_yet(f"the instance ended {runtime}: {excerpt(status.get('output'), 200)}",
-                       "Send the decisions before the deadline in the custom status.")
+        return not_yet(
+            f"the instance ended {runtime}: {excerpt(status.get('output'), 200)}",
+            "Send the decisions before the deadline in the custom status.",
+        )
     calls = entity_calls(history)
     keys = {call["key"] for call in calls}
     if len(calls) != 2 or len(keys) != 1:
         return not_yet(f"expected two writer turns on one session, found {len(calls)} on {len(keys)} session(s).")
     requests = [row["text"] for row in writer_messages(kit, next(iter(keys))) if row["role"] == "user"]
     if len(requests) < 2 or feedback not in requests[1]:
-        return not_yet("the writer's second request on its session does not quote your feedback.",
-                       "Send my_feedback as the 'feedback' of the rejection.")
+        return not_yet(
+            "the writer's second request on its session does not quote your feedback.",
+            "Send my_feedback as the 'feedback' of the rejection.",
+        )
     output = status.get("output")
     drafts = output.get("drafts") if isinstance(output, dict) else None
     if drafts != 2:
         return not_yet(f"the output says drafts == {drafts!r}, expected 2.")
-    return passed("draft 1 rejected with your feedback, the writer revised on the same session (its second request "
-                  "quotes your feedback), draft 2 approved once it was waiting: Completed with 2 drafts.")
+    return passed(
+        "draft 1 rejected with your feedback, the writer revised on the same session (its second request "
+        "quotes your feedback), draft 2 approved once it was waiting: Completed with 2 drafts."
+    )
 
 
 # ---------------------------------------------------------------------------------- exercise 2
@@ -261,8 +300,10 @@ PREDICTION_HINTS = {
     "EventSent": "One EventSent per writer turn: the first draft and the revision after the rejection.",
     "HumanApproval": "Only the rejection of draft 1 arrived; nobody answered draft 2.",
     "TimerCreated": "Every wait creates its own timer: one per draft that waited.",
-    "TimerFired": ("A timer that lost the race is not deleted: cancel() only stops the code waiting for it. Draft "
-                   "1's timer still fires at its deadline, while the instance waits for draft 2, and is recorded."),
+    "TimerFired": (
+        "A timer that lost the race is not deleted: cancel() only stops the code waiting for it. Draft "
+        "1's timer still fires at its deadline, while the instance waits for draft 2, and is recorded."
+    ),
     "runtimeStatus": "When the timer wins, the orchestrator raises TimeoutError: the instance fails.",
 }
 _observed: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
@@ -309,19 +350,26 @@ def predict_timeout(kit: Any, predicted: Any) -> Verdict:
         return not_yet(f"predicted is {type(predicted).__name__}, not the dict of the template.")
     missing = [key for key in PREDICTION_KEYS if predicted.get(key, Ellipsis) is Ellipsis]
     if missing:
-        return not_yet(f"fill in every ... in predicted (still open: {', '.join(missing)}).",
-                       "Write your guess: a number for each event, \"Completed\" or \"Failed\" for runtimeStatus.")
+        return not_yet(
+            f"fill in every ... in predicted (still open: {', '.join(missing)}).",
+            'Write your guess: a number for each event, "Completed" or "Failed" for runtimeStatus.',
+        )
     observed = timeout_scenario(kit)
     wrong = [key for key in PREDICTION_KEYS if _normal(predicted[key]) != _normal(observed[key])]
     if observed["runtimeStatus"] not in FINISHED:
-        return not_yet(f"the check's instance did not finish ({observed['runtimeStatus']}).",
-                       "Look at kit.host_log() for errors.")
+        return not_yet(
+            f"the check's instance did not finish ({observed['runtimeStatus']}).", "Look at kit.host_log() for errors."
+        )
     if wrong:
         details = "; ".join(f"{key}: you said {predicted[key]!r}" for key in wrong)
-        return not_yet(f"{len(wrong)} of {len(PREDICTION_KEYS)} wrong ({details}).",
-                       " ".join(PREDICTION_HINTS[key] for key in wrong))
-    return passed(f"all {len(PREDICTION_KEYS)} right: 2 writer turns, 1 decision, 2 timers created and both fired "
-                  "(draft 1's lost the race, fired anyway and was ignored), and the instance Failed.")
+        return not_yet(
+            f"{len(wrong)} of {len(PREDICTION_KEYS)} wrong ({details}).",
+            " ".join(PREDICTION_HINTS[key] for key in wrong),
+        )
+    return passed(
+        f"all {len(PREDICTION_KEYS)} right: 2 writer turns, 1 decision, 2 timers created and both fired "
+        "(draft 1's lost the race, fired anyway and was ignored), and the instance Failed."
+    )
 
 
 def _normal(value: Any) -> Any:

@@ -1,4 +1,5 @@
 """Self-checks for lesson 04 (replay): a log line guarded by `is_replaying`, and what is replay-safe."""
+
 from __future__ import annotations
 
 import re
@@ -38,16 +39,24 @@ def guarded_reminders(kit: Any, orchestrator: Any) -> Verdict:
     steps = [int(m.group(1)) for line in kit.host_log(instance_id) if (m := REMINDER_LINE.search(line))]
     activities = kit.history_table(instance_id).column("event").count("TaskCompleted")
     if activities != STEPS:
-        return not_yet(f"the orchestrator sent {activities} reminders, expected {STEPS}.",
-                       "keep the loop and its `yield context.call_activity(...)`; only the log line changes.")
+        return not_yet(
+            f"the orchestrator sent {activities} reminders, expected {STEPS}.",
+            "keep the loop and its `yield context.call_activity(...)`; only the log line changes.",
+        )
     if sorted(steps) == list(range(1, STEPS + 1)):
-        return passed(f"{STEPS} reminders, each logged once, although the orchestrator ran "
-                      f"{STEPS + 1} episodes: the guard skipped the line while replaying.")
+        return passed(
+            f"{STEPS} reminders, each logged once, although the orchestrator ran "
+            f"{STEPS + 1} episodes: the guard skipped the line while replaying."
+        )
     if not steps:
-        return not_yet("no 'sending reminder' line was logged at all.",
-                       "keep the logger.info(...) line; guard it so it runs only when the code is not replaying.")
-    return not_yet(f"the reminder lines were logged for steps {steps} ({len(steps)} lines for {STEPS} reminders).",
-                   "each episode replays the earlier steps: log only `if not context.is_replaying:`.")
+        return not_yet(
+            "no 'sending reminder' line was logged at all.",
+            "keep the logger.info(...) line; guard it so it runs only when the code is not replaying.",
+        )
+    return not_yet(
+        f"the reminder lines were logged for steps {steps} ({len(steps)} lines for {STEPS} reminders).",
+        "each episode replays the earlier steps: log only `if not context.is_replaying:`.",
+    )
 
 
 @never_raises
@@ -55,13 +64,20 @@ def replay_safe(answers: dict[str, Any]) -> Verdict:
     """The learner's True/False for each expression in REPLAY_SAFE."""
     unanswered = [name for name in REPLAY_SAFE if answers.get(name, ...) is ...]
     if unanswered:
-        return not_yet(f"{len(unanswered)} of {len(REPLAY_SAFE)} still `...`: {', '.join(unanswered[:3])}"
-                       + ("…" if len(unanswered) > 3 else ""), "set each to True or False.")
+        return not_yet(
+            f"{len(unanswered)} of {len(REPLAY_SAFE)} still `...`: {', '.join(unanswered[:3])}"
+            + ("…" if len(unanswered) > 3 else ""),
+            "set each to True or False.",
+        )
     wrong = [name for name, safe in REPLAY_SAFE.items() if answers.get(name) is not safe]
     if wrong:
-        return not_yet(f"{len(wrong)} wrong: {', '.join(wrong)}",
-                       "is the value the same when the same code runs again a minute later, on another machine or "
-                       "in a process that already ran it? Inputs, context.* values and task results come from "
-                       "history; everything else may change.")
-    return passed(f"all {len(REPLAY_SAFE)} right. Anything that can differ between two runs of the code stays "
-                  "out of it, or comes from history.")
+        return not_yet(
+            f"{len(wrong)} wrong: {', '.join(wrong)}",
+            "is the value the same when the same code runs again a minute later, on another machine or "
+            "in a process that already ran it? Inputs, context.* values and task results come from "
+            "history; everything else may change.",
+        )
+    return passed(
+        f"all {len(REPLAY_SAFE)} right. Anything that can differ between two runs of the code stays "
+        "out of it, or comes from history."
+    )

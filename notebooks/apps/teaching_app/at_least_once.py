@@ -23,6 +23,7 @@ These functions make that visible.
 The outbox and the attempt counters live in `LAB_WORK_DIR` (the running kit's own folder, set by `lab.start`).
 `LAB_RECEIPT_SECONDS` (default 2) sets the receipt wait; tests shorten it.
 """
+
 import json
 import os
 import tempfile
@@ -90,8 +91,11 @@ def welcome_email(context: df.DurableOrchestrationContext):
 def welcome_email_once(context: df.DurableOrchestrationContext):
     user = context.get_input()
     key = f"{context.instance_id}:welcome-email"  # the same on every replay, every retry, every re-run
-    return (yield context.call_activity("send_welcome_email_once",
-                                        {"to": user, "instance": context.instance_id, "idempotency_key": key}))
+    return (
+        yield context.call_activity(
+            "send_welcome_email_once", {"to": user, "instance": context.instance_id, "idempotency_key": key}
+        )
+    )
 
 
 @app.activity_trigger(input_name="request")
@@ -114,8 +118,9 @@ def lookup_without_retry(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def lookup_with_retry(context: df.DurableOrchestrationContext):
     retry = df.RetryOptions(first_retry_interval_in_milliseconds=500, max_number_of_attempts=3)
-    return (yield context.call_activity_with_retry("flaky_lookup", retry,
-                                                   {"city": "Oslo", "instance": context.instance_id}))
+    return (
+        yield context.call_activity_with_retry("flaky_lookup", retry, {"city": "Oslo", "instance": context.instance_id})
+    )
 
 
 @app.orchestration_trigger(context_name="context")
@@ -130,12 +135,14 @@ def writer_with_retry(context: df.DurableOrchestrationContext):
             return {"attempts": attempt, "text": answer.text}
         if attempt == WRITER_MAX_ATTEMPTS:
             break
-        context.set_custom_status({"attempt": attempt, "result": "no text: the model call failed",
-                                   "next attempt in seconds": wait})
+        context.set_custom_status(
+            {"attempt": attempt, "result": "no text: the model call failed", "next attempt in seconds": wait}
+        )
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=wait))
         wait *= WRITER_BACKOFF_COEFFICIENT
-    raise RuntimeError(f"{WRITER_AGENT_NAME} returned no text in {WRITER_MAX_ATTEMPTS} attempts: "
-                       "the model keeps failing.")
+    raise RuntimeError(
+        f"{WRITER_AGENT_NAME} returned no text in {WRITER_MAX_ATTEMPTS} attempts: the model keeps failing."
+    )
 
 
 @app.route(route="lab/outbox", methods=["GET", "DELETE"])

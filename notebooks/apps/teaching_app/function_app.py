@@ -12,9 +12,11 @@ orchestrations, their routes): `kit_app.py` loads it, and each module below adds
 Start any orchestrator with the standard Durable HTTP API, `POST /runtime/webhooks/durabletask/orchestrators/<name>`
 (the JSON body is its input); it answers `202 Accepted` with the instance's status URLs.
 """
+
 import at_least_once  # noqa: F401 — each module registers its functions on `app` when imported
 import human_in_the_loop  # noqa: F401
 import replay_lessons  # noqa: F401
 import sharing_lessons  # noqa: F401
+
 # The host looks for `app` here; the names beside it are what code deployed from a notebook (`kit.deploy`) uses.
 from kit_app import CHEMIST_AGENT_NAME, PHYSICIST_AGENT_NAME, WRITER_AGENT_NAME, answer_text, app  # noqa: F401

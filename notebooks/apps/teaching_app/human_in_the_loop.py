@@ -15,6 +15,7 @@ The decision is an external event: send it with the standard Durable HTTP API
 (`POST /runtime/webhooks/durabletask/instances/{id}/raiseEvent/HumanApproval`, JSON body) or the app's own
 `POST /api/hitl/approve/{instanceId}`. `GET /api/hitl/status/{instanceId}` shows the custom status.
 """
+
 import json
 import logging
 from collections.abc import Mapping
@@ -69,14 +70,16 @@ class HumanApproval(BaseModel):
     feedback: str = ""
 
 
-app.add_agent(Agent(
-    client=chat_client_from_environment(),
-    name=CONTENT_WRITER_AGENT_NAME,
-    instructions=(
-        "You are a professional content writer. You write short, engaging, well-structured articles of at most "
-        "80 words. Return your response as JSON with 'title' and 'content' fields."
-    ),
-))
+app.add_agent(
+    Agent(
+        client=chat_client_from_environment(),
+        name=CONTENT_WRITER_AGENT_NAME,
+        instructions=(
+            "You are a professional content writer. You write short, engaging, well-structured articles of at most "
+            "80 words. Return your response as JSON with 'title' and 'content' fields."
+        ),
+    )
+)
 
 
 def as_content(response: Any) -> GeneratedContent:
@@ -104,8 +107,9 @@ def as_approval(raw: Any) -> HumanApproval:
             return HumanApproval(approved=False, feedback=raw)
     if isinstance(raw, Mapping):
         return HumanApproval.model_validate(raw)
-    raise ValueError(f"The {HUMAN_APPROVAL_EVENT} event needs {{'approved': true|false, 'feedback': '...'}}, "
-                     f"not {raw!r}.")
+    raise ValueError(
+        f"The {HUMAN_APPROVAL_EVENT} event needs {{'approved': true|false, 'feedback': '...'}}, not {raw!r}."
+    )
 
 
 @app.activity_trigger(input_name="draft")
@@ -135,8 +139,9 @@ def content_generation_hitl_orchestration(context: df.DurableOrchestrationContex
     options = {"response_format": GeneratedContent}
 
     context.set_custom_status({"step": "drafting", "draft": 1})
-    draft = as_content((yield writer.run(f"Write a short article about '{request.topic}'.", session=session,
-                                         options=options)))
+    draft = as_content(
+        (yield writer.run(f"Write a short article about '{request.topic}'.", session=session, options=options))
+    )
 
     for number in range(1, request.max_review_attempts + 1):
         context.set_custom_status({"step": "notifying reviewer", "draft": number, "title": draft.title})
@@ -145,16 +150,18 @@ def content_generation_hitl_orchestration(context: df.DurableOrchestrationContex
         # Durable time, not the wall clock: current_utc_datetime is this episode's start as history recorded
         # it, so every replay computes the same deadline. The status is saved with the timer, in one episode.
         deadline = context.current_utc_datetime + timedelta(seconds=request.approval_timeout_seconds)
-        context.set_custom_status({"step": "waiting for approval", "draft": number, "title": draft.title,
-                                   "deadline": deadline.isoformat()})
+        context.set_custom_status(
+            {"step": "waiting for approval", "draft": number, "title": draft.title, "deadline": deadline.isoformat()}
+        )
         approval_task = context.wait_for_external_event(HUMAN_APPROVAL_EVENT)
         timeout_task = context.create_timer(deadline)
         winner = yield context.task_any([approval_task, timeout_task])
 
         if winner != approval_task:
             context.set_custom_status({"step": "timed out", "draft": number})
-            raise TimeoutError(f"Human approval timed out after {request.approval_timeout_seconds:g} s "
-                               f"(draft {number}).")
+            raise TimeoutError(
+                f"Human approval timed out after {request.approval_timeout_seconds:g} s (draft {number})."
+            )
         timeout_task.cancel()
         decision = as_approval(approval_task.result)
         if decision.approved:
@@ -164,10 +171,16 @@ def content_generation_hitl_orchestration(context: df.DurableOrchestrationContex
             return {"title": draft.title, "content": draft.content, "drafts": number}
 
         context.set_custom_status({"step": "revising", "draft": number + 1, "feedback": decision.feedback})
-        draft = as_content((yield writer.run(
-            "The content was rejected by a human reviewer. Please rewrite the article incorporating their "
-            f"feedback.\n\nHuman Feedback: {decision.feedback or 'No feedback provided.'}",
-            session=session, options=options)))
+        draft = as_content(
+            (
+                yield writer.run(
+                    "The content was rejected by a human reviewer. Please rewrite the article incorporating their "
+                    f"feedback.\n\nHuman Feedback: {decision.feedback or 'No feedback provided.'}",
+                    session=session,
+                    options=options,
+                )
+            )
+        )
 
     raise RuntimeError(f"Content could not be approved after {request.max_review_attempts} draft(s).")
 
@@ -178,8 +191,9 @@ async def start_content_generation(req: func.HttpRequest, client: df.DurableOrch
     try:
         body = req.get_json()
     except ValueError:
-        return _error("Send a JSON body: {\"topic\": \"...\"} (optional: max_review_attempts, "
-                      "approval_timeout_seconds).", 400)
+        return _error(
+            'Send a JSON body: {"topic": "..."} (optional: max_review_attempts, approval_timeout_seconds).', 400
+        )
     try:
         request = ContentGenerationInput.model_validate(body)
     except ValidationError as exc:
@@ -196,16 +210,24 @@ async def send_human_approval(req: func.HttpRequest, client: df.DurableOrchestra
     try:
         approval = HumanApproval.model_validate(req.get_json())
     except (ValueError, ValidationError):
-        return _error("Send a JSON body: {\"approved\": true|false, \"feedback\": \"...\"}.", 400)
+        return _error('Send a JSON body: {"approved": true|false, "feedback": "..."}.', 400)
     instance_id = req.route_params["instanceId"]
     try:
         await client.raise_event(instance_id, HUMAN_APPROVAL_EVENT, approval.model_dump())
     except Exception as exc:  # the SDK raises when the instance does not exist (404) or has finished (410)
-        return _error(f"Could not send the decision to instance {instance_id!r}: {exc}",
-                      410 if "is gone" in str(exc) else 404)
-    return func.HttpResponse(json.dumps({"message": "Human approval sent to orchestration.",
-                                         "instanceId": instance_id, "approved": approval.approved}),
-                             mimetype="application/json")
+        return _error(
+            f"Could not send the decision to instance {instance_id!r}: {exc}", 410 if "is gone" in str(exc) else 404
+        )
+    return func.HttpResponse(
+        json.dumps(
+            {
+                "message": "Human approval sent to orchestration.",
+                "instanceId": instance_id,
+                "approved": approval.approved,
+            }
+        ),
+        mimetype="application/json",
+    )
 
 
 @app.route(route="hitl/status/{instanceId}", methods=["GET"])
@@ -214,6 +236,11 @@ async def get_content_generation_status(req: func.HttpRequest, client: df.Durabl
     status = await client.get_status(req.route_params["instanceId"], show_input=True)
     if status is None or status.runtime_status is None:
         return _error("Instance not found.", 404)
-    body = {"instanceId": status.instance_id, "runtimeStatus": status.runtime_status.name,
-            "workflowStatus": status.custom_status, "input": status.input_, "output": status.output}
+    body = {
+        "instanceId": status.instance_id,
+        "runtimeStatus": status.runtime_status.name,
+        "workflowStatus": status.custom_status,
+        "input": status.input_,
+        "output": status.output,
+    }
     return func.HttpResponse(json.dumps(body, default=str), mimetype="application/json")

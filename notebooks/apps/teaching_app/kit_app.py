@@ -4,6 +4,7 @@ A plain `import function_app` would find the teaching app's own `function_app.py
 by path, under a name of its own, keeps the two apart. Every lesson module imports `app` from here and adds its
 functions to that one `AgentFunctionApp`: one app, one set of agents, the kit's routes unchanged.
 """
+
 import importlib.util
 import sys
 from pathlib import Path

@@ -18,6 +18,7 @@
 
 Start any of them with the standard Durable HTTP API: `POST /runtime/webhooks/durabletask/orchestrators/<name>`.
 """
+
 import logging
 
 import azure.durable_functions as df
@@ -99,9 +100,7 @@ def random_session_orchestration(context: df.DurableOrchestrationContext):
     session = DurableAgentSession.from_session_id(AgentSessionId.with_random_key(WRITER_AGENT_NAME))
 
     initial = yield writer.run("Write a concise inspirational sentence about learning.", session=session)
-    refined = yield writer.run(
-        f"Improve this further while keeping it under 25 words: {initial.text}", session=session
-    )
+    refined = yield writer.run(f"Improve this further while keeping it under 25 words: {initial.text}", session=session)
     return refined.text
 
 
@@ -112,7 +111,5 @@ def replay_safe_session_orchestration(context: df.DurableOrchestrationContext):
     session = DurableAgentSession.from_session_id(AgentSessionId(WRITER_AGENT_NAME, context.new_uuid()))
 
     initial = yield writer.run("Write a concise inspirational sentence about learning.", session=session)
-    refined = yield writer.run(
-        f"Improve this further while keeping it under 25 words: {initial.text}", session=session
-    )
+    refined = yield writer.run(f"Improve this further while keeping it under 25 words: {initial.text}", session=session)
     return refined.text

@@ -7,6 +7,7 @@
 - `POST /api/lab/writer/{sessionKey}` - starts it with `{"session_key": sessionKey, "topic": <body>}` and
   answers with the standard check-status payload (`id`, `statusQueryGetUri`, ...).
 """
+
 import json
 
 import azure.durable_functions as df

@@ -5,6 +5,7 @@ it to the file named by the ACTIVITY_JOURNAL_PATH setting. One `os.write` on an 
 the line is in the OS page cache as soon as the call returns, so it survives `kill -9` of the host (only a
 power cut could lose it) and lines from concurrent activities never interleave.
 """
+
 import json
 import os
 import time

@@ -2,6 +2,7 @@
 
 Written the way an app for `func start` is written; the conformance tests run it unchanged on the embedded host.
 """
+
 import json
 import os
 
@@ -26,8 +27,9 @@ async def echo(req: func.HttpRequest) -> func.HttpResponse:
     try:
         body = req.get_json()
     except ValueError:
-        return func.HttpResponse(json.dumps({"error": "body is not JSON"}), status_code=400,
-                                 mimetype="application/json")
+        return func.HttpResponse(
+            json.dumps({"error": "body is not JSON"}), status_code=400, mimetype="application/json"
+        )
     reply = {
         "method": req.method,
         "route_params": dict(req.route_params),
@@ -37,16 +39,18 @@ async def echo(req: func.HttpRequest) -> func.HttpResponse:
         "body": body,
         "url_path": req.url.split("?")[0].split("/", 3)[-1],
     }
-    return func.HttpResponse(json.dumps(reply), status_code=200, mimetype="application/json",
-                             headers={"X-Echo-Method": req.method})
+    return func.HttpResponse(
+        json.dumps(reply), status_code=200, mimetype="application/json", headers={"X-Echo-Method": req.method}
+    )
 
 
 @app.route(route="raw", methods=[func.HttpMethod.POST])
 def raw_body(req: func.HttpRequest) -> func.HttpResponse:
     """Binary bodies arrive byte for byte."""
     data = req.get_body()
-    return func.HttpResponse(json.dumps({"length": len(data), "first": data[:1].hex(), "last": data[-1:].hex()}),
-                             mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps({"length": len(data), "first": data[:1].hex(), "last": data[-1:].hex()}), mimetype="application/json"
+    )
 
 
 @app.function_name("TeapotFunction")

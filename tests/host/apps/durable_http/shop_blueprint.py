@@ -3,6 +3,7 @@
 This is the layout of Microsoft's `samples-v2/blueprint` sample: the app directory is importable, so
 `from shop_blueprint import bp` must work under any host.
 """
+
 import azure.functions as func
 import azure.durable_functions as df
 
@@ -15,8 +16,7 @@ async def start_order(req: func.HttpRequest, client) -> func.HttpResponse:
     try:
         order = req.get_json()
     except ValueError:
-        return func.HttpResponse('{"error": "body must be a JSON order"}', status_code=400,
-                                 mimetype="application/json")
+        return func.HttpResponse('{"error": "body must be a JSON order"}', status_code=400, mimetype="application/json")
     instance_id = await client.start_new("process_order", client_input=order)
     return client.create_check_status_response(req, instance_id)
 

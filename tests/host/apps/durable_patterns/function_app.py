@@ -4,6 +4,7 @@ HTTP starters use the durable client binding the way Microsoft's samples do, so 
 exercised through the SDK itself. Activities that must behave differently per attempt key their state by a
 caller-chosen id (the host runs the app in one process, like the Functions Python worker).
 """
+
 import asyncio
 import json
 import random
@@ -25,13 +26,15 @@ def _json(value, status_code: int = 200) -> func.HttpResponse:
 # HTTP starters and management routes (durable client binding)
 # --------------------------------------------------------------------------------------------------------------
 
+
 @app.route(route="orchestrators/{functionName}/{instanceId?}", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def http_start(req: func.HttpRequest, client) -> func.HttpResponse:
     body = req.get_body()
     client_input = json.loads(body) if body else None
-    instance_id = await client.start_new(req.route_params["functionName"],
-                                         req.route_params.get("instanceId"), client_input)
+    instance_id = await client.start_new(
+        req.route_params["functionName"], req.route_params.get("instanceId"), client_input
+    )
     return client.create_check_status_response(req, instance_id)
 
 
@@ -42,30 +45,35 @@ async def http_run_and_wait(req: func.HttpRequest, client) -> func.HttpResponse:
     instance_id = await client.start_new(req.route_params["functionName"], None, json.loads(body) if body else None)
     timeout_ms = int(req.params.get("timeout_ms", "10000"))
     return await client.wait_for_completion_or_create_check_status_response(
-        req, instance_id, timeout_in_milliseconds=timeout_ms, retry_interval_in_milliseconds=100)
+        req, instance_id, timeout_in_milliseconds=timeout_ms, retry_interval_in_milliseconds=100
+    )
 
 
 @app.route(route="status/{instanceId}", methods=["GET"])
 @app.durable_client_input(client_name="client")
 async def http_status(req: func.HttpRequest, client) -> func.HttpResponse:
-    status = await client.get_status(req.route_params["instanceId"], show_history=True,
-                                     show_history_output=True, show_input=True)
+    status = await client.get_status(
+        req.route_params["instanceId"], show_history=True, show_history_output=True, show_input=True
+    )
     if not status:
         return _json({"error": "no such instance"}, 404)
-    return _json({
-        "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
-        "output": status.output,
-        "customStatus": status.custom_status,
-        "historyLength": len(getattr(status, "historyEvents", None) or []),
-        "name": status.name,
-    })
+    return _json(
+        {
+            "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
+            "output": status.output,
+            "customStatus": status.custom_status,
+            "historyLength": len(getattr(status, "historyEvents", None) or []),
+            "name": status.name,
+        }
+    )
 
 
 @app.route(route="instances", methods=["GET"])
 @app.durable_client_input(client_name="client")
 async def http_list(req: func.HttpRequest, client) -> func.HttpResponse:
-    statuses = await client.get_status_by(runtime_status=[df.OrchestrationRuntimeStatus.Completed],
-                                          instance_id_prefix=req.params.get("prefix"))
+    statuses = await client.get_status_by(
+        runtime_status=[df.OrchestrationRuntimeStatus.Completed], instance_id_prefix=req.params.get("prefix")
+    )
     return _json(sorted(s.instance_id for s in statuses))
 
 
@@ -111,6 +119,7 @@ async def http_read_entity(req: func.HttpRequest, client) -> func.HttpResponse:
 # Orchestrators
 # --------------------------------------------------------------------------------------------------------------
 
+
 @app.orchestration_trigger(context_name="context")
 def hello_chain(context: df.DurableOrchestrationContext):
     """Function chaining: three activities in order (one of them async)."""
@@ -124,8 +133,7 @@ def hello_chain(context: df.DurableOrchestrationContext):
 def fan_out_fan_in(context: df.DurableOrchestrationContext):
     """Fan-out/fan-in: `count` activities in parallel, each sleeping `seconds`."""
     job = context.get_input()
-    tasks = [context.call_activity("slow_square", {"n": n, "seconds": job["seconds"]})
-             for n in range(job["count"])]
+    tasks = [context.call_activity("slow_square", {"n": n, "seconds": job["seconds"]}) for n in range(job["count"])]
     results = yield context.task_all(tasks)
     return {"squares": results, "total": sum(results)}
 
@@ -133,8 +141,10 @@ def fan_out_fan_in(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def first_responder(context: df.DurableOrchestrationContext):
     """task_any over activities of different durations: the fastest one wins."""
-    tasks = [context.call_activity("slow_echo", {"value": name, "seconds": seconds})
-             for name, seconds in (("tortoise", 0.3), ("hare", 0.0))]
+    tasks = [
+        context.call_activity("slow_echo", {"value": name, "seconds": seconds})
+        for name, seconds in (("tortoise", 0.3), ("hare", 0.0))
+    ]
     winner = yield context.task_any(tasks)
     return winner.result
 
@@ -298,6 +308,7 @@ def nondeterministic(context: df.DurableOrchestrationContext):
 # Activities
 # --------------------------------------------------------------------------------------------------------------
 
+
 @app.activity_trigger(input_name="city")
 def say_hello(city: str) -> str:
     return f"Hello {city}!"
@@ -368,6 +379,7 @@ def route_west(ignored) -> str:
 # --------------------------------------------------------------------------------------------------------------
 # Entities
 # --------------------------------------------------------------------------------------------------------------
+
 
 @app.entity_trigger(context_name="context")
 def Counter(context: df.DurableEntityContext):

@@ -1,6 +1,7 @@
 """An app for durability checks: every activity invocation is journaled to the file named by the
 STEP_JOURNAL_PATH app setting, so a test can see which work ran, and how often, across a host crash.
 """
+
 import json
 import os
 import time
@@ -32,8 +33,13 @@ def slow_chain(context: df.DurableOrchestrationContext):
     job = context.get_input()
     results = []
     for step in range(1, job["steps"] + 1):
-        results.append((yield context.call_activity("journaled_step", {"step": step, "seconds": job["seconds"],
-                                                                        "run": context.instance_id})))
+        results.append(
+            (
+                yield context.call_activity(
+                    "journaled_step", {"step": step, "seconds": job["seconds"], "run": context.instance_id}
+                )
+            )
+        )
     return results
 
 

@@ -5,6 +5,7 @@ The app also serves the HTTP targets its `call_http` orchestrators call (routes 
 need no other server. Module-level dicts hold what the tests inspect or flip (`FIXED`, `CALLS`): the host runs
 the whole app in one process, as the Functions Python worker does.
 """
+
 import json
 import threading
 import time
@@ -29,8 +30,9 @@ def _json(value, status_code: int = 200, headers=None) -> func.HttpResponse:
 async def start(req: func.HttpRequest, client) -> func.HttpResponse:
     body = req.get_body()
     try:
-        instance_id = await client.start_new(req.route_params["name"], req.route_params.get("instanceId"),
-                                             json.loads(body) if body else None)
+        instance_id = await client.start_new(
+            req.route_params["name"], req.route_params.get("instanceId"), json.loads(body) if body else None
+        )
     except Exception as exc:  # noqa: BLE001 - the test reads what the SDK client raised
         return _json({"refused": str(exc)}, 409)
     return client.create_check_status_response(req, instance_id)
@@ -84,8 +86,14 @@ def http_get(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context")
 def http_post(context: df.DurableOrchestrationContext):
-    return (yield context.call_http("POST", context.get_input(), content={"order": 7},
-                                    headers={"Content-Type": "application/json", "X-Custom": "42"}))
+    return (
+        yield context.call_http(
+            "POST",
+            context.get_input(),
+            content={"order": 7},
+            headers={"Content-Type": "application/json", "X-Custom": "42"},
+        )
+    )
 
 
 @app.orchestration_trigger(context_name="context")
@@ -139,8 +147,14 @@ def retrying_beside_flaky(context: df.DurableOrchestrationContext):
     the run (0.1 s in)."""
     key = context.get_input()
     options = df.RetryOptions(first_retry_interval_in_milliseconds=500, max_number_of_attempts=3)
-    return (yield context.task_all([context.call_activity_with_retry("fails_twice", options, key),
-                                    context.call_activity("fails_until_fixed_later", key)]))
+    return (
+        yield context.task_all(
+            [
+                context.call_activity_with_retry("fails_twice", options, key),
+                context.call_activity("fails_until_fixed_later", key),
+            ]
+        )
+    )
 
 
 @app.orchestration_trigger(context_name="context")
@@ -175,8 +189,11 @@ def entity_beside_flaky(context: df.DurableOrchestrationContext):
     """An entity operation (0.5 s) and an activity that fails at once: the run fails while the operation runs."""
     key = context.get_input()
     counter = df.EntityId("slow_counter", key)
-    return (yield context.task_all([context.call_entity(counter, "add_slowly", 1),
-                                    context.call_activity("fails_until_fixed", key)]))
+    return (
+        yield context.task_all(
+            [context.call_entity(counter, "add_slowly", 1), context.call_activity("fails_until_fixed", key)]
+        )
+    )
 
 
 @app.entity_trigger(context_name="context")

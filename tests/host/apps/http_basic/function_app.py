@@ -1,4 +1,5 @@
 """HTTP triggers exercising routing, methods, request parts, sync/async code and failures."""
+
 import asyncio
 import json
 import os
@@ -75,13 +76,15 @@ def plain_text(req: func.HttpRequest) -> str:
 
 @app.route(route="setting/{name}", methods=["GET"])
 def setting(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"value": os.environ.get(req.route_params["name"])}),
-                             mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps({"value": os.environ.get(req.route_params["name"])}), mimetype="application/json"
+    )
 
 
 @app.function_name("Renamed")
 @app.route(route="renamed", methods=["PUT"])
 def original_name(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"function_name": context.function_name,
-                                         "has_invocation_id": bool(context.invocation_id)}),
-                             mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps({"function_name": context.function_name, "has_invocation_id": bool(context.invocation_id)}),
+        mimetype="application/json",
+    )

@@ -1,5 +1,6 @@
 """A durable app driven through the HTTP API: a chain, a fan-out, an entity, an external event and a
 fake Agent Framework agent (deterministic, no model) served by AgentFunctionApp's own routes."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,12 @@ class EchoAgent:
         return AgentSession(service_session_id=service_session_id, session_id=session_id)
 
 
-app = AgentFunctionApp(agents=[EchoAgent("Echo")], http_auth_level=func.AuthLevel.ANONYMOUS,
-                       poll_interval_seconds=0.1, max_poll_retries=100)
+app = AgentFunctionApp(
+    agents=[EchoAgent("Echo")],
+    http_auth_level=func.AuthLevel.ANONYMOUS,
+    poll_interval_seconds=0.1,
+    max_poll_retries=100,
+)
 
 
 @app.route(route="orchestrators/{name}", methods=["POST"])

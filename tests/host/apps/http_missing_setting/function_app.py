@@ -1,4 +1,5 @@
 """An app that insists on a setting, like the kit's functions_app does for its model endpoint."""
+
 import os
 
 import azure.functions as func

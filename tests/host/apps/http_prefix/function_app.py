@@ -1,4 +1,5 @@
 """Routes under a custom prefix from host.json."""
+
 import azure.functions as func
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)

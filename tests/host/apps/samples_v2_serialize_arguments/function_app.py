@@ -5,6 +5,7 @@ from shared_code.MyClasses import SerializableClass
 
 myApp = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
+
 @myApp.route(route="orchestrators/{functionName}")
 @myApp.durable_client_input(client_name="client")
 async def durable_trigger(req: func.HttpRequest, client):
@@ -23,10 +24,11 @@ async def durable_trigger(req: func.HttpRequest, client):
         An HTTP Request object, it can be used to parse URL
         parameters.
     """
-    function_name = req.route_params.get('functionName')
+    function_name = req.route_params.get("functionName")
     instance_id = await client.start_new(function_name, client_input=SerializableClass(5))
     response = client.create_check_status_response(req, instance_id)
     return response
+
 
 @myApp.orchestration_trigger(context_name="context")
 def orchestrator(context: df.DurableOrchestrationContext):

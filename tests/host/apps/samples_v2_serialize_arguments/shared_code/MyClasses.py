@@ -2,8 +2,9 @@
 import typing
 import json
 
+
 class SerializableClass(object):
-    """ Example serializable class.
+    """Example serializable class.
 
     For a custom class to be serializable in
     Python Durable Functions, we require that
@@ -12,8 +13,9 @@ class SerializableClass(object):
     and back respectively. These get called
     internally by the framework.
     """
+
     def __init__(self, number: int):
-        """ Construct the class
+        """Construct the class
         Parameters
         ----------
         number: int
@@ -22,12 +24,12 @@ class SerializableClass(object):
         self.number = number
 
     def show_number(self) -> int:
-        """" Returns the number value"""
+        """ " Returns the number value"""
         return self.number
 
     @staticmethod
     def to_json(obj: object) -> str:
-        """ Serializes a `SerializableClass` instance
+        """Serializes a `SerializableClass` instance
         to a JSON string.
 
         Parameters
@@ -44,7 +46,7 @@ class SerializableClass(object):
 
     @staticmethod
     def from_json(json_str: str) -> object:
-        """ De-serializes a JSON string to a
+        """De-serializes a JSON string to a
         `SerializableClass` instance. It assumes
         that the JSON string was generated via
         `SerializableClass.to_json`
@@ -53,7 +55,7 @@ class SerializableClass(object):
         ----------
         json_str: str
             The JSON-encoding of a `SerializableClass` instance
-        
+
         Returns
         --------
         obj: SerializableClass

@@ -6,6 +6,7 @@
 #   make setup  create .venv at the repo root, install requirements.txt and the kit (editable), register a kernel
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
+#   make lint   ruff (lint + format check, notebooks included) and mypy; what CI and pre-commit run
 #   make clean  remove .venv, caches and local state
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: setup bytecode lab demo test test-py test-notebooks test-own-model bench notebooks executed-notebooks clean
+.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model bench notebooks executed-notebooks clean
 
 setup: $(STAMP)
 
@@ -94,6 +95,23 @@ executed-notebooks: bytecode
 
 bench: bytecode
 	$(PY) -m bench.run_all
+
+# Lint, format and type gates. The tools are pinned in requirements-dev.txt and live in .venv too.
+DEV_STAMP := $(VENV)/.installed-dev-requirements
+
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(UV) pip install --quiet --python $(PY) $(UV_SOURCE) -r requirements-dev.txt
+	@touch $@
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Rewrites files: import order and other safe fixes, then the formatter.
+format: $(DEV_STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 clean:
 	rm -rf $(VENV) $(REMOTE_VENV) .pytest_cache .state build *.egg-info

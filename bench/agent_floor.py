@@ -34,8 +34,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from helpers.host.registry import DurableFunction, Registry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS_APP = REPO_ROOT / "functions_app"
@@ -49,10 +53,10 @@ ORCHESTRATIONS = {
 class Captured:
     operations: list[tuple[str, str]]  # (entity, request) in the order the engine sent them
     episodes: list[str]  # the orchestrator's requests, one per episode
-    orchestrator: "DurableFunction"
+    orchestrator: DurableFunction
 
 
-def capture_requests(model_url: str) -> tuple[dict[str, Captured], "Registry"]:
+def capture_requests(model_url: str) -> tuple[dict[str, Captured], Registry]:
     """Run each seed orchestration once on an in-process engine; per kind, the requests it sent the SDK."""
     from helpers.host.engine import DurableEngine
     from helpers.host.registry import DurableFunction, load_registry
@@ -129,7 +133,7 @@ def time_concurrency(registry, requests: list[tuple[str, str]]) -> float:
     def one(entity: str, request: str) -> None:
         try:
             _call(registry, entity, request)
-        except BaseException as error:  # noqa: BLE001 - re-raised below, in the caller's thread
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=one, args=pair) for pair in requests]

@@ -49,7 +49,7 @@ def measure(calls: int) -> dict[str, dict[str, float]]:
         for stream in (True, False):
             times: dict[str, list[float]] = {"direct": [], "gateway": []}
             for _ in range(20):  # warm both paths: connections, imports, caches
-                for name, client in clients.items():
+                for client in clients.values():
                     one_call(client, stream)
             for number in range(calls):
                 order = ("direct", "gateway") if number % 2 else ("gateway", "direct")

@@ -13,16 +13,18 @@ poll competes with the engine for the CPU; the agent runs and the throughput wai
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import httpx
 
@@ -138,7 +140,7 @@ def step_gaps_ms(chain: LatencyResult) -> list[float]:
     """The host's steps between the chain's activities as the activities clock them: each one's start less the
     previous one's return (`sleep_ms` reports both), in milliseconds -- one episode and both hand-overs each."""
     ran = chain.run.output or []
-    return [(after["began"] - before["ended"]) * 1000 for before, after in zip(ran, ran[1:])]
+    return [(after["began"] - before["ended"]) * 1000 for before, after in itertools.pairwise(ran)]
 
 
 def fan_out_latency(base_url: str, count: int = 10, sleep_ms: int = 200) -> LatencyResult:

@@ -19,10 +19,11 @@ operation logged between the POST and the answer counts (the benchmark runs one 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from statistics import median
-from typing import Any, Iterator
+from typing import Any
 
 _LINE = re.compile(
     r"^\[(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \w+ [\w.]+: (?P<iid>[0-9a-f]{32}): (?P<msg>.*)$"

@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Coroutine
+from typing import Any
 
 
 def wake_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> float:
@@ -29,7 +30,7 @@ def wake_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> float:
             for _ in range(samples):
                 arrived: asyncio.Future[float] = loop.create_future()
 
-                def work() -> None:
+                def work(arrived: asyncio.Future[float] = arrived) -> None:
                     time.sleep(idle_seconds)
                     sent = time.perf_counter()
                     loop.call_soon_threadsafe(arrived.set_result, sent)
@@ -61,7 +62,7 @@ def round_trip_after_idle_ms(idle_seconds: float = 0.05, samples: int = 30) -> f
             for _ in range(samples + 1):
                 done: asyncio.Future[tuple[float, float]] = loop.create_future()
                 pool.submit(work).add_done_callback(
-                    lambda job: loop.call_soon_threadsafe(done.set_result, job.result())
+                    lambda job, done=done: loop.call_soon_threadsafe(done.set_result, job.result())
                 )
                 began, finished = await done
                 if ended is not None:

@@ -37,11 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench import agent_bench, gateway_bench, host_bench
 from bench.host_timeline import agent_timeline, timeline
@@ -476,7 +477,7 @@ def _model_calls(model_url: str) -> list[dict[str, Any]]:
     try:
         with host_bench.http_client(timeout=10) as client:
             return client.get(f"{model_url}/stats").json().get("recent_calls") or []
-    except Exception:  # noqa: BLE001 - the split is optional; the figure stands without it
+    except Exception:
         return []
 
 
@@ -584,7 +585,7 @@ def run(options: Options, say: Callable[[str], None] = print) -> dict[str, Any]:
     figures.extend(bench_cold_start("functions_app", FUNCTIONS_APP, FUNCTIONS_APP_ENV, options.cold_reps, floor))
 
     document = {
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()},
         "figures": [figure.as_dict() for figure in figures],

@@ -31,7 +31,6 @@ import azure.durable_functions as df
 import azure.functions as func
 from agent_framework import Agent, AgentResponse
 from agent_framework.azure import AgentFunctionApp
-
 from model_client import chat_client_from_environment
 
 logger = logging.getLogger(__name__)

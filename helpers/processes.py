@@ -22,8 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import httpx
 
@@ -100,7 +100,7 @@ class Service:
         _live_services.discard(self)
         return self.process.returncode
 
-    def __enter__(self) -> "Service":
+    def __enter__(self) -> Service:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -251,7 +251,7 @@ def _cleanup() -> None:
     for service in list(_live_services):
         try:
             service.stop(timeout=3)
-        except Exception:  # noqa: BLE001 — best effort at interpreter exit
+        except Exception:
             pass
     for directory in _scratch_dirs:
         shutil.rmtree(directory, ignore_errors=True)

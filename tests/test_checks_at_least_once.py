@@ -6,7 +6,6 @@ shared kit (the teaching app, offline model) and judges the instances it ran; no
 
 from __future__ import annotations
 
-
 import pytest
 
 from helpers import lab
@@ -120,7 +119,7 @@ def lookup_two_attempts(context):
 
 @lab.orchestrator
 def lookup_template(context):
-    request = {"city": "Oslo", "instance": context.instance_id}
+    request = {"city": "Oslo", "instance": context.instance_id}  # noqa: F841 (the lesson's unsolved cell, as shipped)
     # TODO: call flaky_lookup so that it survives its two failures
     raise NotImplementedError("Call flaky_lookup with retries, then delete this line.")
 

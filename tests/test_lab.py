@@ -286,7 +286,7 @@ def test_start_refuses_env_model_when_none_is_configured(monkeypatch: pytest.Mon
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(lab.LabError, match="none is configured: No chat model is configured"):
         lab.start(model="env", app_dir=app)
-    with pytest.raises(lab.LabError, match="No function_app.py"):
+    with pytest.raises(lab.LabError, match=r"No function_app\.py"):
         lab.start(app_dir=tmp_path)
     with pytest.raises(lab.LabError, match="No kit is running"):
         lab.current()

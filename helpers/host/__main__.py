@@ -19,8 +19,9 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import uvicorn
 
@@ -142,7 +143,7 @@ async def serve(host: HostRuntime, args: argparse.Namespace) -> int:
     if host.engine is not None:
         try:
             await host.engine.start()
-        except Exception as error:  # noqa: BLE001 — report why the store could not be opened, then exit
+        except Exception as error:
             raise StartupError(f"Durable engine failed to start: {type(error).__name__}: {error}") from error
     config = uvicorn.Config(
         create_app(host),

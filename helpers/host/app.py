@@ -14,7 +14,7 @@ import contextlib
 import time
 import traceback
 import uuid
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,10 +23,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from . import durable_api, log_writer
-from .replay_history import stored_history
 from .durable_urls import WEBHOOK_PATH
 from .errors import HttpError, error_response, read_body
 from .http_functions import build_http_request, invoke_http_function, to_response
+from .replay_history import stored_history
 from .runtime import HostRuntime, host_of
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]
@@ -96,7 +96,7 @@ async def http_trigger(request: Request) -> Response:
             function_directory=str(host.app_dir),
         )
         response = to_response(result)
-    except (Exception, SystemExit) as error:  # noqa: BLE001 — user code failed: answer 500 and keep serving
+    except (Exception, SystemExit) as error:
         elapsed = (time.perf_counter() - started) * 1000
         host.logger.error(
             "Executed 'Functions.%s' (Failed, Id=%s, Duration=%.0fms)\n%s",

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import azure.functions as func
 from starlette.datastructures import Headers, QueryParams

@@ -30,7 +30,7 @@ import time
 from typing import Any
 
 INTERVAL = 0.01
-_writer: "LogWriter | None" = None
+_writer: LogWriter | None = None
 
 
 class LogWriter:
@@ -73,7 +73,7 @@ class LogWriter:
                         try:
                             logger, record = _build(*item)
                             logger.handle(record)  # its filters and handlers; ours writes it in place
-                        except Exception:  # noqa: BLE001 - a failing filter or handler must not stop the writer
+                        except Exception:
                             self.handler.handleError(logging.makeLogRecord({"msg": item[2], "args": item[3]}))
                     else:
                         self.handler.handle(item)

@@ -27,10 +27,11 @@ import importlib.util
 import inspect
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import azure.functions as func
 
@@ -126,7 +127,7 @@ def load_registry(app_dir: str | Path) -> Registry:
     for app in apps:
         try:
             functions = app.get_functions()  # single-shot: a second call raises a duplicate-name error
-        except Exception as error:  # noqa: BLE001 — a broken declaration must surface as a load error
+        except Exception as error:
             raise AppLoadError(f"Indexing functions in {script} failed: {error}") from error
         for function in functions:
             _index(registry, function)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Generic, Iterable, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -112,7 +113,7 @@ class RouteTemplate:
     precedence: tuple[int, ...]
 
     @classmethod
-    def parse(cls, template: str) -> "RouteTemplate":
+    def parse(cls, template: str) -> RouteTemplate:
         text = template.strip("/")
         pattern, parameters, precedence = "", [], []
         for index, segment in enumerate(text.split("/") if text else []):

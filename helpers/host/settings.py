@@ -14,9 +14,10 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, MutableMapping
+from typing import Any
 
 from .engine.versioning import FAILURE_STRATEGIES, MATCH_STRATEGIES, Versioning, canonical
 
@@ -34,7 +35,7 @@ class SettingsError(Exception):
 class HostConfig:
     route_prefix: str
     hub_name: str
-    versioning: Versioning = Versioning()
+    versioning: Versioning = field(default_factory=Versioning)
 
 
 def load_local_settings(app_dir: Path, environ: MutableMapping[str, str] | None = None) -> dict[str, str]:

@@ -16,8 +16,9 @@ import contextvars
 import functools
 import inspect
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 
 class UserCodeRunner:
@@ -31,7 +32,7 @@ class UserCodeRunner:
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call `fn` (sync or async) and await its result from any event loop."""
-        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):  # noqa: B004 (an object whose __call__ is async)
             future = asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), self._loop)
             return await asyncio.wrap_future(future)
         ctx = contextvars.copy_context()

@@ -196,7 +196,7 @@ class AzurePlan:
     def open_to_the_internet(self) -> bool:
         return any(entry.endswith("/0") for entry in self.ip_allowlist)
 
-    def summary(self) -> "Table":
+    def summary(self) -> Table:
         """One row per step: what it creates or changes, and the command group it uses (not the options)."""
         from .views import Table
 

@@ -168,7 +168,7 @@ async def _probe(model_client: Any, backend: Any) -> tuple[int | None, str | Non
     except openai.APIConnectionError as exc:
         cause = exc.__cause__ or exc
         return None, f"{type(cause).__name__}: {cause}", None
-    except Exception as exc:  # noqa: BLE001 — azure-identity raises its own types when no credential works
+    except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}", None
     finally:
         await client.close()

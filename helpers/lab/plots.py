@@ -9,6 +9,7 @@ so a notebook can print a ratio or a boolean instead of raw seconds (which diffe
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,7 +91,7 @@ def overlap_summary(calls: Iterable[dict[str, Any] | ModelCall]) -> OverlapSumma
         raise ValueError("No model calls to summarise")
     span = max(c.end for c in items) - min(c.start for c in items)
     total = sum(c.duration for c in items)
-    overlapped = any(b.start < a.end for a, b in zip(items, items[1:]))
+    overlapped = any(b.start < a.end for a, b in itertools.pairwise(items))
     return OverlapSummary(len(items), span, total, overlapped, max(c.duration for c in items))
 
 
@@ -127,7 +128,7 @@ def timeline_plot(
     else:
         fig = ax.figure
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for y, (name, call, group_number) in enumerate(rows):
+    for y, (_name, call, group_number) in enumerate(rows):
         ax.barh(y, call.duration, left=call.start, color=colours[group_number % len(colours)], edgecolor="black")
     ax.set_yticks(range(len(rows)), [name for name, _, _ in rows])
     ax.invert_yaxis()

@@ -42,8 +42,8 @@ from urllib.parse import quote
 import httpx
 
 from .. import processes
-from . import deploy, stepper
 from ..offline_settings import offline_model_settings
+from . import deploy, stepper
 from .durable_client import DurableApiClient
 from .environment import DEFAULT_APP_DIR, BackendChoice, choose_host, choose_model, settings_as_host_sees_them
 from .errors import LabError
@@ -95,7 +95,7 @@ class Lab(DurableApiClient, ModelRecords):
 
     # ---------------------------------------------------------------------------------------- lifecycle
 
-    def _start(self) -> "Lab":
+    def _start(self) -> Lab:
         """Start the model backend (offline), the gateway and the host, on ports chosen up front.
 
         With the offline model the three start side by side: each is a Python process that spends most of its
@@ -265,13 +265,13 @@ class Lab(DurableApiClient, ModelRecords):
             if service is not None:
                 try:
                     service.stop()
-                except Exception:  # noqa: BLE001 — keep stopping the others
+                except Exception:
                     pass
         self._http.close()
         shutil.rmtree(self.work_dir, ignore_errors=True)
         _running_kits.discard(self)
 
-    def __enter__(self) -> "Lab":
+    def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

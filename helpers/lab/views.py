@@ -50,12 +50,12 @@ class Table(Sequence[dict[str, Any]]):
             raise KeyError(f"No column {name!r}; the columns are {', '.join(self.columns)}")
         return [row.get(name) for row in self.rows]
 
-    def where(self, **equals: Any) -> "Table":
+    def where(self, **equals: Any) -> Table:
         """The rows whose columns equal the given values, e.g. `history.where(event="TaskCompleted")`."""
         kept = [row for row in self.rows if all(row.get(key) == value for key, value in equals.items())]
         return Table(self.columns, kept, self.title)
 
-    def select(self, *columns: str) -> "Table":
+    def select(self, *columns: str) -> Table:
         """The same rows with only some columns, e.g. to leave out a column whose order varies run to run."""
         unknown = [c for c in columns if c not in self.columns]
         if unknown:

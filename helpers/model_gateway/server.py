@@ -191,7 +191,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != PROBE_HEADER]
     try:
         upstream = await state.client.request(request.method, url, headers=headers, data=body, allow_redirects=False)
-    except asyncio.TimeoutError as exc:
+    except TimeoutError as exc:
         message = f"The {SOURCE} timed out talking to {state.label} ({host_of(state.upstream)}): {exc!r}."
         if record is not None:
             state.stats.finish(record, 504, error=message)
@@ -243,7 +243,7 @@ async def _relay(
             await response.write(chunk)
         await response.write_eof()
         status = upstream.status
-    except (aiohttp.ClientPayloadError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientPayloadError) as exc:
         status, error = 502, f"The stream from {state.label} broke: {exc!r}"
         raise
     finally:

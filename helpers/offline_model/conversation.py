@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 Api = Literal["chat.completions", "responses"]
 
@@ -62,7 +63,7 @@ class Conversation:
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def extended(self, reply: str) -> "Conversation":
+    def extended(self, reply: str) -> Conversation:
         """The conversation after the model answered — what `previous_response_id` refers to."""
         return Conversation(self.instructions, self.turns + (Turn("assistant", reply),))
 

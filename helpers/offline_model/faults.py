@@ -47,7 +47,7 @@ class FaultConfig:
         return bool(self.fail_rate or self.fail_first or self.fail_every or self.timeout_every)
 
     @classmethod
-    def from_json(cls, data: Any) -> "FaultConfig":
+    def from_json(cls, data: Any) -> FaultConfig:
         """Settings from a JSON object; omitted keys take their defaults (so `{}` switches faults off)."""
         if not isinstance(data, dict):
             raise FaultConfigError("Fault settings must be a JSON object.")

@@ -4,12 +4,12 @@ status, history, list and query, raise event, terminate, suspend/resume, purge."
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.host.conftest import unique
 from tests.conftest import DURABLE_WEBHOOKS, DurableApi
+from tests.host.conftest import unique
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,7 +31,7 @@ def test_status_codes_running_vs_completed(api: DurableApi) -> None:
 
 
 def test_status_shape_and_times(api: DurableApi) -> None:
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     final = api.run("hello_chain")
     for key in (
         "name",
@@ -46,7 +46,7 @@ def test_status_shape_and_times(api: DurableApi) -> None:
         assert key in final, key
     created = datetime.fromisoformat(final["createdTime"].replace("Z", "+00:00"))
     updated = datetime.fromisoformat(final["lastUpdatedTime"].replace("Z", "+00:00"))
-    assert before - timedelta(seconds=1) <= created <= updated <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert before - timedelta(seconds=1) <= created <= updated <= datetime.now(UTC) + timedelta(seconds=1)
     assert "historyEvents" not in final
 
 
@@ -119,7 +119,7 @@ def test_suspend_and_resume(api: DurableApi) -> None:
 
 def test_list_and_filter_instances(api: DurableApi) -> None:
     prefix = unique("listing")
-    since = datetime.now(timezone.utc) - timedelta(seconds=2)
+    since = datetime.now(UTC) - timedelta(seconds=2)
     done = [api.start("hello_chain", instance_id=f"{prefix}-done-{i}")["id"] for i in range(2)]
     waiting = api.start("collect_events", instance_id=f"{prefix}-waiting")["id"]
     for instance_id in done:
@@ -144,7 +144,7 @@ def test_list_and_filter_instances(api: DurableApi) -> None:
     listed = {item["instanceId"] for item in response.json()}
     assert set(done + [waiting]) <= listed
 
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
     response = api.http.get(
         f"{DURABLE_WEBHOOKS}/instances", params={"instanceIdPrefix": prefix, "createdTimeFrom": iso(future)}
     )
@@ -196,7 +196,7 @@ def test_terminate_while_activities_run_drops_their_results(api: DurableApi) -> 
 
 
 def test_purge_by_created_time_and_status(api: DurableApi) -> None:
-    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    since = datetime.now(UTC) - timedelta(seconds=1)
     finished = [api.run("hello_chain")["instanceId"] for _ in range(2)]
     waiting = api.start("collect_events")["id"]
     api.wait_for(waiting, {"Running"})

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.host.conftest import unique
 from tests.conftest import DURABLE_WEBHOOKS, DurableApi
+from tests.host.conftest import unique
 
 pytestmark = pytest.mark.timeout(60)
 

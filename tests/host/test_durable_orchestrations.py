@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.host.conftest import unique
 from tests.conftest import DurableApi
+from tests.host.conftest import unique
 
 pytestmark = pytest.mark.timeout(60)
 

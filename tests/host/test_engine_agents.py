@@ -14,7 +14,7 @@ from agent_framework import AgentResponse, Message
 from agent_framework.azure import AgentFunctionApp
 
 try:
-    from .test_engine_support import anyio_backend, build_registry, db_path, runner  # noqa: F401
+    from .test_engine_support import anyio_backend, build_registry, db_path, runner
 except ImportError:
     from test_engine_support import anyio_backend, build_registry, db_path, runner  # noqa: F401
 

@@ -13,10 +13,10 @@ import time
 import pytest
 
 try:
-    from .test_engine_support import *  # noqa: F401,F403
+    from .test_engine_support import *  # noqa: F403
     from .test_engine_support import CALLS, GATE, REGISTRY
 except ImportError:
-    from test_engine_support import *  # noqa: F401,F403
+    from test_engine_support import *  # noqa: F403
     from test_engine_support import CALLS, GATE, REGISTRY
 
 from helpers.host.engine import DurableEngine, StoreError

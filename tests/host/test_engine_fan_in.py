@@ -16,7 +16,7 @@ import pytest
 from helpers.host.engine import DurableEngine
 
 try:
-    from .test_engine_support import anyio_backend, build_registry, db_path, runner  # noqa: F401
+    from .test_engine_support import anyio_backend, build_registry, db_path, runner
 except ImportError:
     from test_engine_support import anyio_backend, build_registry, db_path, runner  # noqa: F401
 

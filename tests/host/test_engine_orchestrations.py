@@ -11,10 +11,10 @@ import time
 import pytest
 
 try:
-    from .test_engine_support import *  # noqa: F401,F403
+    from .test_engine_support import *  # noqa: F403
     from .test_engine_support import CALLS, NONDET, run_to_end
 except ImportError:
-    from test_engine_support import *  # noqa: F401,F403
+    from test_engine_support import *  # noqa: F403
     from test_engine_support import CALLS, NONDET, run_to_end
 
 from helpers.host.engine import InstanceExists, NotFound, NotRunning, UnknownFunction

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from dateutil.parser import parse as dateutil_parse
 
@@ -13,7 +13,7 @@ from helpers.host.engine.history import iso
 
 def test_fast_path_equals_dateutil_for_the_host_format() -> None:
     rng = random.Random(7)
-    start = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2000, 1, 1, tzinfo=UTC)
     for _ in range(500):
         text = iso(start + timedelta(seconds=rng.uniform(0, 3e9), microseconds=rng.randrange(10**6)))
         ours, theirs = sdk_timestamps.fast_parse(text, dateutil_parse), dateutil_parse(text)

@@ -143,7 +143,7 @@ def parent_retry(context: df.DurableOrchestrationContext):
     options = df.RetryOptions(first_retry_interval_in_milliseconds=20, max_number_of_attempts=2)
     try:
         return (yield context.call_sub_orchestrator_with_retry("child", options, "bad"))
-    except Exception as exc:  # noqa: BLE001 - the test checks the message
+    except Exception as exc:
         return f"caught: {exc}"
 
 
@@ -199,7 +199,7 @@ def entity_user(context: df.DurableOrchestrationContext):
     try:
         yield context.call_entity(account, "withdraw", 1000)
         refused = None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         refused = str(exc)
     return {"total": total, "balance": balance, "refused": refused}
 

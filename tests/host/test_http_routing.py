@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers.host.routing import RouteTemplate, RouteTemplateError, Router
+from helpers.host.routing import Router, RouteTemplate, RouteTemplateError
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def lines(out: io.StringIO) -> list[list[str]]:
 
 
 def test_deferred_line_keeps_the_time_and_thread_of_the_call(writer) -> None:
-    logger, out, w = writer
+    logger, out, _ = writer
     log = log_writer.deferring(logger)
     called: list[float] = []
 
@@ -57,7 +57,7 @@ def test_deferred_line_keeps_the_time_and_thread_of_the_call(writer) -> None:
 
 
 def test_deferred_and_direct_lines_keep_their_order(writer) -> None:
-    logger, out, w = writer
+    logger, out, _ = writer
     log = log_writer.deferring(logger)
     log.info("one")
     logger.info("two")  # a plain logger call: a ready record in the same queue
@@ -67,7 +67,7 @@ def test_deferred_and_direct_lines_keep_their_order(writer) -> None:
 
 
 def test_deferred_lines_pass_the_loggers_filters_and_level(writer) -> None:
-    logger, out, w = writer
+    logger, out, _ = writer
     log = log_writer.deferring(logger)
     logger.addFilter(lambda record: "secret" not in record.getMessage())
     log.info("kept")
@@ -94,7 +94,7 @@ def test_deferring_twice_wraps_once() -> None:
 
 
 def test_the_writer_writes_a_line_without_a_flush(writer) -> None:
-    logger, out, w = writer
+    logger, out, _ = writer
     log_writer.deferring(logger).info("on its own")
     deadline = time.monotonic() + 2
     while not out.getvalue() and time.monotonic() < deadline:
@@ -136,7 +136,7 @@ def test_a_warning_logged_while_another_thread_drains_does_not_deadlock(writer) 
 
 
 def test_a_line_whose_filter_raises_is_reported_and_the_writer_goes_on(writer, capsys) -> None:
-    logger, out, w = writer
+    logger, out, _ = writer
     log = log_writer.deferring(logger)
     logger.addFilter(lambda record: 1 / 0 if record.getMessage() == "bad line" else True)
     log.info("bad line")

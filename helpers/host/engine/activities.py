@@ -23,8 +23,9 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
@@ -32,7 +33,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from ..registry import Registry
 from ..user_code import UserCodeRunner
 from .history import EventType, event, now_iso
-from .http_calls import HTTP_ACTIVITY, HttpCallFailed, HttpCaller
+from .http_calls import HTTP_ACTIVITY, HttpCaller, HttpCallFailed
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class ActivityRunner:
                 if inspect.isawaitable(outcome):  # a sync wrapper handed back a coroutine: finish it there
                     self._runner.submit_coroutine(_awaited(outcome)).add_done_callback(done)
                     return
-            except BaseException as exc:  # noqa: BLE001 - the runner failed the call itself
+            except BaseException as exc:
                 outcome = event(
                     EventType.TaskFailed,
                     now_iso(),

@@ -145,7 +145,7 @@ class ClientOperations:
             self._waiters.setdefault(instance_id, []).append(future)
             try:
                 await asyncio.wait_for(asyncio.shield(future), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return await self.get_status(instance_id)
 

@@ -125,7 +125,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         self.store.close()
         try:
             await self.runner.call(self.http.aclose)
-        except Exception:  # noqa: BLE001 - the runner may already be shut down; nothing left to release then
+        except Exception:
             pass
         self._started = False
 

@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..registry import Registry
 from ..user_code import UserCodeRunner
@@ -176,7 +177,7 @@ class Entities:
 
     def _store_closed(self) -> bool:
         try:
-            self._store.conn
+            _ = self._store.conn  # raises once the store is closed
         except Exception:
             return True
         return False

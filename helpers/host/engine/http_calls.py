@@ -182,7 +182,7 @@ async def _bearer_token(token_source: dict[str, Any]) -> str:
 
     try:
         return await asyncio.to_thread(fetch)
-    except Exception as error:  # noqa: BLE001 - every credential failure becomes the task's failure reason
+    except Exception as error:
         raise HttpCallFailed(
             f"call_http could not get a token for {resource!r}: this machine has no managed identity, and no "
             "other credential DefaultAzureCredential tries (az login, AZURE_* environment variables, ...) "

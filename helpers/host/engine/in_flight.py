@@ -14,8 +14,9 @@ A pure function of the events, so the engine's start-up, the benchmark's kill -9
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .history import EventType
 

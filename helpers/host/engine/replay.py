@@ -17,8 +17,9 @@ non-deterministic. The engine's `book` (see instance.new_book) is read, never ch
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .actions import describe, flatten, signature
 

@@ -8,7 +8,8 @@ own function back to time the SDK as shipped. The replacement carries `memoised`
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def install(module_name: str, attribute: str, memoise: Callable[[Any], Callable[..., Any] | None]) -> bool:

@@ -42,7 +42,8 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .errors import StoreError
 
@@ -343,7 +344,7 @@ class _Checkpointer:
     """A daemon thread with its own connection that checkpoints the WAL at quiet moments (PASSIVE: it never
     waits for, nor blocks, the engine's connection); see the module docstring."""
 
-    def __init__(self, path: str, store: "Store") -> None:
+    def __init__(self, path: str, store: Store) -> None:
         self._path = path
         self._store = store
         self._stop = threading.Event()

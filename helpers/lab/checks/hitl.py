@@ -206,7 +206,7 @@ def reject_then_approve(kit: Any, review: Any, my_feedback: Any) -> Verdict:
             review(kit, instance_id)
         except LabError as error:
             return not_yet(f"review(...) stopped with: {error}", REVIEW_HINT)
-        except Exception as error:  # noqa: BLE001 — the learner's code: report, never raise
+        except Exception as error:
             return not_yet(f"review(...) raised {type(error).__name__}: {error}", REVIEW_HINT)
         status = settle(kit, instance_id, budget)
         history = kit.history(instance_id)
@@ -306,7 +306,7 @@ PREDICTION_HINTS = {
     ),
     "runtimeStatus": "When the timer wins, the orchestrator raises TimeoutError: the instance fails.",
 }
-_observed: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+_observed: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def timeout_scenario(kit: Any) -> dict[str, Any]:

@@ -25,10 +25,9 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 from agent_framework import Agent
-from pydantic import BaseModel, ValidationError
-
 from kit_app import app, kit
 from model_client import chat_client_from_environment
+from pydantic import BaseModel, ValidationError
 from sharing_lessons import _error
 
 logger = logging.getLogger("teaching_app.hitl")

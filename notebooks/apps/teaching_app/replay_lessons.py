@@ -23,7 +23,6 @@ import logging
 
 import azure.durable_functions as df
 from agent_framework_durabletask import AgentSessionId, DurableAgentSession
-
 from kit_app import WRITER_AGENT_NAME, app
 
 NOTES_TOPIC = "durable orchestrations"

@@ -13,7 +13,6 @@ import json
 import azure.durable_functions as df
 import azure.functions as func
 from agent_framework_durabletask import AgentSessionId, DurableAgentSession
-
 from kit_app import WRITER_AGENT_NAME, answer_text, app
 
 MAX_TOPIC_CHARS = 200

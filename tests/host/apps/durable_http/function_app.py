@@ -7,7 +7,6 @@ import json
 import os
 
 import azure.functions as func
-
 from shop_blueprint import bp
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)

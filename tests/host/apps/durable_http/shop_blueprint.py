@@ -4,8 +4,8 @@ This is the layout of Microsoft's `samples-v2/blueprint` sample: the app directo
 `from shop_blueprint import bp` must work under any host.
 """
 
-import azure.functions as func
 import azure.durable_functions as df
+import azure.functions as func
 
 bp = df.Blueprint()
 

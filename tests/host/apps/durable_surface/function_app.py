@@ -33,7 +33,7 @@ async def start(req: func.HttpRequest, client) -> func.HttpResponse:
         instance_id = await client.start_new(
             req.route_params["name"], req.route_params.get("instanceId"), json.loads(body) if body else None
         )
-    except Exception as exc:  # noqa: BLE001 - the test reads what the SDK client raised
+    except Exception as exc:
         return _json({"refused": str(exc)}, 409)
     return client.create_check_status_response(req, instance_id)
 
@@ -43,7 +43,7 @@ async def start(req: func.HttpRequest, client) -> func.HttpResponse:
 async def rewind(req: func.HttpRequest, client) -> func.HttpResponse:
     try:
         await client.rewind(req.route_params["instanceId"], req.params.get("reason", "fixed"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return _json({"refused": str(exc)}, 400)
     return func.HttpResponse(status_code=202)
 
@@ -103,7 +103,7 @@ def http_guarded(context: df.DurableOrchestrationContext):
     source = df.ManagedIdentityTokenSource(spec["token"]) if spec.get("token") else None
     try:
         response = yield context.call_http("GET", spec["uri"], token_source=source)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"caught": str(exc)}
     return {"status": response["statusCode"]}
 

@@ -4,7 +4,7 @@ fake Agent Framework agent (deterministic, no model) served by AgentFunctionApp'
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
@@ -27,7 +27,7 @@ class EchoAgent:
         reply = f"echo({len(texts)}): {texts[-1] if texts else ''}"
         return AgentResponse(
             messages=[Message(role="assistant", contents=[reply])],
-            created_at=datetime.now(timezone.utc).isoformat(),
+            created_at=datetime.now(UTC).isoformat(),
         )
 
     def create_session(self, *, session_id: str | None = None, **kwargs: Any) -> AgentSession:

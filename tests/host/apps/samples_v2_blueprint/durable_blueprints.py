@@ -1,7 +1,8 @@
 # Copied verbatim from Azure/azure-functions-durable-python, samples-v2/blueprint/durable_blueprints.py (conformance test app; do not edit).
 import logging
-import azure.functions as func
+
 import azure.durable_functions as df
+import azure.functions as func
 
 # To learn more about blueprints in the Python prog model V2,
 # see: https://learn.microsoft.com/en-us/azure/azure-functions/functions-reference-python?tabs=asgi%2Capplication-level&pivots=python-mode-decorators#blueprints

@@ -1,7 +1,7 @@
 # Copied verbatim from Azure/azure-functions-durable-python, samples-v2/blueprint/function_app.py (conformance test app; do not edit).
-import azure.functions as func
 import logging
 
+import azure.functions as func
 from durable_blueprints import bp
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)

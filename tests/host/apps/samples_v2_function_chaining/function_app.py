@@ -1,7 +1,8 @@
 # Copied verbatim from Azure/azure-functions-durable-python, samples-v2/function_chaining/function_app.py (conformance test app; do not edit).
 import logging
-import azure.functions as func
+
 import azure.durable_functions as df
+import azure.functions as func
 
 myApp = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 

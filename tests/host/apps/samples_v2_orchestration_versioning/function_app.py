@@ -1,7 +1,8 @@
 # Copied verbatim from Azure/azure-functions-durable-python, samples-v2/orchestration_versioning/function_app.py (conformance test app; do not edit).
 import logging
-import azure.functions as func
+
 import azure.durable_functions as df
+import azure.functions as func
 
 myApp = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -61,9 +62,9 @@ def my_sub_orchestrator(context: df.DurableOrchestrationContext):
 
 @myApp.activity_trigger(input_name="input")
 def activity_a(input: str) -> str:
-    return f"Hello from A!"
+    return "Hello from A!"
 
 
 @myApp.activity_trigger(input_name="input")
 def activity_b(input: str) -> str:
-    return f"Hello from B!"
+    return "Hello from B!"

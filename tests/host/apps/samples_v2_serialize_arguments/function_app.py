@@ -1,6 +1,6 @@
 # Copied verbatim from Azure/azure-functions-durable-python, samples-v2/serialize_arguments/function_app.py (conformance test app; do not edit).
-import azure.functions as func
 import azure.durable_functions as df
+import azure.functions as func
 from shared_code.MyClasses import SerializableClass
 
 myApp = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -49,7 +49,7 @@ def orchestrator(context: df.DurableOrchestrationContext):
     num1: int = input_.show_number()
 
     # The custom class is also correctly serialized when calling an activity
-    num2 = yield context.call_activity("simple_activity", SerializableClass(5))
+    num2 = yield context.call_activity("simple_activity", SerializableClass(5))  # noqa: F841 (the sample as published)
     return num1
 
 

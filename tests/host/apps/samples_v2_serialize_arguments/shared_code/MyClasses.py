@@ -1,9 +1,7 @@
 # Copied verbatim from Azure/azure-functions-durable-python, samples/serialize_arguments/shared_code/MyClasses.py (samples-v2/serialize_arguments imports it; the v2 folder ships no copy) (conformance test app; do not edit).
-import typing
-import json
 
 
-class SerializableClass(object):
+class SerializableClass:
     """Example serializable class.
 
     For a custom class to be serializable in

@@ -1,6 +1,6 @@
 """lab.checks.at_least_once: each self-check passes a right answer and tells realistic wrong ones apart.
 
-The answers below are what a learner writes in lesson 08's exercise cells. Each check deploys one of them on a
+The answers below are what a learner writes in lesson 07's exercise cells. Each check deploys one of them on a
 shared kit (the teaching app, offline model) and judges the instances it ran; no check may raise.
 """
 

@@ -1,4 +1,4 @@
-"""Lesson 07's self-checks tell a right answer from realistic wrong ones, and never raise.
+"""Lesson 06's self-checks tell a right answer from realistic wrong ones, and never raise.
 
 One kit for the module (offline model, 100 ms per call): each answer below is a `review(kit, instance_id)`
 function as a learner would write it in the notebook, run by `lab.checks.hitl.reject_then_approve`, or a

@@ -1,4 +1,4 @@
-"""Notebook 06: check that `functions_app/` is ready for Azure, and write the commands that deploy it.
+"""Notebook 11: check that `functions_app/` is ready for Azure, and write the commands that deploy it.
 
 Nothing here contacts Azure. The checks read the app's own files (host.json, requirements.txt, the settings
 template); `AzurePlan` turns a handful of names into the exact `az` / `func` command lines, so a learner can

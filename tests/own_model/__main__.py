@@ -79,7 +79,7 @@ def start_process(args: list[str], url: str, what: str, log: Path) -> subprocess
 
 def lesson_notebooks(names: list[str]) -> list[Path]:
     folder = REPO_ROOT / "notebooks"
-    every = sorted(folder.glob("0*.ipynb")) + sorted((folder / "solutions").glob("0*.ipynb"))
+    every = sorted(folder.glob("[0-9][0-9]_*.ipynb")) + sorted((folder / "solutions").glob("[0-9][0-9]_*.ipynb"))
     if not names:
         return every
     return [path for path in every if any(path.name.startswith(name) for name in names)]

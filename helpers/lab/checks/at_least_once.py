@@ -1,4 +1,4 @@
-"""Self-checks for lesson 08 (at least once): an idempotency key, and retries for a flaky activity.
+"""Self-checks for lesson 07 (at least once): an idempotency key, and retries for a flaky activity.
 
 Both checks run the learner's orchestrator on the kit (`kit.deploy`) and judge what it did through the public
 surface: the instance's status and history (Durable HTTP API) and the teaching app's outbox (`/api/lab/outbox`).

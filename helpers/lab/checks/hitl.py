@@ -1,4 +1,4 @@
-"""Self-checks for lesson 07 (a human in the loop), and the reader of the writer's conversation they share.
+"""Self-checks for lesson 06 (a human in the loop), and the reader of the writer's conversation they share.
 
     lab.checks.hitl.reject_then_approve(kit, review, my_feedback)   # exercise 1: reject with feedback, approve
     lab.checks.hitl.predict_timeout(kit, predicted)                  # exercise 2: the history after a timeout

@@ -1,4 +1,4 @@
-"""Notebook 08 (at least once): side effects that run twice, idempotency keys, retries, failed model calls.
+"""Notebook 07 (at least once): side effects that run twice, idempotency keys, retries, failed model calls.
 
 Durable Functions runs an activity (and an entity operation, such as an agent's turn) **at least once**: work
 that was in flight when the host crashed runs again, because its completion was never recorded in history.

@@ -6,8 +6,8 @@ orchestrations, their routes): `kit_app.py` loads it, and each module below adds
 - `replay_lessons.py`     notebook 04: is_replaying in logs; the non-determinism replay catches and the one it
                           does not, each with its fix.
 - `sharing_lessons.py`    notebook 05: two orchestrations on one agent session chosen by its key.
-- `human_in_the_loop.py`  notebook 07: a writer drafts, a person approves or rejects, a timer sets a deadline.
-- `at_least_once.py`      notebook 08: side effects that run twice, idempotency keys, retries, failed model calls.
+- `human_in_the_loop.py`  notebook 06: a writer drafts, a person approves or rejects, a timer sets a deadline.
+- `at_least_once.py`      notebook 07: side effects that run twice, idempotency keys, retries, failed model calls.
 
 Start any orchestrator with the standard Durable HTTP API, `POST /runtime/webhooks/durabletask/orchestrators/<name>`
 (the JSON body is its input); it answers `202 Accepted` with the instance's status URLs.

@@ -1,4 +1,4 @@
-"""Notebook 07 (a human in the loop): a writer drafts, a person approves or rejects, a durable timer sets a deadline.
+"""Notebook 06 (a human in the loop): a writer drafts, a person approves or rejects, a durable timer sets a deadline.
 
 The shape of Agent Framework's human-in-the-loop sample (`07_single_agent_orchestration_hitl`), on today's API
 (`create_session()` / `session=`, structured output through `options`):

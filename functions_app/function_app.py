@@ -29,7 +29,7 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from agent_framework import Agent, AgentResponse
+from agent_framework import Agent, AgentResponse, SupportsAgentRun
 from agent_framework.azure import AgentFunctionApp
 from model_client import chat_client_from_environment
 
@@ -46,7 +46,7 @@ MAX_PROMPT_CHARS = 4000
 
 
 # 2. Create the three agents. They share one chat client (one model backend).
-def _create_agents() -> list[Agent]:
+def _create_agents() -> list[SupportsAgentRun]:
     chat_client = chat_client_from_environment()
 
     writer = Agent(

@@ -37,7 +37,7 @@ class InvocationContext(func.Context):
         return self._invocation_id
 
     @property
-    def thread_local_storage(self) -> threading.local:
+    def thread_local_storage(self) -> threading.local:  # type: ignore[override]  # the SDK's annotation says the class
         return self._local
 
     @property
@@ -49,11 +49,11 @@ class InvocationContext(func.Context):
         return self._function_directory
 
     @property
-    def trace_context(self) -> None:
+    def trace_context(self) -> None:  # type: ignore[override]  # no distributed tracing locally
         return None
 
     @property
-    def retry_context(self) -> None:
+    def retry_context(self) -> None:  # type: ignore[override]  # no retry policies on HTTP triggers locally
         return None
 
 

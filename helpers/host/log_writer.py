@@ -36,7 +36,7 @@ _writer: LogWriter | None = None
 class LogWriter:
     def __init__(self, handler: logging.Handler) -> None:
         self.handler = handler
-        self._records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        self._records: queue.SimpleQueue[logging.LogRecord | tuple[Any, ...]] = queue.SimpleQueue()
         self._drain_lock = threading.Lock()
         self._drainer: int | None = None
         self._stop = threading.Event()

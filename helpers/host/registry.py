@@ -27,7 +27,7 @@ import importlib.util
 import inspect
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -193,6 +193,7 @@ def _http_function(function: Any, trigger: Any, name: str, handler: Callable[...
     client_param = next((b.name for b in function.get_bindings() if b.type == "durableClient"), None)
     binding_names = {b.name for b in function.get_bindings()}
     user_function = getattr(handler, "client_function", handler)  # the user's own signature
+    parameters: Mapping[str, inspect.Parameter]
     try:
         parameters = inspect.signature(user_function).parameters
     except (TypeError, ValueError):

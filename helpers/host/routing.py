@@ -115,7 +115,8 @@ class RouteTemplate:
     @classmethod
     def parse(cls, template: str) -> RouteTemplate:
         text = template.strip("/")
-        pattern, parameters, precedence = "", [], []
+        pattern, precedence = "", []
+        parameters: list[_Parameter] = []
         for index, segment in enumerate(text.split("/") if text else []):
             if not segment:
                 raise RouteTemplateError(f"route '{template}' has an empty segment")

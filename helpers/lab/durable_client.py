@@ -24,9 +24,13 @@ MAX_PAGES = 1000  # a server that keeps answering with a continuation token must
 class DurableApiClient:
     """The Durable HTTP API for a kit that has `base_url`, `host_kind` and an `httpx.Client` in `_http`."""
 
-    base_url: str
     host_kind: str
     _http: httpx.Client
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>` of the host (the kit's own property)."""
+        raise NotImplementedError
 
     def durable_url(self, path: str) -> str:
         return f"{self.base_url}{DURABLE_API}/{path.lstrip('/')}"

@@ -315,7 +315,7 @@ def describe_environment(
             shown[name] = _endpoint_only(settings.get(name)) if settings.get(name) else value
     return EnvironmentReport(
         python=platform.python_version(),
-        python_ok=python_supported(sys.version_info),
+        python_ok=python_supported(tuple(sys.version_info[:2])),
         platform=f"{platform.system()} {platform.machine()}",
         packages=Table(("package", "installed", "pinned", "ok"), rows),
         model=choose_model(model, app_dir),

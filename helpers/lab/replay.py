@@ -163,7 +163,7 @@ def host_timeline(lines: Iterable[str], *, instance_id: str, entity_key: str | N
     Keeps the events that tell the story of a crash: orchestrator episodes, the entity's operations starting
     and completing, and a new host process resuming unfinished work. No timestamps or ids.
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for line in lines:
         about_us = instance_id in line or (entity_key is not None and entity_key in line)
         for kind, pattern in _LOG_PATTERNS:
@@ -206,7 +206,7 @@ def conversation_by_caller(state: Any, callers: dict[str, str]) -> Table:
     state = decode_nested(state)
     history = (state.get("data") or {}).get("conversationHistory") or []
     by_correlation: dict[str, str] = {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in history:
         kind = entry.get("$type", "")
         correlation = entry.get("correlationId") or ""

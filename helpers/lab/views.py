@@ -350,7 +350,7 @@ def conversation_rows(state: Any) -> Table:
             "The entity state has no data.conversationHistory; is this an Agent Framework agent entity? "
             f"Got keys: {', '.join(state)}"
         )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in history:
         if not isinstance(entry, dict):
             continue

@@ -69,8 +69,8 @@ def summarise_request(api: str, body: bytes) -> RequestSummary:
     summary.model = data.get("model") if isinstance(data.get("model"), str) else None
     summary.stream = data.get("stream") is True
     if api == CHAT_API:
-        messages = data.get("messages") if isinstance(data.get("messages"), list) else []
-        messages = [m for m in messages if isinstance(m, dict)]
+        raw_messages = data.get("messages")
+        messages = [m for m in raw_messages if isinstance(m, dict)] if isinstance(raw_messages, list) else []
         summary.input_messages = len(messages)
         summary.user_turns = sum(1 for m in messages if m.get("role") == "user")
         summary.instructions = "\n".join(
@@ -85,7 +85,8 @@ def summarise_request(api: str, body: bytes) -> RequestSummary:
         items = [items] if isinstance(items, str) else [i for i in (items or []) if isinstance(i, dict)]
         summary.input_messages = len(items)
         summary.user_turns = sum(1 for i in items if isinstance(i, str) or i.get("role") == "user")
-        summary.instructions = data.get("instructions") if isinstance(data.get("instructions"), str) else ""
+        instructions = data.get("instructions")
+        summary.instructions = instructions if isinstance(instructions, str) else ""
         text_format = (data.get("text") or {}).get("format") if isinstance(data.get("text"), dict) else None
         summary.structured = isinstance(text_format, dict) and text_format.get("type") in ("json_schema", "json_object")
     return summary
@@ -132,7 +133,8 @@ class AnswerSummary:
         if kind == "response.output_text.delta" and isinstance(data.get("delta"), str):
             self.text_parts.append(data["delta"])
             return
-        response = data.get("response") if isinstance(data.get("response"), dict) else data
+        nested = data.get("response")
+        response: dict[str, Any] = nested if isinstance(nested, dict) else data
         if isinstance(response.get("model"), str) and response["model"]:
             self.model = response["model"]
         self.read_usage(response.get("usage"))

@@ -204,7 +204,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
 
     answer_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in DROPPED_ANSWER_HEADERS}
     streamed = upstream.headers.get("content-type", "").startswith("text/event-stream")
-    reader = AnswerReader(api, streamed) if record is not None and upstream.status < 400 else None
+    reader = AnswerReader(api, streamed) if api is not None and record is not None and upstream.status < 400 else None
     if streamed and upstream.status < 400:
         return await _relay(request, state, upstream, answer_headers, record, reader, secrets)
     try:

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from openai.types import CompletionUsage, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
@@ -29,6 +30,7 @@ from openai.types.responses import (
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
+    ResponseOutputRefusal,
     ResponseOutputText,
     ResponseTextDeltaEvent,
     ResponseTextDoneEvent,
@@ -93,7 +95,9 @@ def chat_completion(call_id: str, created: int, request: ModelRequest, reply: st
 def chat_chunks(call_id: str, created: int, request: ModelRequest, reply: str) -> Iterator[str]:
     """SSE `data:` lines for a streamed chat completion (usage chunk only when the client asked for it)."""
 
-    def chunk(delta: ChoiceDelta | None, finish: str | None = None, usage: CompletionUsage | None = None) -> str:
+    def chunk(
+        delta: ChoiceDelta | None, finish: Literal["stop"] | None = None, usage: CompletionUsage | None = None
+    ) -> str:
         choices = [] if delta is None else [ChunkChoice(index=0, delta=delta, finish_reason=finish)]
         return sse(
             dump(
@@ -137,8 +141,10 @@ def _response_usage(usage: Usage) -> ResponseUsage:
     )
 
 
-def _message(message_id: str, reply: str, status: str) -> ResponseOutputMessage:
-    content = [ResponseOutputText(type="output_text", text=reply, annotations=[])] if status == "completed" else []
+def _message(message_id: str, reply: str, status: Literal["in_progress", "completed"]) -> ResponseOutputMessage:
+    content: list[ResponseOutputText | ResponseOutputRefusal] = (
+        [ResponseOutputText(type="output_text", text=reply, annotations=[])] if status == "completed" else []
+    )
     return ResponseOutputMessage(id=message_id, type="message", role="assistant", status=status, content=content)
 
 

@@ -221,6 +221,7 @@ def _fit(prefix: str, body: str, limit: int | None, shorter: str | None = None) 
     for candidate in (body, shorter):
         if candidate is not None and (limit is None or len(_words(f"{prefix} {candidate}")) <= limit):
             return f"{prefix} {candidate}"
+    assert limit is not None  # with no limit the body always fits
     room = max(limit - len(_words(prefix)), 1)
     kept = " ".join(_words(body)[:room]).rstrip(",;:—-")
     return f"{prefix} {kept}" + ("" if kept.endswith((".", "!", "?", "…")) else "…")

@@ -56,7 +56,7 @@ def _wait(kit: Any, instance_id: str, before: dict[str, Any] | None = None) -> d
             seen_new_run = (
                 not finished
                 or time.monotonic() - started > RESTART_SIGN_SECONDS
-                or any(status.get(f) != before.get(f) for f in ("createdTime", "output"))
+                or any(status.get(f) != (before or {}).get(f) for f in ("createdTime", "output"))
             )
         if finished and seen_new_run:
             return status

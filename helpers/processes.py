@@ -27,7 +27,9 @@ from pathlib import Path
 
 import httpx
 
+from . import warm_start
 from .parent_watch import PARENT_PID_VARIABLE
+from .warm_start import WarmProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_START_TIMEOUT = 30.0
@@ -50,7 +52,12 @@ class Service:
     """A running child process with a base URL and a log file."""
 
     def __init__(
-        self, name: str, process: subprocess.Popen[bytes], url: str, log_path: Path, scratch_dir: Path | None
+        self,
+        name: str,
+        process: subprocess.Popen[bytes] | WarmProcess,
+        url: str,
+        log_path: Path,
+        scratch_dir: Path | None,
     ) -> None:
         self.name = name
         self.process = process
@@ -190,18 +197,7 @@ def _start(
 ) -> Service:
     log = Path(log_path) if log_path is not None else scratch / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    # PARENT_PID_VARIABLE: the service stops itself if this process dies without stopping it (parent_watch.py).
-    child_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", PARENT_PID_VARIABLE: str(os.getpid())}
-    with open(log, "ab") as log_file:  # the child keeps its own descriptor; ours can close at once
-        process = subprocess.Popen(
-            [sys.executable, *python_args],
-            cwd=REPO_ROOT,
-            env=child_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a Ctrl-C meant for the notebook/test runner does not hit the service
-        )
+    process = _spawn(python_args, {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}, log)
     service = Service(name, process, f"http://127.0.0.1:{port}", log, scratch)
     try:
         _wait_ready(service, ready_path, timeout)
@@ -209,6 +205,30 @@ def _start(
         service.stop(timeout=3)
         raise
     return service
+
+
+def _spawn(python_args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes] | WarmProcess:
+    """`python <python_args>`, forked from the warm process where there is one (warm_start), else started fresh.
+
+    PARENT_PID_VARIABLE: the service stops itself if its parent dies without stopping it (parent_watch.py). A
+    forked service's parent is the warm process, which ends when this process does.
+    """
+    if warm_start.enabled():
+        try:
+            warm = warm_start.server(REPO_ROOT)
+            return warm.start(python_args, env={**env, PARENT_PID_VARIABLE: str(warm.pid)}, cwd=REPO_ROOT, log=log)
+        except warm_start.WarmStartUnavailable:
+            pass  # started the usual way below
+    with open(log, "ab") as log_file:  # the child keeps its own descriptor; ours can close at once
+        return subprocess.Popen(
+            [sys.executable, *python_args],
+            cwd=REPO_ROOT,
+            env={**env, PARENT_PID_VARIABLE: str(os.getpid())},
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C meant for the notebook/test runner does not hit the service
+        )
 
 
 def _wait_ready(service: Service, ready_path: str, timeout: float) -> None:
@@ -253,6 +273,7 @@ def _cleanup() -> None:
             service.stop(timeout=3)
         except Exception:
             pass
+    warm_start.shutdown()
     for directory in _scratch_dirs:
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -11,8 +11,7 @@ back from what the kit hands out:
 - `supersteps(history, workflow)`: the real history (Durable HTTP API, `showHistory=true`) regrouped into
   supersteps — the work each orchestrator episode scheduled together;
 - `executor_runs(log_lines, instance_id, workflow)`: how often each executor started and completed, from the
-  host log (a crash shows as a start without a completion);
-- `replay_table(steps, workflow)`: the replay stepper's episodes (`kit.replay_steps`) in the workflow's terms.
+  host log (a crash shows as a start without a completion).
 
 Like `views`, these are pure functions of JSON and log lines, so their tables hold no timestamps or ports.
 """
@@ -29,8 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from .errors import LabError
-from .stepper import ReplaySteps
-from .views import Table, entity_id, event_type, excerpt, is_entity_answer
+from .views import Table, entity_id, event_type, is_entity_answer
 
 ACTIVITY = "activity"
 AGENT = "agent entity"
@@ -165,11 +163,13 @@ _ENTITY_LINE = re.compile(
 )
 
 
-def executor_runs(log_lines: Iterable[str], instance_id: str, workflow: str) -> Table:
+def executor_runs(log_lines: Iterable[str], instance_id: str, workflow: str, executors: Sequence[str] = ()) -> Table:
     """How often each executor of one workflow run started and completed, from the host log.
 
     Activities are logged with the orchestration's instance id; an agent executor's turns with its entity id,
-    whose key is that same instance id. A run cut off by a crash has a start and no completion.
+    whose key is that same instance id. A run cut off by a crash has a start and no completion. Rows follow
+    `executors` (e.g. `graph.executor_ids`), then first appearance: executors of one superstep run at the same
+    time, so their log lines come in any order.
     """
     prefix = f"dafx-{workflow}-"
     counts: dict[str, dict[str, Any]] = {}
@@ -191,41 +191,9 @@ def executor_runs(log_lines: Iterable[str], instance_id: str, workflow: str) -> 
             row["started"] += 1
         elif match["what"] == "completed":
             row["completed"] += 1
-    return Table(("executor", "runs as", "started", "completed"), list(counts.values()), title=f"{workflow} executors")
-
-
-# -------------------------------------------------------------------------------------------- replay
-
-_ACTION = re.compile(r"call (activity|entity) dafx-(?P<name>[^\s/]+)")
-
-
-def replay_table(steps: ReplaySteps, workflow: str, executors: Sequence[str] = ()) -> Table:
-    """The replay stepper's episodes of a workflow run: what woke each, how many of its `yield`s replay answered
-    from history (`is_replaying` True), and the executors it scheduled new (a superstep) or that it finished."""
-    prefix = f"{workflow}-".lower()
-    proper = {name.lower(): name for name in executors}
-    rows = []
-    for episode in steps.episodes:
-        new = []
-        for action in episode.new_actions:
-            match = _ACTION.match(action)
-            if match and match["name"].lower().startswith(prefix):
-                name = match["name"][len(prefix) :]
-                new.append(proper.get(name.lower(), name))
-            elif action.startswith("complete"):
-                new.append("(completes the workflow)")
-            else:
-                new.append(action)
-        rows.append(
-            {
-                "episode": episode.number,
-                "woken by": excerpt("; ".join(episode.woken_by), 40),
-                "yields replayed": sum(1 for replaying, _ in episode.yields if replaying),
-                "new this episode": ", ".join(new) or "(waits for the rest of the superstep)",
-            }
-        )
-    columns = ("episode", "woken by", "yields replayed", "new this episode")
-    return Table(columns, rows, title=f"episodes of {steps.name}")
+    order = {name: index for index, name in enumerate(executors)}
+    rows = sorted(counts.values(), key=lambda row: order.get(row["executor"], len(order)))
+    return Table(("executor", "runs as", "started", "completed"), rows, title=f"{workflow} executors")
 
 
 def _json(response: httpx.Response) -> Any:

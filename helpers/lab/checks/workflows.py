@@ -20,6 +20,7 @@ import httpx
 
 from ..deploy import TRIGGER_ATTRIBUTE
 from ..errors import LabError
+from ..workflows import graph, supersteps
 from . import Verdict, never_raises, not_yet, passed, unsolved
 
 WORKFLOW = "refund_desk_mine"
@@ -57,26 +58,10 @@ def duplicate_branch(kit: Any, builder: Any) -> Verdict:
             f"the app hosts no workflow named {WORKFLOW!r} (it hosts {', '.join(sorted(hosted))}).",
             f"keep name={WORKFLOW!r} in WorkflowBuilder(...).",
         )
-    from ..workflows import graph, supersteps
-
     names = graph(kit, WORKFLOW).executor_ids
-    runs = {}
-    for label, order in (("refunded before", REFUNDED_BEFORE), ("ordinary", ORDINARY)):
-        status = _run(kit, order)
-        if status.get("runtimeStatus") != "Completed":
-            waiting = " (it waits for a person: the order went to human_review)" if status.get("waiting") else ""
-            return not_yet(
-                f"the {label} order {order['order_id']} ended {status.get('runtimeStatus')}{waiting}: "
-                f"{str(status.get('output') or status.get('error'))[:300]}",
-                EDGE_HINT,
-            )
-        steps = supersteps(kit.history(status["instanceId"]), WORKFLOW, names)
-        ran = [
-            name for row in steps if row["superstep"] != "" for name in row["executors scheduled together"].split(", ")
-        ]
-        runs[label] = (status.get("output") or [], ran)
-
-    outputs, ran = runs["refunded before"]
+    outputs, ran = _run_and_read(kit, REFUNDED_BEFORE, names)
+    if isinstance(outputs, Verdict):
+        return outputs
     if BRANCH not in ran:
         return not_yet(
             f"order A-1003 (refunded before) still ends without {BRANCH}: executors {', '.join(ran)}; "
@@ -85,7 +70,10 @@ def duplicate_branch(kit: Any, builder: Any) -> Verdict:
         )
     if "settle" in ran:
         return not_yet("order A-1003 was settled (refunded) again as well as sent to already_refunded.", EDGE_HINT)
-    outputs, ran = runs["ordinary"]
+    decided_by = next((item.get("decided_by") for item in outputs if isinstance(item, dict)), None)
+    outputs, ran = _run_and_read(kit, ORDINARY, names)
+    if isinstance(outputs, Verdict):
+        return outputs
     if BRANCH in ran:
         return not_yet(
             f"order A-1001 (an ordinary refund) went to {BRANCH} too: your edge has no condition, or one that "
@@ -95,9 +83,24 @@ def duplicate_branch(kit: Any, builder: Any) -> Verdict:
     if not any(isinstance(item, dict) and item.get("refund") == ORDINARY["amount"] for item in outputs):
         return not_yet(f"order A-1001 was not refunded as before: output {str(outputs)[:300]}.", EDGE_HINT)
     return passed(
-        f"A-1003 ends in {BRANCH} ({runs['refunded before'][0][0].get('decided_by')}), A-1001 is refunded by the "
-        f"rule as before: the new edge takes the duplicate route only."
+        f"A-1003 ends in {BRANCH} ({decided_by}), A-1001 is refunded by the rule as before: the new edge takes "
+        "the duplicate route only."
     )
+
+
+def _run_and_read(kit: Any, order: dict[str, Any], names: list[str]) -> tuple[Any, list[str]]:
+    """Run one order; (its outputs, the executors that ran, in order), or (a Verdict, []) if it did not complete."""
+    status = _run(kit, order)
+    if status.get("runtimeStatus") != "Completed":
+        waiting = " (it waits for a person: the order went to human_review)" if status.get("waiting") else ""
+        return not_yet(
+            f"order {order['order_id']} ended {status.get('runtimeStatus')}{waiting}: "
+            f"{str(status.get('output') or status.get('error'))[:300]}",
+            EDGE_HINT,
+        ), []
+    steps = supersteps(kit.history(status["instanceId"]), WORKFLOW, names)
+    ran = [name for row in steps if row["superstep"] != "" for name in row["executors scheduled together"].split(", ")]
+    return status.get("output") or [], ran
 
 
 def load_error(message: str) -> str:

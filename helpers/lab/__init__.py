@@ -18,6 +18,7 @@ The package, one module per concept:
 - `stepper`: re-run an orchestrator episode by episode on its real history (`kit.replay_steps`);
 - `deploy`: run orchestrators and activities written in a notebook on the kit's host (`kit.deploy`);
 - `views`, `replay`, `plots`: tables of history, conversations and episodes; replay walk-throughs; timelines;
+- `workflows`: an Agent Framework workflow on Durable Functions: its graph, supersteps, executor runs, replays;
 - `environment`: which Python, packages, model and host the kit will use (secrets masked);
 - `azure_plan`: notebook 11's checks and `az` commands.
 
@@ -35,9 +36,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import azure_plan, checks, environment, plots, replay, views
-from .deploy import activity, orchestrator
-from .environment import KIT_ROOT, TEACHING_APP, describe_environment
+from . import azure_plan, checks, environment, plots, replay, views, workflows
+from .deploy import activity, orchestrator, workflow
+from .environment import KIT_ROOT, TEACHING_APP, WORKFLOWS_APP, describe_environment
 from .errors import LabError
 from .model_calls import ModelCheck
 from .model_errors import ModelBackendError
@@ -49,6 +50,7 @@ from .views import Episode, Table, agent_text, episode_table, episodes, replay_c
 __all__ = [
     "KIT_ROOT",
     "TEACHING_APP",
+    "WORKFLOWS_APP",
     "Episode",
     "Lab",
     "LabError",
@@ -91,6 +93,8 @@ __all__ = [
     "timeline_plot",
     "views",
     "with_task_hub",
+    "workflow",
+    "workflows",
 ]
 
 

@@ -6,8 +6,14 @@ in the notebook's kernel: orchestrators run in the Functions host, which replays
 1. takes each function's source from the cell that defined it (`inspect.getsource`);
 2. writes a Functions app of the kit's own: the app the kit started with (the teaching app, say), imported
    whole, plus those functions registered as the trigger their decorator names (`@lab.orchestrator`,
-   `@lab.activity`);
+   `@lab.activity`), or hosted as a workflow (`@lab.workflow`, see below);
 3. restarts the host on it, with the same state file and port, so instances, history and entities survive.
+
+A workflow is a function that builds and returns an Agent Framework `Workflow` (with `WorkflowBuilder`).
+`AgentFunctionApp` takes workflows only when it is created, so the base app must offer
+`create_app(*workflows)`, returning its `AgentFunctionApp` with those workflows added
+(`apps/workflows_app` does): the generated app calls it with the workflows built by the functions, and that
+new app is the one the host runs.
 
 Inside the generated app the functions see what the app's own module defines (`app`, its agents' names,
 `answer_text`, ...) and `df` (azure.durable_functions), `timedelta` and `logging`. A function that does not
@@ -59,6 +65,12 @@ def orchestrator(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+def workflow(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a notebook function that builds and returns a `Workflow`, for `kit.deploy` to host beside the app's."""
+    setattr(function, TRIGGER_ATTRIBUTE, "workflow")
+    return function
+
+
 def activity(function: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a notebook function as an activity for `kit.deploy` (its first parameter receives the input)."""
     setattr(function, TRIGGER_ATTRIBUTE, "activity")
@@ -85,8 +97,11 @@ def registration(function: Callable[..., Any]) -> str:
     trigger = getattr(function, TRIGGER_ATTRIBUTE, None)
     if trigger is None:
         raise LabError(
-            f"{function.__name__}: mark it with @lab.orchestrator or @lab.activity so kit.deploy knows what it is."
+            f"{function.__name__}: mark it with @lab.orchestrator, @lab.activity or @lab.workflow so kit.deploy "
+            "knows what it is."
         )
+    if trigger == "workflow":
+        return ""  # hosted by the app the generated file creates (see `workflow_app`)
     parameters = list(inspect.signature(function).parameters)
     if not parameters:
         raise LabError(f"{function.__name__} needs a parameter: the orchestration context or the activity input.")
@@ -95,14 +110,33 @@ def registration(function: Callable[..., Any]) -> str:
     return f"app.activity_trigger(input_name={parameters[0]!r})({function.__name__})"
 
 
+def workflow_app(builders: list[str]) -> str:
+    """The lines that create the app hosting the base app's workflows plus those the `builders` return."""
+    calls = ", ".join(f"{name}()" for name in builders)
+    return (
+        "\n\n"
+        'if not callable(getattr(_base, "create_app", None)):\n'
+        "    raise RuntimeError(\n"
+        '        "kit.deploy can host a workflow only on an app whose function_app.py defines create_app(*workflows) "\n'
+        '        "(AgentFunctionApp takes workflows when it is created): start the kit on such an app, e.g. "\n'
+        '        "lab.start(app_dir=lab.WORKFLOWS_APP)."\n'
+        "    )\n"
+        f"app = _base.create_app({calls})\n"
+    )
+
+
 def write_app(functions: tuple[Callable[..., Any], ...], base_dir: Path, target: Path) -> Path:
     """Write the generated app for `functions` on top of `base_dir` into `target`; return `target`."""
     if not functions:
         raise LabError("kit.deploy needs at least one function.")
     names = ", ".join(f.__name__ for f in functions)
     parts = [PRELUDE.format(base=base_dir.name, names=names, base_dir=str(base_dir))]
-    for function in functions:
-        parts.append("\n\n" + function_source(function) + registration(function) + "\n")
+    parts.extend("\n\n" + function_source(function) for function in functions)
+    workflows = [f.__name__ for f in functions if getattr(f, TRIGGER_ATTRIBUTE, None) == "workflow"]
+    if workflows:
+        parts.append(workflow_app(workflows))
+    registrations = [registration(function) for function in functions]
+    parts.append("\n\n" + "".join(line + "\n" for line in registrations if line))
     text = "".join(parts)
     try:
         ast.parse(text)

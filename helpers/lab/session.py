@@ -216,7 +216,7 @@ class Lab(DurableApiClient, ModelRecords):
         self._start_host()
 
     def deploy(self, *functions: Callable[..., Any]) -> list[str]:
-        """Run notebook functions (marked `@lab.orchestrator` / `@lab.activity`) on the host; see `lab.deploy`.
+        """Run notebook functions (`@lab.orchestrator`, `@lab.activity`, `@lab.workflow`) on the host; see `lab.deploy`.
 
         Each call adds these functions to those deployed before (a function of the same name is replaced), and
         the host restarts on the kit's app plus all of them, with the same state and port. When nothing changed

@@ -250,8 +250,10 @@ def _event_name(kind: str, event: dict[str, Any]) -> str:
         return f"{target[0]}.{operation}" if target else operation
     if kind == "EventRaised":
         name = event.get("Name") or ""
-        # An entity's reply to call_entity is an EventRaised named after the request GUID.
-        return "entity response" if _looks_like_guid(name) else name
+        # An entity's reply to call_entity is an EventRaised named after the request GUID, carrying
+        # {"result": ...}. An external event can have a GUID for a name too (a workflow's request for a
+        # person's input, say): it keeps its name.
+        return "entity response" if _looks_like_guid(name) and is_entity_answer(event.get("Input")) else name
     return event.get("FunctionName") or event.get("Name") or ""
 
 
@@ -299,6 +301,12 @@ def _entity_operation(event: dict[str, Any]) -> str:
     if isinstance(request, dict) and isinstance(request.get("op"), str):
         return request["op"]
     return event.get("Name") or ""
+
+
+def is_entity_answer(value: Any) -> bool:
+    """Is this an EventRaised's input that answers an entity call (`{"result": ...}`)?"""
+    value = decode_nested(value)
+    return isinstance(value, dict) and "result" in value and len(value) <= 2
 
 
 def _looks_like_guid(text: str) -> bool:

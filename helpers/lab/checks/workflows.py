@@ -28,7 +28,10 @@ BRANCH = "already_refunded"
 REFUNDED_BEFORE = {"order_id": "A-1003", "amount": 45, "reason": "The toaster burns every slice."}
 ORDINARY = {"order_id": "A-1001", "amount": 39, "reason": "The kettle arrived with a cracked lid."}
 FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-EDGE_HINT = f"add one edge: builder.add_edge(e.decide, e.{BRANCH}, condition=route_is('duplicate'))."
+EDGE_HINT = (
+    f"one more conditional edge, from decide to {BRANCH}, that lets only the 'duplicate' route through: "
+    "the same shape as the edges from decide to settle and to human_review."
+)
 
 
 @never_raises

@@ -23,7 +23,7 @@ def recorded_calls(script: str, scratch: Path) -> tuple[list[list[str]], subproc
     record.write_bytes(b"")
     python_stub = scratch / ".venv" / "bin" / "python"
     python_stub.parent.mkdir(parents=True, exist_ok=True)
-    python_stub.write_text(f'#!/usr/bin/env bash\n{_STUB.replace("$0", ".venv/bin/python")}\n')
+    python_stub.write_text(f"#!/usr/bin/env bash\n{_STUB.replace('$0', '.venv/bin/python')}\n")
     python_stub.chmod(0o755)
     prelude = f'az() {{ {_STUB.replace("$0", "az")}; }}\nexport KIT_RECORD="{record}"\n'
     done = subprocess.run(

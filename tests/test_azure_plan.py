@@ -6,12 +6,14 @@ accepts and leaves the zip the next step uploads, and the settings table says wh
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from helpers.lab import azure_plan
 from helpers.lab.azure_plan import AzurePlan, multiline
 from helpers.rehearsal.__main__ import build_parser
+from tests.azure_cli.lesson_commands import LESSON_NOTEBOOKS, text_commands
 from tests.azure_cli.script_calls import recorded_calls
 
 
@@ -66,3 +68,16 @@ def test_the_teammates_line_takes_the_apps_own_module_with_it(tmp_path: Path) ->
     fixed = azure_plan.teammate_package("models/", tmp_path / "fixed")
     assert fixed.why_left_out("model_client.py") is None
     assert fixed.why_left_out(azure_plan.TEAMMATE_DATA) == ".funcignore line 15: models/"
+
+
+def test_the_lesson_shows_only_az_commands_the_cli_check_can_parse() -> None:
+    # func and azd are not Python packages the tests can ask: the lesson uses none of their commands, so every
+    # command it shows is one `make test-azure-cli` checks with the Azure CLI's parser.
+    found = text_commands()
+    assert found and {tool for tool, _ in found} == {"az"}, found
+    sources = "".join("".join(cell["source"]) for path in LESSON_NOTEBOOKS for cell in read_cells(path))
+    assert not re.search(r"(^|[\s`\"'(])(func|azd) [a-z]", sources), "a func or azd command in lesson 11"
+
+
+def read_cells(path: Path) -> list[dict[str, object]]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]

@@ -112,11 +112,8 @@ def test_a_module_the_funcignore_leaves_out_fails_the_import_and_names_the_line(
 
 
 def test_a_requirement_removed_from_requirements_txt_fails_with_the_line_to_add(tmp_path: Path) -> None:
-    app = copy_app(tmp_path)
-    requirements = app / "requirements.txt"
-    requirements.write_text(
-        "".join(line for line in requirements.read_text().splitlines(True) if "agent-framework-openai" not in line)
-    )
+    app = azure_plan.app_copy(tmp_path / "app", without_requirement="agent-framework-openai")
+    assert "agent-framework-openai" not in (app / "requirements.txt").read_text()
 
     rehearsal = rehearse(app, SETTINGS, work_dir=tmp_path / "work")
 

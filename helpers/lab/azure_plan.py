@@ -18,19 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..rehearsal import Package, Rehearsal, build_package, rehearse
+from ..rehearsal import CleanEnvironment, Package, Rehearsal, build_package, create_environment, rehearse
 from ..rehearsal.client import RunResult, run_orchestrations
-from .environment import DEFAULT_APP_DIR
+from .environment import DEFAULT_APP_DIR, pinned_versions
 
 if TYPE_CHECKING:
     from .views import Table
 
 __all__ = [
     "AzurePlan",
+    "CleanEnvironment",
     "RunResult",
+    "app_copy",
+    "build_package",
+    "create_environment",
     "multiline",
     "package_table",
     "rehearse_plan",
+    "requirement_pins",
     "run_orchestrations",
     "settings_table",
     "teammate_app",
@@ -282,12 +287,19 @@ def settings_table(plan: AzurePlan, rehearsal: Rehearsal | None = None, app_dir:
         rehearsed = used.get(name, "not set")
         if name == "IDENTITY_HEADER" and name in used:
             rehearsed = "(a secret the local identity endpoint checks)"
+        elif name == DTS_CONNECTION_SETTING and name in used:
+            rehearsed += " (set, but not read: the embedded host keeps its state in SQLite)"
         elif name in SET_BY_AZURE and name not in used:
             rehearsed = "not needed by the embedded host"
         rows.append(
             {"setting": name, "local (template)": local.get(name, ""), "Azure": in_azure, "rehearsal": rehearsed}
         )
     return Table(("setting", "local (template)", "Azure", "rehearsal"), rows)
+
+
+def requirement_pins(app_dir: str | os.PathLike[str] = DEFAULT_APP_DIR) -> dict[str, str]:
+    """`name -> version` for every `name==version` line of the app's requirements.txt."""
+    return pinned_versions(Path(app_dir) / "requirements.txt")
 
 
 def template_settings(app_dir: Path = DEFAULT_APP_DIR) -> dict[str, str]:
@@ -303,13 +315,28 @@ TEAMMATE_NOTES = "models/notes.txt"
 TEAMMATE_LINE = "model*"
 
 
+def app_copy(folder: str | os.PathLike[str], *, without_requirement: str | None = None) -> Path:
+    """A copy of `functions_app/` at `folder` (replaced if it exists), without local.settings.json; with
+    `without_requirement`, that package's line is taken out of its requirements.txt. Returns the folder."""
+    target = Path(folder)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(DEFAULT_APP_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "local.settings.json"))
+    if without_requirement is not None:
+        requirements = target / "requirements.txt"
+        lines = requirements.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.split("==")[0].strip().lower() != without_requirement.lower()]
+        if len(kept) == len(lines):
+            raise ValueError(f"{without_requirement} is not in {requirements}")
+        requirements.write_text("".join(kept), encoding="utf-8")
+    return target
+
+
 def teammate_app(funcignore_line: str = TEAMMATE_LINE, folder: str | os.PathLike[str] | None = None) -> Path:
     """A copy of `functions_app/` as a teammate left it: a `models/` folder of evaluation data that must not ship,
     and `funcignore_line` (one line, or several) added to `.funcignore` to keep it out. Returns the folder."""
     target = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="teammate-app-")) / "functions_app"
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(DEFAULT_APP_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "local.settings.json"))
+    app_copy(target)
     (target / "models").mkdir()
     records = (
         json.dumps({"prompt": f"Question {n}: what is temperature?", "expected": "a physics answer"})

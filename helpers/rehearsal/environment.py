@@ -56,12 +56,11 @@ class CleanEnvironment:
 
 
 def uv_command() -> list[str]:
-    """The uv that `make setup` put next to this Python, else one on PATH, else `python -m uv`."""
+    """The uv that `make setup` put next to this Python, else one on PATH, else `python -m uv`; never in colour
+    (a Jupyter kernel asks command-line tools for colour, and uv would then colour the versions it lists)."""
     beside = Path(sys.executable).with_name("uv")
-    if beside.is_file():
-        return [str(beside)]
-    found = shutil.which("uv")
-    return [found] if found else [sys.executable, "-m", "uv"]
+    found = str(beside) if beside.is_file() else shutil.which("uv")
+    return [*([found] if found else [sys.executable, "-m", "uv"]), "--color", "never"]
 
 
 def _run(args: list[str], what: str) -> str:

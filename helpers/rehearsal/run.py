@@ -183,8 +183,8 @@ def rehearse(
         env = result.environment = environment or create_environment(package.root / "requirements.txt")
     except EnvironmentBuildError as error:
         return result.failed("clean environment", f"requirements.txt does not install: {error}")
-    how = "with the kit's versions" if env.with_kit_versions else "resolved afresh: it asks for other versions"
-    result.passed("clean environment", f"a new venv with only requirements.txt: {len(env.installed)} packages, {how}")
+    how = "at the kit's versions" if env.with_kit_versions else "resolved afresh: it asks for other versions"
+    result.passed("clean environment", f"a new venv with only requirements.txt installed, {how}")
 
     with _StandIns(work, app_settings, latency_ms) as stand_ins:
         result.settings = _app_environment(env, work, app_settings, stand_ins)

@@ -56,11 +56,16 @@ class CleanEnvironment:
 
 
 def uv_command() -> list[str]:
-    """The uv that `make setup` put next to this Python, else one on PATH, else `python -m uv`; never in colour
-    (a Jupyter kernel asks command-line tools for colour, and uv would then colour the versions it lists)."""
+    """The uv that `make setup` put next to this Python, else one on PATH; never in colour (a Jupyter kernel asks
+    command-line tools for colour, and uv would then colour the versions it lists)."""
     beside = Path(sys.executable).with_name("uv")
     found = str(beside) if beside.is_file() else shutil.which("uv")
-    return [*([found] if found else [sys.executable, "-m", "uv"]), "--color", "never"]
+    if found is None:
+        raise EnvironmentBuildError(
+            "the rehearsal builds its clean environment with uv, and there is none next to this Python or on PATH: "
+            "run `make setup` (it installs uv into .venv), or `pip install uv`."
+        )
+    return [found, "--color", "never"]
 
 
 def _run(args: list[str], what: str) -> str:
@@ -71,6 +76,15 @@ def _run(args: list[str], what: str) -> str:
     if done.returncode != 0:
         raise EnvironmentBuildError(f"{what} failed:\n{(done.stderr or done.stdout).strip()[-3000:]}")
     return done.stdout
+
+
+def _install(args: list[str], what: str) -> None:
+    """`uv pip install` from uv's cache alone first (no network: what `make setup` downloaded is all it needs),
+    then, if something is not cached, as usual (from the package index, or the folder UV_FIND_LINKS names)."""
+    try:
+        _run([*args, "--offline"], what)
+    except EnvironmentBuildError:
+        _run(args, what)
 
 
 def kit_versions() -> str:
@@ -163,15 +177,15 @@ def _build(requirements: Path, constraints: str, root: Path) -> tuple[float, boo
     install = [*base, "-r", str(requirements)]
     with_kit_versions = True
     try:
-        _run([*install, "-c", str(constraints_file)], "Installing requirements.txt")
+        _install([*install, "-c", str(constraints_file)], "Installing requirements.txt")
     except EnvironmentBuildError as pinned_failure:
         try:  # requirements.txt may pin other versions than the kit's: resolve as Azure would
-            _run(install, "Installing requirements.txt")
+            _install(install, "Installing requirements.txt")
         except EnvironmentBuildError as failure:
             raise failure from pinned_failure
         with_kit_versions = False
     wanted = [name for name in HOST_PACKAGES if os.name != "nt" or name not in WINDOWS_ONLY_MISSING]
-    _run(
+    _install(
         [*base, "--target", str(layer), "-c", str(constraints_file), *_kit_pins(tuple(wanted), constraints)],
         "Installing the embedded host's own packages",
     )

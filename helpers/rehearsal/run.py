@@ -182,7 +182,7 @@ def rehearse(
     try:
         env = result.environment = environment or create_environment(package.root / "requirements.txt")
     except EnvironmentBuildError as error:
-        return result.failed("clean environment", f"requirements.txt does not install: {error}")
+        return result.failed("clean environment", f"it could not be built: {error}")
     how = "at the kit's versions" if env.with_kit_versions else "resolved afresh: it asks for other versions"
     result.passed("clean environment", f"a new venv with only requirements.txt installed, {how}")
 

@@ -31,6 +31,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import textwrap
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ LOCAL_CLIENT_ID = "rehearsal-managed-identity"
 # What the rehearsal puts where a setting holds a shell variable the deployment script fills in.
 LOCAL_PLACEHOLDERS = {"$IDENTITY_CLIENT_ID": LOCAL_CLIENT_ID, "$DTS_ENDPOINT": "http://localhost:8080"}
 HOST_START_TIMEOUT = 60.0
+REPORT_WIDTH = 110
 _SETTING_REFERENCE = re.compile(r"%([A-Za-z0-9_]+)%")
 
 
@@ -94,7 +96,13 @@ class Rehearsal:
         return self
 
     def __repr__(self) -> str:
-        lines = [str(step) for step in self.steps]
+        # Wrapped at spaces only, so a package name or a `.funcignore` pattern in a message stays whole.
+        lines = [
+            textwrap.fill(
+                str(step), REPORT_WIDTH, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False
+            )
+            for step in self.steps
+        ]
         lines.append(
             "Rehearsal passed: this package, with these settings, runs both orchestrations."
             if self.ok
@@ -340,7 +348,7 @@ def _reason(log: str) -> str:
     return lines[-1] if lines else "(no log)"
 
 
-def _excerpt(value: object, limit: int = 110) -> str:
+def _excerpt(value: object, limit: int = 64) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

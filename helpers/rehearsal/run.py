@@ -196,14 +196,13 @@ def rehearse(
 
     with _StandIns(work, app_settings, latency_ms) as stand_ins:
         result.settings = _app_environment(env, work, app_settings, stand_ins)
-        # The stand-ins and the host start side by side: the app calls the model only when an agent runs.
-        with ThreadPoolExecutor(2) as pool:
-            started = pool.submit(stand_ins.start)
-            host = _start_host(result, package, env, work)
-            started.result()
+        # The host first: the app calls the model only when an agent runs, and an app that does not start
+        # needs no stand-ins at all.
+        host = _start_host(result, package, env, work)
         if host is None:
             return result
         try:
+            stand_ins.start()
             result.runs = run_orchestrations(host.url, prompt=prompt, timeout=timeout)
         finally:
             host.stop()
@@ -242,19 +241,25 @@ class _StandIns:
         return self
 
     def start(self) -> None:
+        """Start both, side by side (each spends its start importing libraries)."""
         deployment = self.app_settings.get("AZURE_OPENAI_CHAT_DEPLOYMENT_NAME", "")
         accepted = self.app_settings.get("AZURE_OPENAI_API_KEY") or self.token
         args = ["--api-key", accepted] + (["--models", deployment] if deployment else [])
-        self.model = processes.start_offline_model(
-            self.model_port, latency_ms=self.latency_ms, extra_args=args, log_path=self.work / "model.log"
-        )
-        self.identity = processes.start_identity_endpoint(
-            self.token,
-            self.identity_header,
-            client_id=self.client_id,
-            port=self.identity_port,
-            log_path=self.work / "identity.log",
-        )
+        with ThreadPoolExecutor(1) as pool:
+            identity = pool.submit(
+                processes.start_identity_endpoint,
+                self.token,
+                self.identity_header,
+                client_id=self.client_id,
+                port=self.identity_port,
+                log_path=self.work / "identity.log",
+            )
+            try:
+                self.model = processes.start_offline_model(
+                    self.model_port, latency_ms=self.latency_ms, extra_args=args, log_path=self.work / "model.log"
+                )
+            finally:
+                self.identity = identity.result()
 
     @property
     def model_url(self) -> str:

@@ -260,7 +260,8 @@ def package_table(package: Package) -> Table:
 SET_BY_AZURE = {
     "AzureWebJobsStorage": "set by Azure: az functionapp create, from --storage-account",
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "set by Azure: az functionapp create adds Application Insights",
-    "FUNCTIONS_WORKER_RUNTIME": "set by Azure, as the plan's runtime (--runtime python), not an app setting",
+    "FUNCTIONS_WORKER_RUNTIME": "set by Azure from az functionapp create --runtime python (on Flex Consumption "
+    "part of the app's configuration, not an app setting)",
     "IDENTITY_ENDPOINT": "set by Azure for an app with a managed identity",
     "IDENTITY_HEADER": "set by Azure for an app with a managed identity",
 }

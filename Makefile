@@ -3,6 +3,8 @@
 #   make demo   headless: run both orchestrations against the embedded host + offline model
 #   make test   set up if needed, then pytest (tests/) and nbval (notebooks/)
 #   make test-own-model  every lesson with LAB_MODEL=env against model servers posing as your own
+#   make test-azure-cli  every az command lesson 11 shows, checked by the real Azure CLI's parser (no login)
+#   make rehearse  rehearse deploying functions_app/ to Azure, offline (lesson 11); leaves the zip in build/azure/
 #   make setup  create .venv at the repo root, install requirements.txt and the kit (editable), register a kernel
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
@@ -14,7 +16,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model bench notebooks executed-notebooks clean
+.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model test-azure-cli rehearse bench notebooks executed-notebooks clean
 
 setup: $(STAMP)
 
@@ -83,6 +85,23 @@ $(REMOTE_STAMP): tests/own_model/requirements-remote.txt
 test-own-model: bytecode $(REMOTE_STAMP)
 	$(PY) -m tests.own_model --foreign $(REMOTE_VENV)/bin/fakellm
 
+# The Azure CLI (pinned, about 370 MB) lives in a test-only venv too: it checks lesson 11's az commands with its
+# own parser, and never enters .venv. uv links it from its cache; the CLI's .pyc files are written on first use.
+AZ_VENV  := .venv-azure-cli
+AZ_STAMP := $(AZ_VENV)/.installed-requirements
+
+$(AZ_STAMP): tests/azure_cli/requirements-azure-cli.txt $(STAMP)
+	@test -x $(AZ_VENV)/bin/python || $(UV) venv --quiet --python $(PY) $(AZ_VENV)
+	$(UV) pip install --quiet --python $(AZ_VENV)/bin/python $(UV_SOURCE) -r tests/azure_cli/requirements-azure-cli.txt
+	@touch $@
+
+test-azure-cli: bytecode $(AZ_STAMP)
+	KIT_AZURE_CLI_PYTHON=$(AZ_VENV)/bin/python $(PY) -m pytest -p no:cacheprovider -q tests/azure_cli
+
+# The deployment rehearsal of lesson 11: package, clean venv with only requirements.txt, both orchestrations.
+rehearse: bytecode
+	$(PY) -m helpers.rehearsal functions_app --work-dir build/azure
+
 # Re-execute every notebook in place and save its outputs (what nbval then compares against).
 notebooks: bytecode
 	$(PY) -m helpers.execute_notebooks notebooks
@@ -114,5 +133,5 @@ format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) $(REMOTE_VENV) .pytest_cache .state build *.egg-info
+	rm -rf $(VENV) $(REMOTE_VENV) $(AZ_VENV) .pytest_cache .state build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -127,17 +127,36 @@ def start_host(
     log_path: str | os.PathLike[str] | None = None,
     extra_args: Iterable[str] = (),
     timeout: float = DEFAULT_START_TIMEOUT,
+    launcher: Sequence[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    inherit_env: bool = True,
 ) -> Service:
     """Start `python -m helpers.host APP_DIR` and wait until it reports `Running`.
 
     Without `state_db` the host gets a fresh SQLite file in a temp folder, so runs never share state by
     accident; pass a path to keep state across restarts (crash-recovery tests, notebooks).
+
+    The deployment rehearsal (`helpers.rehearsal`) runs the host on another Python: `launcher` replaces
+    `python -m helpers.host`, `cwd` the repository root as working folder, and `inherit_env=False` gives the
+    host `env` alone instead of this process's environment plus `env`.
     """
     port = port or free_port()
     scratch = Path(tempfile.mkdtemp(prefix="kit-host-"))
     state = Path(state_db) if state_db is not None else scratch / "state.sqlite3"
     args = [str(Path(app_dir)), "--port", str(port), "--state-db", str(state), *extra_args]
-    return _start("host", ["-m", "helpers.host", *args], port, "/admin/host/status", env, log_path, scratch, timeout)
+    command = [*(launcher or (sys.executable, "-m", "helpers.host")), *args]
+    return _start(
+        "host",
+        command,
+        port,
+        "/admin/host/status",
+        env,
+        log_path,
+        scratch,
+        timeout,
+        cwd=Path(cwd) if cwd is not None else REPO_ROOT,
+        inherit_env=inherit_env,
+    )
 
 
 def start_offline_model(
@@ -154,7 +173,14 @@ def start_offline_model(
     scratch = Path(tempfile.mkdtemp(prefix="kit-model-"))
     args = ["--port", str(port), "--latency-ms", str(latency_ms), *extra_args]
     return _start(
-        "offline_model", ["-m", "helpers.offline_model", *args], port, "/v1/models", env, log_path, scratch, timeout
+        "offline_model",
+        [sys.executable, "-m", "helpers.offline_model", *args],
+        port,
+        "/v1/models",
+        env,
+        log_path,
+        scratch,
+        timeout,
     )
 
 
@@ -175,7 +201,7 @@ def start_model_gateway(
     args = ["--port", str(port), "--label", label]
     return _start(
         "model_gateway",
-        ["-m", "helpers.model_gateway", *args],
+        [sys.executable, "-m", "helpers.model_gateway", *args],
         port,
         "/_gateway",
         {"KIT_GATEWAY_UPSTREAM": upstream},
@@ -185,19 +211,50 @@ def start_model_gateway(
     )
 
 
+def start_identity_endpoint(
+    token: str,
+    secret: str,
+    *,
+    client_id: str | None = None,
+    port: int | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_START_TIMEOUT,
+) -> Service:
+    """Start `python -m helpers.identity_endpoint` (a local managed-identity token endpoint) until it answers."""
+    port = port or free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="kit-identity-"))
+    args = ["--port", str(port), "--token", token, "--secret", secret]
+    if client_id is not None:
+        args += ["--client-id", client_id]
+    return _start(
+        "identity_endpoint",
+        [sys.executable, "-m", "helpers.identity_endpoint", *args],
+        port,
+        "/issued",
+        None,
+        log_path,
+        scratch,
+        timeout,
+    )
+
+
 def _start(
     name: str,
-    python_args: list[str],
+    command: list[str],
     port: int,
     ready_path: str,
     env: Mapping[str, str] | None,
     log_path: str | os.PathLike[str] | None,
     scratch: Path,
     timeout: float,
+    *,
+    cwd: Path = REPO_ROOT,
+    inherit_env: bool = True,
 ) -> Service:
     log = Path(log_path) if log_path is not None else scratch / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    process = _spawn(python_args, {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}, log)
+    base_env = os.environ if inherit_env else {}
+    process = _spawn(command, {**base_env, **(env or {}), "PYTHONUNBUFFERED": "1"}, cwd, log)
     service = Service(name, process, f"http://127.0.0.1:{port}", log, scratch)
     try:
         _wait_ready(service, ready_path, timeout)
@@ -207,22 +264,22 @@ def _start(
     return service
 
 
-def _spawn(python_args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes] | WarmProcess:
-    """`python <python_args>`, forked from the warm process where there is one (warm_start), else started fresh.
+def _spawn(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes] | WarmProcess:
+    """Run `command`; a `python -m ...` of this Python is forked from the warm process where there is one.
 
     PARENT_PID_VARIABLE: the service stops itself if its parent dies without stopping it (parent_watch.py). A
     forked service's parent is the warm process, which ends when this process does.
     """
-    if warm_start.enabled():
+    if warm_start.enabled() and command[:2] == [sys.executable, "-m"]:
         try:
             warm = warm_start.server(REPO_ROOT)
-            return warm.start(python_args, env={**env, PARENT_PID_VARIABLE: str(warm.pid)}, cwd=REPO_ROOT, log=log)
+            return warm.start(command[1:], env={**env, PARENT_PID_VARIABLE: str(warm.pid)}, cwd=cwd, log=log)
         except warm_start.WarmStartUnavailable:
             pass  # started the usual way below
     with open(log, "ab") as log_file:  # the child keeps its own descriptor; ours can close at once
         return subprocess.Popen(
-            [sys.executable, *python_args],
-            cwd=REPO_ROOT,
+            command,
+            cwd=cwd,
             env={**env, PARENT_PID_VARIABLE: str(os.getpid())},
             stdin=subprocess.DEVNULL,
             stdout=log_file,

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from helpers import lab
-from helpers.lab import azure_plan as lab_azure
 from helpers.lab import durable_client, session
 from helpers.lab import environment as lab_env
 from helpers.lab.plots import as_calls, overlap_summary, timeline_plot
@@ -455,24 +454,6 @@ def test_long_html_cells_may_break_inside_words_short_ones_not() -> None:
     )
     assert [text for _, text in cells] == ["short", long_value]
     assert "overflow-wrap:anywhere" not in cells[0][0] and "overflow-wrap:anywhere" in cells[1][0]
-
-
-def test_multiline_commands_run_exactly_like_the_one_line_form(tmp_path: Path) -> None:
-    import subprocess
-
-    show = '; echo "$IDENTITY_CLIENT_ID|$IDENTITY_PRINCIPAL_ID|$DTS_ENDPOINT|$FUNCTION_KEY"'  # what step 4/7/16 set
-    stubs = 'az(){ printf "[%s]" "$@"; echo; }; func(){ printf "<%s>" "$@"; echo; }; cd(){ echo "cd $*"; }\n'
-    for what, command in lab_azure.AzurePlan().commands():
-        script = lab_azure.multiline(command)
-        assert all(len(re.findall(r"(?:^|\s)--?[a-z]", line)) <= 1 for line in script.splitlines()), script
-        one_line = subprocess.run(
-            ["bash", "-c", stubs + command + show], capture_output=True, text=True, timeout=10, cwd=tmp_path
-        )
-        multi = subprocess.run(
-            ["bash", "-c", stubs + script + show], capture_output=True, text=True, timeout=10, cwd=tmp_path
-        )
-        assert multi.returncode == one_line.returncode == 0 and not multi.stderr, (what, multi.stderr)
-        assert multi.stdout == one_line.stdout, what
 
 
 def test_ask_agent_waits_in_the_entity_when_the_route_gave_up_waiting() -> None:

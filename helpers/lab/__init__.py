@@ -20,7 +20,7 @@ The package, one module per concept:
 - `views`, `replay`, `plots`: tables of history, conversations and episodes; replay walk-throughs; timelines;
 - `workflows`: an Agent Framework workflow on Durable Functions: its graph, supersteps, executor runs, replays;
 - `environment`: which Python, packages, model and host the kit will use (secrets masked);
-- `azure_plan`: notebook 11's checks and `az` commands.
+- `azure_plan`: notebook 11's deployment rehearsal (`helpers.rehearsal`), settings table and `az` commands.
 
 Everything a notebook learns about an orchestration comes through the public HTTP surface: the app's own
 routes (`/api/...`) and the Durable Functions HTTP API (`/runtime/webhooks/durabletask/...`). Only starting,

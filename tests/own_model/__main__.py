@@ -6,7 +6,7 @@ Starts the remotes, then runs every lesson (and solution) notebook once per rout
                  that checks the key and the model name (401 / 404 as OpenAI answers), ~1 s per call;
 - `azure-key`    AZURE_OPENAI_ENDPOINT / _CHAT_DEPLOYMENT_NAME / _API_KEY -> the same remote, Azure routes;
 - `azure-entra`  the same without a key: the app's DefaultAzureCredential gets its bearer token from a local
-                 managed-identity endpoint (`identity_endpoint.py`), and the remote accepts only that token;
+                 managed-identity endpoint (`helpers/identity_endpoint.py`), and the remote accepts only that token;
 - `foreign`      OpenAI-compatible settings -> fakellm, a mock server the kit did not write (its own text,
                  no token usage in streams), when `--foreign` names its executable.
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 sys.executable,
                 "-m",
-                "tests.own_model.identity_endpoint",
+                "helpers.identity_endpoint",
                 "--port",
                 str(identity_port),
                 "--token",

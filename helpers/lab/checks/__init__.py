@@ -70,11 +70,12 @@ def never_raises(check: F) -> F:
     return safe  # type: ignore[return-value]
 
 
-from . import at_least_once, chaining, concurrency, hitl, replay, sharing, workflows  # noqa: E402  (use Verdict above)
+from . import at_least_once, azure, chaining, concurrency, hitl, replay, sharing, workflows  # noqa: E402  (use Verdict above)
 
 __all__ = [
     "Verdict",
     "at_least_once",
+    "azure",
     "chaining",
     "concurrency",
     "hitl",

@@ -1,13 +1,18 @@
-"""A local managed-identity token endpoint, so the Entra ID route runs with a credential the tests control.
+"""A local managed-identity token endpoint, so the Entra ID route runs with a credential the kit controls.
 
 It speaks the App Service managed identity protocol that `azure-identity` uses when `IDENTITY_ENDPOINT` and
-`IDENTITY_HEADER` are set: `GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=<audience>` with the
-header `X-IDENTITY-HEADER: {IDENTITY_HEADER}` answers an access token. `DefaultAzureCredential` (what the app
-uses when no `AZURE_OPENAI_API_KEY` is set) tries this credential before asking the Azure CLI, so the app's
+`IDENTITY_HEADER` are set (Azure Functions sets both for an app with a managed identity):
+`GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=<audience>[&client_id=<id>]` with the header
+`X-IDENTITY-HEADER: {IDENTITY_HEADER}` answers an access token. `DefaultAzureCredential` (what the app uses
+when no `AZURE_OPENAI_API_KEY` is set) tries this credential before asking the Azure CLI, so the app's
 unchanged Entra ID path gets a real bearer token — the one the model server posing as Azure OpenAI accepts.
-No real sign-in is involved, and nothing here is used outside the tests.
+No real sign-in is involved. Used by the own-model tests and by the deployment rehearsal (`helpers.rehearsal`).
 
-    python -m tests.own_model.identity_endpoint --port 8791 --token TOKEN --secret HEADER_VALUE
+With `--client-id`, the endpoint stands for an app that has only that user-assigned identity: a request must
+name it (`DefaultAzureCredential` does when `AZURE_CLIENT_ID` is set), as Azure refuses a token request that
+names no identity when the app has no system-assigned one.
+
+    python -m helpers.identity_endpoint --port 8791 --token TOKEN --secret HEADER_VALUE [--client-id ID]
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from starlette.routing import Route
 COGNITIVE_SERVICES = "https://cognitiveservices.azure.com"
 
 
-def create_app(token: str, secret: str) -> Starlette:
+def create_app(token: str, secret: str, client_id: str | None = None) -> Starlette:
     issued: list[str] = []
 
     async def get_token(request: Request) -> JSONResponse:
@@ -38,6 +43,16 @@ def create_app(token: str, secret: str) -> Starlette:
         if resource.rstrip("/") != COGNITIVE_SERVICES:
             return JSONResponse(
                 {"error": "invalid_resource", "error_description": f"no token for {resource!r}"}, status_code=400
+            )
+        asked_for = request.query_params.get("client_id")
+        if client_id is not None and asked_for != client_id:
+            what = f"client id {asked_for!r}" if asked_for else "no client id (set AZURE_CLIENT_ID)"
+            return JSONResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": f"the app has no managed identity with {what}; it has {client_id!r}",
+                },
+                status_code=400,
             )
         issued.append(resource)
         return JSONResponse(
@@ -60,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token", required=True, help="the access token to hand out")
     parser.add_argument("--secret", required=True, help="the X-IDENTITY-HEADER value callers must send")
+    parser.add_argument("--client-id", help="the one user-assigned identity's client id requests must name")
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(args.token, args.secret), host="127.0.0.1", port=args.port, log_level="warning")
+    app = create_app(args.token, args.secret, args.client_id)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
     return 0
 
 

@@ -241,11 +241,11 @@ def rehearse_plan(
 
 
 def package_table(package: Package) -> Table:
-    """Every file of the app folder: its size, and whether it ships or why it stays out."""
+    """Every file of the app folder: whether it ships, or why it stays out (sizes change with every edit)."""
     from .views import Table
 
     rows = [
-        {"file": f.path, "bytes": f.size, "in the package": "yes" if f.ships else f"no: {f.left_out_because}"}
+        {"file": f.path, "in the package": "yes" if f.ships else f"no: {f.left_out_because}"}
         for f in package.files
         if "__pycache__/" not in f.path  # compiled files change with every Python: counted, not listed
     ]
@@ -253,7 +253,7 @@ def package_table(package: Package) -> Table:
     title = f"{package.zip_path.name}: {len(package.shipped)} files, {package.zip_bytes / 1024:.0f} KB"
     if cached:
         title += f" ({cached} compiled __pycache__ files left out, not listed)"
-    return Table(("file", "bytes", "in the package"), rows, title=title)
+    return Table(("file", "in the package"), rows, title=title)
 
 
 # Settings the app gets in Azure without your asking, and where they come from.

@@ -252,10 +252,3 @@ async def test_garbage_on_an_open_sse_session_leaves_it_usable(mcp_app: McpApp) 
         echoed = await session.call_tool("echo", {"text": "after garbage"})
     assert garbage.status_code == 400
     assert text_of(echoed) == "after garbage"
-
-
-def test_an_app_without_mcp_triggers_says_so(start_host) -> None:
-    host = start_host("http_basic")
-    response = httpx.post(f"{host.url}/runtime/webhooks/mcp", json={}, timeout=10)
-    assert response.status_code == 404
-    assert "declares no MCP tool, resource or prompt trigger" in response.json()["error"]

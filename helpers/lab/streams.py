@@ -38,7 +38,8 @@ def parse(text: str) -> list[StreamEvent]:
     """The events of a `text/event-stream` body."""
     events: list[StreamEvent] = []
     event_id: str | None = None
-    name, data, seen = "message", [], False
+    data: list[str] = []
+    name, seen = "message", False
     for line in text.replace("\r\n", "\n").split("\n"):
         if line == "":
             if seen:

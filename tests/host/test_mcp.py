@@ -252,3 +252,67 @@ async def test_garbage_on_an_open_sse_session_leaves_it_usable(mcp_app: McpApp) 
         echoed = await session.call_tool("echo", {"text": "after garbage"})
     assert garbage.status_code == 400
     assert text_of(echoed) == "after garbage"
+
+
+# ------------------------------------------------------------------ conversions, without a host (same worker: the
+# mcp SDK is imported once for the module)
+
+
+def _tool(attributes: dict[str, Any]) -> Any:
+    from helpers.host.mcp_triggers import McpFunction
+
+    return McpFunction("tool", "fn", print, "context", {k.lower(): v for k, v in attributes.items()})
+
+
+def test_input_schema_is_built_as_the_extension_builds_it() -> None:
+    from helpers.host.mcp_triggers import missing_required, tool_input_schema
+
+    properties = [
+        {"propertyName": "tags", "propertyType": "string", "description": "Tags.", "isArray": True},
+        {"propertyName": "size", "propertyType": "string", "isRequired": True, "enumValues": ["S", "M"]},
+    ]
+    tool = _tool({"toolName": "t", "toolProperties": json.dumps(properties)})
+    assert tool_input_schema(tool) == {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "items": {"type": "string"}, "description": "Tags."},
+            "size": {"type": "string", "enum": ["S", "M"], "description": ""},
+        },
+        "required": ["size"],
+    }
+    assert tool_input_schema(_tool({"toolName": "t"})) == {"type": "object", "properties": {}, "required": []}
+    assert missing_required(tool, {"tags": ["a"]}) == ["size"] and missing_required(tool, {"size": "S"}) == []
+
+
+def test_results_are_converted_as_the_worker_and_the_extension_do() -> None:
+    from mcp import types
+
+    from helpers.host.mcp_server import tool_result
+
+    plain = _tool({"toolName": "t"})
+    assert tool_result(plain, "hi").content[0].text == "hi"
+    assert tool_result(plain, None).content[0].text == ""
+    assert tool_result(plain, {"a": 1}).content[0].text == "{'a': 1}"  # the worker's str(), as on Azure
+    schema = _tool({"toolName": "t", "useResultSchema": True})
+    envelope = {
+        "type": "text",
+        "content": json.dumps({"type": "text", "text": '{"city": "Oslo"}'}),
+        "structuredContent": '{"city": "Oslo"}',
+    }
+    converted = tool_result(schema, json.dumps(envelope))
+    assert converted.content[0].text == '{"city": "Oslo"}' and converted.structured_content == {"city": "Oslo"}
+    whole = types.CallToolResult(content=[types.TextContent(type="text", text="x")], is_error=True)
+    passthrough = {
+        "type": "call_tool_result",
+        "content": whole.model_dump_json(by_alias=True),
+        "structuredContent": None,
+    }
+    assert tool_result(schema, json.dumps(passthrough)).is_error is True
+
+
+def test_host_json_names_the_server_and_the_defaults_are_the_extensions(tmp_path) -> None:
+    from helpers.host.mcp_server import McpOptions, load_options
+
+    assert load_options(tmp_path) == McpOptions("Azure Functions MCP server", "1.0.0", None)
+    (tmp_path / "host.json").write_text(json.dumps({"extensions": {"MCP": {"SERVERNAME": "x", "instructions": "y"}}}))
+    assert load_options(tmp_path) == McpOptions("x", "1.0.0", "y")

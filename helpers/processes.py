@@ -238,6 +238,37 @@ def start_identity_endpoint(
     )
 
 
+def start_redis(
+    port: int | None = None,
+    *,
+    work_dir: str | os.PathLike[str] | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_START_TIMEOUT,
+) -> Service:
+    """Start a real Redis server on 127.0.0.1 (`python -m helpers.redis_server`) and wait until it answers PING.
+
+    Its `url` is `redis://127.0.0.1:<port>`, the form `REDIS_CONNECTION_STRING` takes. It keeps no data.
+    """
+    from .redis_server import ping
+
+    port = port or free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="kit-redis-"))
+    data_dir = Path(work_dir) if work_dir is not None else scratch
+    log = Path(log_path) if log_path is not None else scratch / "redis.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "helpers.redis_server", "--port", str(port), "--dir", str(data_dir)]
+    process = _spawn(command, {**os.environ, "PYTHONUNBUFFERED": "1"}, REPO_ROOT, log)
+    service = Service("redis", process, f"redis://127.0.0.1:{port}", log, scratch)
+    deadline = time.monotonic() + timeout
+    while not ping(port):
+        if not service.running or time.monotonic() > deadline:
+            service.stop(timeout=3)
+            state = f"exited with code {process.returncode}" if process.returncode is not None else "did not answer"
+            raise ServiceError(f"redis {state} before it was ready on port {port}. Log tail:\n{service.log_tail()}")
+        time.sleep(0.02)
+    return service
+
+
 def _start(
     name: str,
     command: list[str],

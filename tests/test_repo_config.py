@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-WITH_EXERCISES = ("02", "03", "04", "05", "06", "07", "09")
+WITH_EXERCISES = ("02", "03", "04", "05", "06", "07", "09", "10")
 
 
 def test_the_workflow_runs_make_test_on_a_python_matrix_and_keeps_artifacts_on_failure() -> None:

@@ -9,6 +9,8 @@ How it is put together (one concept per module):
   http_functions.py  calls an HTTP function with its bindings and converts what it returns
   durable_urls.py    the management URLs and the `durableClient` binding the SDK client needs
   durable_api.py     the Durable Functions HTTP API under /runtime/webhooks/durabletask/
+  mcp_triggers.py    MCP tool/resource/prompt triggers: schemas and the invocation context the extension sends
+  mcp_server.py      the app's MCP server under /runtime/webhooks/mcp, on the official mcp SDK
   errors.py          JSON error answers and the request-body size limit
   engine/            the durable engine: histories, replay episodes, entities, SQLite store
   user_code.py       where user code runs (worker threads + one long-lived event loop)

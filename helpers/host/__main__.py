@@ -30,6 +30,7 @@ from . import log_writer
 from .app import create_app
 from .engine import DurableEngine
 from .engine.http_calls import DEFAULT_TIMEOUT_SECONDS
+from .mcp_server import MCP_PATH
 from .registry import AppLoadError, load_registry
 from .routing import RouteTemplateError
 from .runtime import DEFAULT_MAX_BODY_BYTES, HostRuntime
@@ -136,6 +137,10 @@ def print_functions(host: HostRuntime, origin: str) -> None:
         else:
             lines.append(f"  {info.name}: {info.trigger}")
     lines.append("")
+    if host.registry.mcp_functions:  # as the MCP extension announces itself under func start
+        lines.append(f"MCP server endpoint: {origin}{MCP_PATH}")
+        lines.append(f"MCP server legacy SSE endpoint: {origin}{MCP_PATH}/sse")
+        lines.append("")
     print("\n".join(lines), flush=True)
 
 
@@ -146,7 +151,7 @@ async def serve(host: HostRuntime, args: argparse.Namespace) -> int:
         except Exception as error:
             raise StartupError(f"Durable engine failed to start: {type(error).__name__}: {error}") from error
     config = uvicorn.Config(
-        create_app(host),
+        create_app(host, bind_host=args.host),
         host=args.host,
         port=args.port,
         log_level=args.log_level,

@@ -5,6 +5,7 @@ URL space (as under `func start`):
   /admin/functions                       the function index (name, trigger, route/url) for listings
   /admin/instances/{id}/history          an instance's history as the orchestrator is fed it (replay_history.py)
   /runtime/webhooks/durabletask/...      the Durable Functions HTTP API (durable_api.py)
+  /runtime/webhooks/mcp[/sse|/message]   the app's MCP server, when it has MCP triggers (mcp_server.py)
   /<routePrefix>/<route>                 the app's HTTP-triggered functions
 """
 
@@ -26,6 +27,7 @@ from . import durable_api, log_writer
 from .durable_urls import WEBHOOK_PATH
 from .errors import HttpError, error_response, read_body
 from .http_functions import build_http_request, invoke_http_function, to_response
+from .mcp_server import MCP_PATH, McpHost
 from .replay_history import stored_history
 from .runtime import HostRuntime, host_of
 
@@ -162,12 +164,22 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     return error_response(500, f"Internal host error: {type(error).__name__}: {error}")
 
 
-def create_app(host: HostRuntime) -> Starlette:
+async def no_mcp_server(request: Request) -> Response:
+    raise HttpError(
+        404, f"No MCP server at {request.url.path}: this app declares no MCP tool, resource or prompt trigger"
+    )
+
+
+def create_app(host: HostRuntime, *, bind_host: str = "127.0.0.1") -> Starlette:
+    # The MCP server exists only for apps with MCP triggers (importing the SDK costs seconds; see mcp_server.py).
+    mcp = McpHost(host, bind_host=bind_host) if host.registry.mcp_functions else None
+    mcp_routes = mcp.routes() if mcp else [Route(MCP_PATH + "{rest:path}", no_mcp_server, methods=ALL_METHODS)]
     routes = [
         Route("/admin/host/status", host_status, methods=["GET"]),
         Route("/admin/functions", list_functions, methods=["GET"]),
         Route("/admin/instances/{instance_id}/history", stored_history, methods=["GET"]),
         Mount(WEBHOOK_PATH, routes=durable_api.ROUTES),
+        *mcp_routes,
         # Every method reaches the dispatcher; the function's own method list decides (404 otherwise, as in func).
         Route("/{path:path}", http_trigger, methods=ALL_METHODS),
     ]
@@ -176,7 +188,8 @@ def create_app(host: HostRuntime) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Start-up work (import, store) happened before the port was bound; here only the orderly end:
         # uvicorn runs this after in-flight requests finished (or the graceful timeout passed).
-        yield
+        async with mcp.run() if mcp else contextlib.nullcontext():
+            yield
         await host.close()
 
     app = Starlette(

@@ -13,6 +13,7 @@ Interface (shared by the HTTP layer and the durable engine):
     registry.activity(name)     -> DurableFunction | None   # also resolves the Python __name__ (P15)
     registry.entity(name)       -> DurableFunction | None   # case-insensitive; accepts 'dafx-Writer' or 'dafx-writer'
     registry.http_functions     -> list[HttpFunction]
+    registry.mcp_functions      -> list[McpFunction]    # MCP tool / resource / prompt triggers (mcp_triggers.py)
     registry.all_functions      -> list[FunctionInfo]  (for listing / the admin endpoint)
 
 `DurableFunction.handler` is what `get_user_function()` returned:
@@ -34,6 +35,8 @@ from types import ModuleType
 from typing import Any, Literal
 
 import azure.functions as func
+
+from .mcp_triggers import TRIGGER_KINDS, McpFunction, tool_input_schema
 
 DurableKind = Literal["orchestrator", "activity", "entity"]
 
@@ -81,6 +84,7 @@ class Registry:
     activities: dict[str, DurableFunction] = field(default_factory=dict)  # key: lower-cased name (+ python __name__)
     entities: dict[str, DurableFunction] = field(default_factory=dict)  # key: lower-cased name
     http_functions: list[HttpFunction] = field(default_factory=list)
+    mcp_functions: list[McpFunction] = field(default_factory=list)
     all_functions: list[FunctionInfo] = field(default_factory=list)
 
     def orchestrator(self, name: str) -> DurableFunction | None:
@@ -183,20 +187,50 @@ def _index(registry: Registry, function: Any) -> None:
         registry.all_functions.append(FunctionInfo(name, trigger_type, durable_name))
         return
 
-    # Other triggers (timers, queues, MCP tools, ...) have no local runtime here; list them so nothing is silent.
+    if trigger_type in TRIGGER_KINDS:
+        mcp = _mcp_function(function, trigger, name, handler)
+        registry.mcp_functions.append(mcp)
+        registry.all_functions.append(FunctionInfo(name, trigger_type, f"MCP {mcp.kind} {mcp.name}"))
+        return
+
+    # Other triggers (timers, queues, ...) have no local runtime here; list them so nothing is silent.
     registry.all_functions.append(FunctionInfo(name, trigger_type or "unknown", "not run by the embedded host"))
 
 
 def _http_function(function: Any, trigger: Any, name: str, handler: Callable[..., Any]) -> HttpFunction:
     route = getattr(trigger, "route", None) or name
     methods = frozenset(str(getattr(m, "value", m)).upper() for m in (getattr(trigger, "methods", None) or []))
+    client_param, extras = _other_parameters(function, handler)
+    return HttpFunction(name, route.strip("/"), methods, handler, trigger.name, client_param, extras)
+
+
+def _mcp_function(function: Any, trigger: Any, name: str, handler: Callable[..., Any]) -> McpFunction:
+    """An MCP trigger's function; a tool whose schema cannot be built fails the start, as under `func start`."""
+    try:
+        attributes = {str(k).lower(): v for k, v in trigger.get_dict_repr().items()}
+    except Exception:  # a trigger class without a JSON form: read its public attributes instead
+        attributes = {str(k).lower(): v for k, v in vars(trigger).items() if not str(k).startswith("_")}
+    client_param, extras = _other_parameters(function, handler)
+    mcp = McpFunction(TRIGGER_KINDS[trigger.type], name, handler, trigger.name, attributes, client_param, extras)
+    try:
+        if mcp.kind == "tool":
+            tool_input_schema(mcp)
+            mcp.metadata()
+        elif mcp.kind == "prompt":
+            mcp.prompt_arguments()
+    except ValueError as error:
+        raise AppLoadError(f"MCP {mcp.kind} function {error}") from None
+    return mcp
+
+
+def _other_parameters(function: Any, handler: Callable[..., Any]) -> tuple[str | None, tuple[str, ...]]:
+    """The durableClient binding's parameter, if any, and the parameters that are no binding (`context`)."""
     client_param = next((b.name for b in function.get_bindings() if b.type == "durableClient"), None)
     binding_names = {b.name for b in function.get_bindings()}
     user_function = getattr(handler, "client_function", handler)  # the user's own signature
     parameters: Mapping[str, inspect.Parameter]
     try:
-        parameters = inspect.signature(user_function).parameters
+        parameters = list(inspect.signature(user_function).parameters)
     except (TypeError, ValueError):
-        parameters = {}
-    extras = tuple(p for p in parameters if p not in binding_names)
-    return HttpFunction(name, route.strip("/"), methods, handler, trigger.name, client_param, extras)
+        parameters = []
+    return client_param, tuple(p for p in parameters if p not in binding_names)

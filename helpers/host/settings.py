@@ -99,6 +99,11 @@ def substitute_settings(text: str, environ: MutableMapping[str, str], *, source:
     return _SETTING_REFERENCE.sub(value_of, text)
 
 
+def read_host_json(app_dir: Path) -> dict[str, Any]:
+    """host.json as an object ({} when absent), for the sections other modules read (`extensions.mcp`)."""
+    return _read_json(Path(app_dir) / "host.json")
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     """The file's JSON object. Text after a complete first object is ignored with a warning: Microsoft's own
     samples-v2/function_chaining ships a host.json holding two objects one after the other."""

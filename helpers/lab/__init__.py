@@ -17,6 +17,7 @@ The package, one module per concept:
 - `checks`: the exercises' self-checks (one module per lesson), each answering with a `Verdict`;
 - `stepper`: re-run an orchestrator episode by episode on its real history (`kit.replay_steps`);
 - `deploy`: run orchestrators and activities written in a notebook on the kit's host (`kit.deploy`);
+- `streams`: read an app's server-sent-event stream route from a cursor (lesson 10's reliable streaming);
 - `views`, `replay`, `plots`: tables of history, conversations and episodes; replay walk-throughs; timelines;
 - `workflows`: an Agent Framework workflow on Durable Functions: its graph, supersteps, executor runs, replays;
 - `environment`: which Python, packages, model and host the kit will use (secrets masked);
@@ -36,9 +37,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import azure_plan, checks, environment, plots, replay, views, workflows
+from . import azure_plan, checks, environment, plots, replay, streams, views, workflows
 from .deploy import activity, orchestrator, workflow
-from .environment import KIT_ROOT, TEACHING_APP, WORKFLOWS_APP, describe_environment
+from .environment import KIT_ROOT, TEACHING_APP, TOOLS_AND_STREAMS_APP, WORKFLOWS_APP, describe_environment
 from .errors import LabError
 from .model_calls import ModelCheck
 from .model_errors import ModelBackendError
@@ -50,6 +51,7 @@ from .views import Episode, Table, agent_text, episode_table, episodes, replay_c
 __all__ = [
     "KIT_ROOT",
     "TEACHING_APP",
+    "TOOLS_AND_STREAMS_APP",
     "WORKFLOWS_APP",
     "Episode",
     "Lab",
@@ -89,6 +91,7 @@ __all__ = [
     "replay_counts",
     "set_model_faults",
     "start",
+    "streams",
     "swimlane_plot",
     "timeline_plot",
     "views",

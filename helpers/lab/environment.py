@@ -28,6 +28,7 @@ KIT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_APP_DIR = KIT_ROOT / "functions_app"
 TEACHING_APP = KIT_ROOT / "notebooks" / "apps" / "teaching_app"  # functions_app plus the lessons' orchestrators
 WORKFLOWS_APP = KIT_ROOT / "notebooks" / "apps" / "workflows_app"  # Agent Framework workflows (notebook 09)
+TOOLS_AND_STREAMS_APP = KIT_ROOT / "notebooks" / "apps" / "tools_and_streams"  # lesson 10: MCP tools, Redis streams
 
 # The packages a learner's questions usually come down to, in the order they matter.
 KEY_PACKAGES = (

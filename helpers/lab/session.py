@@ -3,6 +3,7 @@
     kit = lab.start()             # offline model + gateway + embedded host, on free ports, with fresh state
     kit = lab.start(model="env")  # your Azure OpenAI / OpenAI-compatible server instead (checked with one call)
     kit.kill_host(); kit.start_host()   # a crash and a restart on the same state
+    kit = lab.start(redis=True)   # also a real Redis server, for apps that stream answers through Redis Streams
     kit.stop()
 
 What runs:
@@ -10,7 +11,9 @@ What runs:
   started for it);
 - the model gateway (`helpers.model_gateway`), a recording pass-through in front of that backend: the app's
   endpoint setting is pointed at it, so `kit.model_calls()` sees every real call whatever the backend;
-- the Functions host: the embedded one (`python -m helpers.host`) or `func start`.
+- the Functions host: the embedded one (`python -m helpers.host`) or `func start`;
+- with `redis=True`, a real Redis server on a free loopback port (`helpers.redis_server`), whose URL the app gets
+  as `REDIS_CONNECTION_STRING`; it keeps nothing (no snapshot, no append-only file) and stops with the kit.
 
 Fresh state under `func start`: the embedded host keeps each kit's state in its own SQLite file, but
 `func start` keeps it in the Durable Task Scheduler (or emulator), which outlives the kit. So every
@@ -56,6 +59,7 @@ DEFAULT_TASK_HUB = "default"  # the value local.settings.json.template gives TAS
 DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
 WORK_DIR_SETTING = "LAB_WORK_DIR"
+REDIS_SETTING = "REDIS_CONNECTION_STRING"  # the name Agent Framework's reliable-streaming sample reads
 # How long `lab.poll` waits by default: a real model can take tens of seconds per call.
 WAIT_BUDGET_SECONDS = {"offline": 60.0, "env": 300.0}
 
@@ -69,7 +73,14 @@ class Lab(DurableApiClient, ModelRecords):
     """
 
     def __init__(
-        self, *, model: BackendChoice, host: str, app_dir: Path, latency_ms: int, start_timeout: float = START_TIMEOUT
+        self,
+        *,
+        model: BackendChoice,
+        host: str,
+        app_dir: Path,
+        latency_ms: int,
+        start_timeout: float = START_TIMEOUT,
+        redis: bool = False,
     ) -> None:
         self.model = model
         self.host_kind = host
@@ -86,6 +97,9 @@ class Lab(DurableApiClient, ModelRecords):
         self._model_service: processes.Service | None = None
         self._gateway: processes.Service | None = None
         self._host: processes.Service | FuncHost | None = None
+        self.uses_redis = redis
+        self._redis: processes.Service | None = None
+        self._redis_port: int | None = None
         self._port: int | None = None
         self._gateway_url: str | None = None  # known before the gateway answers: the host is started with it
         self._http = httpx.Client(timeout=30.0, trust_env=False)
@@ -103,12 +117,15 @@ class Lab(DurableApiClient, ModelRecords):
         With your own model the host waits for `check_model()`, so a wrong key is reported before anything else.
         """
         try:
+            if self.uses_redis:  # its URL goes into the host's settings; it answers long before the host does
+                (self._redis_port,) = _distinct_free_ports(1)
             if self.model.mode == "offline":
                 model_port, gateway_port, self._port = _distinct_free_ports(3)
                 self._gateway_url = f"http://127.0.0.1:{gateway_port}"
                 _side_by_side(
                     lambda: self._start_offline_model(model_port),
                     lambda: self._start_gateway(f"http://127.0.0.1:{model_port}", gateway_port),
+                    self._start_redis,
                     self._start_host,
                 )
             elif not self.model.configured:
@@ -122,6 +139,7 @@ class Lab(DurableApiClient, ModelRecords):
                 self._gateway_url = f"http://127.0.0.1:{gateway_port}"
                 self._start_gateway(self.model.upstream, gateway_port)
                 self.check_model()  # a wrong key or deployment is reported now, in one sentence, not mid-lesson
+                self._start_redis()
                 self._start_host()
         except BaseException:
             self.stop()
@@ -142,6 +160,19 @@ class Lab(DurableApiClient, ModelRecords):
             timeout=self.start_timeout,
         )
 
+    def _start_redis(self) -> None:
+        if self._redis_port is None:
+            return
+        try:
+            self._redis = processes.start_redis(
+                self._redis_port,
+                work_dir=self.work_dir / "redis",
+                log_path=self.work_dir / "redis.log",
+                timeout=self.start_timeout,
+            )
+        except processes.ServiceError as error:
+            raise LabError(f"Redis did not start. {error}") from None
+
     def _model_settings(self) -> dict[str, str]:
         return model_settings(self.model, self.gateway_url)
 
@@ -150,6 +181,8 @@ class Lab(DurableApiClient, ModelRecords):
             settings_as_host_sees_them(self.app_dir), model=self._model_settings(), task_hub=self.task_hub
         )
         env[WORK_DIR_SETTING] = str(self.work_dir)  # a folder of this kit's own, for files an app writes
+        if self._redis_port is not None:
+            env[REDIS_SETTING] = self.redis_url
         return env
 
     def _start_host(self) -> None:
@@ -261,7 +294,7 @@ class Lab(DurableApiClient, ModelRecords):
         if self._stopped:
             return
         self._stopped = True
-        for service in (self._host, self._gateway, self._model_service):
+        for service in (self._host, self._gateway, self._model_service, self._redis):
             if service is not None:
                 try:
                     service.stop()
@@ -294,6 +327,13 @@ class Lab(DurableApiClient, ModelRecords):
         return self._gateway_url
 
     @property
+    def redis_url(self) -> str:
+        """`redis://127.0.0.1:<port>`: the kit's Redis server (`lab.start(redis=True)`), the app's REDIS_CONNECTION_STRING."""
+        if self._redis_port is None:
+            raise LabError("This kit runs no Redis server: start it with lab.start(..., redis=True).")
+        return f"redis://127.0.0.1:{self._redis_port}"
+
+    @property
     def model_url(self) -> str | None:
         """The offline model's own URL (None with model='env': the backend is yours)."""
         return self._model_service.url if self._model_service else None
@@ -318,7 +358,8 @@ class Lab(DurableApiClient, ModelRecords):
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else ("running" if self.host_running else "host down")
         hub = f", task hub {self.task_hub}" if self.task_hub else ""
-        return f"<Lab {self.host_kind} host at {self.base_url}{hub}, model {self.model.mode}, {state}>"
+        redis = ", redis" if self._redis_port is not None else ""
+        return f"<Lab {self.host_kind} host at {self.base_url}{hub}, model {self.model.mode}{redis}, {state}>"
 
     def host_log(self, instance_id: str | None = None) -> list[str]:
         """Lines of the host log (across restarts), optionally only those that mention `instance_id`."""
@@ -409,6 +450,7 @@ def start(
     latency_ms: int = DEFAULT_LATENCY_MS,
     app_dir: str | os.PathLike[str] | None = None,
     start_timeout: float = START_TIMEOUT,
+    redis: bool = False,
 ) -> Lab:
     """Start a fresh kit: the model backend (offline unless asked otherwise), the gateway and the host.
 
@@ -419,6 +461,8 @@ def start(
     - `latency_ms`: how long each offline model call takes, so concurrency becomes visible (a real model
       takes what it takes).
     - `app_dir`: the Functions app to run (default: the kit's `functions_app/`).
+    - `redis`: also start a real Redis server (for apps that stream through Redis, like lesson 10's); the app
+      finds it in `REDIS_CONNECTION_STRING`. Off by default, so other lessons do not pay for it.
 
     Everything runs in the background on free ports with fresh state; it is stopped by `Lab.stop()` or, at
     the latest, when the Python process (the notebook kernel) exits.
@@ -433,6 +477,7 @@ def start(
         app_dir=app,
         latency_ms=latency_ms,
         start_timeout=start_timeout,
+        redis=redis,
     )
     _running_kits.add(kit)
     kit._start()

@@ -98,6 +98,13 @@ def test_unknown_routes_answer_404_json(client: httpx.Client) -> None:
         assert "error" in response.json()
 
 
+def test_mcp_endpoints_of_an_app_without_mcp_triggers_say_so(client: httpx.Client) -> None:
+    for path in ("/runtime/webhooks/mcp", "/runtime/webhooks/mcp/sse"):
+        response = client.post(path, json={})
+        assert response.status_code == 404
+        assert "declares no MCP tool, resource or prompt trigger" in response.json()["error"]
+
+
 def test_async_functions_run_concurrently_on_one_loop(client: httpx.Client) -> None:
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(4) as pool:

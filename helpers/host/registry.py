@@ -28,7 +28,7 @@ import importlib.util
 import inspect
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -228,7 +228,7 @@ def _other_parameters(function: Any, handler: Callable[..., Any]) -> tuple[str |
     client_param = next((b.name for b in function.get_bindings() if b.type == "durableClient"), None)
     binding_names = {b.name for b in function.get_bindings()}
     user_function = getattr(handler, "client_function", handler)  # the user's own signature
-    parameters: Mapping[str, inspect.Parameter]
+    parameters: list[str]
     try:
         parameters = list(inspect.signature(user_function).parameters)
     except (TypeError, ValueError):

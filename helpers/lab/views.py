@@ -243,6 +243,51 @@ def history_rows(events: Iterable[dict[str, Any]], *, timestamps: bool = False) 
     return Table(columns, rows)
 
 
+# The rows of a public history that stand for work the orchestrator scheduled, each of which took one task id
+# (sequence number) from the SDK: entity calls and signals, activities, timers, sub-orchestrations. The HTTP API
+# folds TaskScheduled / SubOrchestrationInstanceCreated into the completion row, which keeps `ScheduledTime`.
+_SCHEDULING_ROWS = frozenset(
+    {
+        "EventSent",
+        "TaskScheduled",
+        "TaskCompleted",
+        "TaskFailed",
+        "TimerCreated",
+        "SubOrchestrationInstanceCreated",
+        "SubOrchestrationInstanceCompleted",
+        "SubOrchestrationInstanceFailed",
+    }
+)
+_NONDETERMINISM_POSITION = re.compile(r"(?:Event: |sequence ID )(\d+)")
+
+
+def scheduled_work(events: Iterable[dict[str, Any]]) -> Table:
+    """The work an orchestration scheduled, numbered in the order it was scheduled: position 0, 1, 2, ...
+
+    These are the positions replay compares and a non-determinism failure names ("TaskScheduledEvent: 1",
+    "sequence ID 1"): the SDK gives every entity call, activity, timer and sub-orchestration the next number in
+    the order the code asks for it. Rows are ordered by when the work was scheduled (`ScheduledTime` of a
+    folded completion, else the row's own `Timestamp`), ties keeping history order. That order is exact for
+    code that waits for each call before it makes the next (a chain); calls made together (`task_all`) share
+    an episode, and among them the history lists completions in the order they finished.
+    `#` is the row in `history_table`.
+    """
+    rows = []
+    for number, event in enumerate(events):
+        kind = event_type(event)
+        if kind in _SCHEDULING_ROWS:
+            at = str(event.get("ScheduledTime") or event.get("Timestamp") or "")
+            rows.append((at, number, {"#": number, "event": kind, "name": _event_name(kind, event)}))
+    ordered = [row for _, _, row in sorted(rows, key=lambda item: (item[0], item[1]))]
+    return Table(("position", "#", "event", "name"), [{"position": i, **row} for i, row in enumerate(ordered)])
+
+
+def nondeterminism_position(message: Any) -> int | None:
+    """The position (task id) a non-determinism failure names, in the extension's wording or DTFx's; else None."""
+    match = _NONDETERMINISM_POSITION.search(str(message or ""))
+    return int(match.group(1)) if match else None
+
+
 def _event_name(kind: str, event: dict[str, Any]) -> str:
     if kind == "EventSent":
         target = entity_id(event.get("InstanceId"))

@@ -70,7 +70,7 @@ def never_raises(check: F) -> F:
     return safe  # type: ignore[return-value]
 
 
-from . import at_least_once, chaining, concurrency, hitl, replay, sharing  # noqa: E402  (use Verdict above)
+from . import at_least_once, chaining, concurrency, hitl, replay, sharing, versioning  # noqa: E402  (use Verdict above)
 
 __all__ = [
     "Verdict",
@@ -84,4 +84,5 @@ __all__ = [
     "replay",
     "sharing",
     "unsolved",
+    "versioning",
 ]

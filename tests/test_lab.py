@@ -224,6 +224,31 @@ def test_poll_waits_for_a_final_status_and_draws_a_stable_bar() -> None:
     assert final_line.startswith("chain: Completed 100%|") and final_line.endswith("| [00:00]")
 
 
+def test_poll_colours_a_widget_bar_by_how_the_instance_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In JupyterLab the bar is a widget: green (tqdm's "success") for Completed, red ("danger") otherwise."""
+    from tqdm.notebook import tqdm_notebook
+
+    from helpers.lab import polling
+
+    monkeypatch.setattr(polling, "tqdm", tqdm_notebook)  # what tqdm.auto picks in a notebook with ipywidgets
+    bars = []
+    drawn = polling._progress_bar
+
+    def recording(desc: str, total: int):
+        bar, handle = drawn(desc, total)
+        bars.append(bar)
+        return bar, handle
+
+    monkeypatch.setattr(polling, "_progress_bar", recording)
+    for final, style in (("Completed", "success"), ("Failed", "danger"), ("Terminated", "danger")):
+        statuses = [(202, {"runtimeStatus": "Running"}), (200, {"runtimeStatus": final})]
+        client = httpx.Client(transport=_status_transport(statuses))
+        with redirect_stderr(io.StringIO()):
+            assert lab.poll("http://test/s", client=client, interval=0.01, expect=None)["runtimeStatus"] == final
+        _label, progress, _counter = bars[-1].container.children
+        assert (progress.bar_style, progress.value, progress.max) == (style, progress.max, 60), final
+
+
 def test_poll_reports_failures_and_timeouts_clearly() -> None:
     failed = httpx.Client(transport=_status_transport([(500, {"runtimeStatus": "Failed", "output": "boom"})]))
     with redirect_stderr(io.StringIO()), pytest.raises(lab.LabError, match="ended Failed, expected Completed: boom"):

@@ -206,6 +206,46 @@ def _status_transport(statuses: list[tuple[int, dict]]) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
+def test_swimlane_draws_only_the_instance_s_own_model_calls_with_labels_that_never_overlap() -> None:
+    from types import SimpleNamespace
+
+    from helpers.lab.plots import calls_in_turns, episode_labels, swimlane_plot
+    from helpers.lab.stepper import Span
+
+    turns = [Span("dafx-writeragent", "turn", 100.0, 100.4), Span("dafx-writeragent", "turn", 102.5, 102.8)]
+    calls = [
+        {"start": 100.05, "end": 100.37},  # inside turn 1
+        {"start": 102.51, "end": 102.79},  # inside turn 2
+        {"start": 103.0, "end": 103.3},  # another instance's call, after this one's last turn
+        {"start": 100.1, "end": None},  # still in flight
+    ]
+    assert [round(c.start, 2) for c in calls_in_turns(calls, turns)] == [100.05, 102.51]
+    # 2 and 3 are a few ms apart, as are 5, 6, 7: one label each group, every label at least the gap apart
+    at = [(1, 0.0), (2, 0.38), (3, 0.385), (4, 2.5), (5, 2.82), (6, 2.83), (7, 2.84)]
+    labels = episode_labels(at, min_gap=0.13)
+    assert [label for label, _ in labels] == ["1", "2–3", "4", "5–7"]
+    assert all(b - a >= 0.13 for (_, a), (_, b) in zip(labels, labels[1:]))
+    spans = [Span("orchestrator", f"episode {n}", 100.0 + x, 100.004 + x) for n, x in at] + turns
+    ax = swimlane_plot(SimpleNamespace(spans=spans), calls).axes[0]
+    assert [t.get_text() for t in ax.texts] == ["1", "2–3", "4", "5–7"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["orchestrator", "dafx-writeragent", "model calls"]
+    top = min(ax.get_ylim())  # the y axis is inverted: the frame's top edge is the smallest y
+    assert all(t.xy[1] - top > 0.3 for t in ax.texts)  # above the top lane, inside the frame
+
+
+def test_replay_steps_table_labels_keys_and_leaves_out_an_empty_custom_status_column() -> None:
+    from helpers.lab.stepper import Episode, ReplaySteps, describe_action
+
+    call = describe_action({"actionType": 7, "instanceId": f"@dafx-writeragent@{KEY}", "operation": "run"})
+    assert call == f"call entity dafx-writeragent/{KEY}.run"
+    steps = ReplaySteps("id", "chain", [Episode(1, ["start"], [(False, call)], [call])])
+    table = steps.table()
+    assert "custom status" not in table.columns
+    assert table[0]["new actions"] == "call entity dafx-writeragent/key-1.run"
+    steps.episodes.append(Episode(2, ["entity answer: hi"], [(True, call)], ["complete"], {"step": "done"}))
+    assert steps.table().column("custom status") == ["", '{"step": "done"}']
+
+
 def test_poll_waits_for_a_final_status_and_draws_a_stable_bar() -> None:
     client = httpx.Client(
         transport=_status_transport(

@@ -28,6 +28,7 @@ class Table(Sequence[dict[str, Any]]):
     columns: tuple[str, ...]
     rows: list[dict[str, Any]] = field(default_factory=list)
     title: str = ""
+    nowrap: tuple[str, ...] = ()  # columns shown on one line, never broken (URLs to copy): the table scrolls
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -53,14 +54,15 @@ class Table(Sequence[dict[str, Any]]):
     def where(self, **equals: Any) -> Table:
         """The rows whose columns equal the given values, e.g. `history.where(event="TaskCompleted")`."""
         kept = [row for row in self.rows if all(row.get(key) == value for key, value in equals.items())]
-        return Table(self.columns, kept, self.title)
+        return Table(self.columns, kept, self.title, self.nowrap)
 
     def select(self, *columns: str) -> Table:
         """The same rows with only some columns, e.g. to leave out a column whose order varies run to run."""
         unknown = [c for c in columns if c not in self.columns]
         if unknown:
             raise KeyError(f"No column {unknown[0]!r}; the columns are {', '.join(self.columns)}")
-        return Table(tuple(columns), [{c: row.get(c) for c in columns} for row in self.rows], self.title)
+        rows = [{c: row.get(c) for c in columns} for row in self.rows]
+        return Table(tuple(columns), rows, self.title, tuple(c for c in self.nowrap if c in columns))
 
     def __repr__(self) -> str:
         cells = [[_cell(row.get(column)) for column in self.columns] for row in self.rows]
@@ -82,18 +84,26 @@ class Table(Sequence[dict[str, Any]]):
 
         `mathjax_ignore` / `tex2jax_ignore` stop JupyterLab's MathJax from typesetting text between two `$`
         signs (shell variables in a setting's value). Cells wrap at spaces; values longer than
-        `BREAK_ANYWHERE_CHARS` may also break inside a word (URLs, connection strings), so the table can
-        shrink to the output's width instead of being cut off.
+        `BREAK_ANYWHERE_CHARS` may also break inside a word (connection strings, long names), so the table can
+        shrink to the output's width instead of being cut off. Columns in `nowrap` (URLs) are the exception:
+        they stay on one line, whole, to read and copy, and the table scrolls sideways when they do not fit.
         """
         head = "".join(f"<th style='{_CELL_STYLE}'>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr>" + "".join(_html_cell(_cell(row.get(c))) for c in self.columns) + "</tr>" for row in self.rows
+            "<tr>"
+            + "".join(
+                _html_code_cell(_cell(row.get(c))) if c in self.nowrap else _html_cell(_cell(row.get(c)))
+                for c in self.columns
+            )
+            + "</tr>"
+            for row in self.rows
         )
         caption = f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>" if self.title else ""
-        return (
+        table = (
             f"<table class='mathjax_ignore tex2jax_ignore' style='max-width:100%'>"
             f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
+        return f"<div style='overflow-x:auto;max-width:100%'>{table}</div>" if self.nowrap else table
 
 
 BREAK_ANYWHERE_CHARS = 40
@@ -103,6 +113,20 @@ _CELL_STYLE = "text-align:left;white-space:normal"
 def _html_cell(text: str) -> str:
     style = _CELL_STYLE + (";overflow-wrap:anywhere;word-break:break-word" if len(text) > BREAK_ANYWHERE_CHARS else "")
     return f"<td style='{style}'>{html.escape(text)}</td>"
+
+
+def _html_code_cell(text: str) -> str:
+    return f"<td style='text-align:left;white-space:nowrap'><code style='white-space:pre'>{html.escape(text)}</code></td>"
+
+
+def fields_table(fields: dict[str, Any], title: str = "") -> Table:
+    """One row per field of a JSON object (a `202 Accepted` body, a request): values whole, on one line each.
+
+    For URLs: JupyterLab wraps long printed lines wherever they hit the edge, mid-word; here each URL keeps one
+    line to read and to copy whole (the table scrolls sideways when it is wider than the output).
+    """
+    rows = [{"field": name, "value": value if isinstance(value, str) else json.dumps(value)} for name, value in fields.items()]
+    return Table(("field", "value"), rows, title, nowrap=("value",))
 
 
 def _cell(value: Any) -> str:

@@ -6,6 +6,7 @@ embedded host once and checks what the notebooks rely on.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -522,16 +523,28 @@ def test_long_html_cells_may_break_inside_words_short_ones_not() -> None:
     assert "overflow-wrap:anywhere" not in cells[0][0] and "overflow-wrap:anywhere" in cells[1][0]
 
 
-def test_urls_stay_whole_on_one_line_in_a_fields_table() -> None:
-    url = "http://127.0.0.1:7071/runtime/webhooks/durabletask/instances/abc/raiseEvent/{eventName}?taskHub=default"
+def test_urls_in_a_fields_table_break_only_between_their_parts_and_copy_whole() -> None:
+    url = "http://127.0.0.1:7071/runtime/webhooks/durabletask/instances/abc/raiseEvent/{eventName}?taskHub=a&x=b"
     table = lab.views.fields_table({"id": "abc", "sendEventPostUri": url, "retries": 3})
     page = table._repr_html_()
-    assert page.startswith("<div style='overflow-x:auto") and "overflow-wrap:anywhere" not in page
-    cells = re.findall(r"<td style='([^']*)'><code style='white-space:pre'>([^<]*)</code></td>", page)
-    assert [text for _, text in cells] == ["abc", url.replace("&", "&amp;"), "3"]
-    assert all("white-space:nowrap" in style for style, _ in cells)
+    assert "overflow-wrap:anywhere" not in page
+    cells = re.findall(r"<td style='[^']*'><code class='kit-url' style='([^']*)'>(.*?)</code></td>", page)
+    assert [html.unescape(text.replace("<wbr>", "")) for _, text in cells] == ["abc", url, "3"]
+    assert cells[1][1].split("<wbr>") == [
+        "http://127.0.0.1:7071/",
+        "runtime/",
+        "webhooks/",
+        "durabletask/",
+        "instances/",
+        "abc/",
+        "raiseEvent/",
+        "{eventName}?",
+        "taskHub=a&amp;",
+        "x=b",
+    ]
+    assert all("overflow-wrap:normal" in style and "word-break:keep-all" in style for style, _ in cells)
     assert repr(table).splitlines()[-2].split() == ["sendEventPostUri", url]
-    assert table.select("value").nowrap == ("value",) and table.select("field").nowrap == ()
+    assert table.select("value").url_columns == ("value",) and table.select("field").url_columns == ()
 
 
 def test_multiline_commands_run_exactly_like_the_one_line_form(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ class Table(Sequence[dict[str, Any]]):
     columns: tuple[str, ...]
     rows: list[dict[str, Any]] = field(default_factory=list)
     title: str = ""
-    nowrap: tuple[str, ...] = ()  # columns shown on one line, never broken (URLs to copy): the table scrolls
+    url_columns: tuple[str, ...] = ()  # URLs: lines break only after / ? & (never inside a word), copied whole
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -54,7 +54,7 @@ class Table(Sequence[dict[str, Any]]):
     def where(self, **equals: Any) -> Table:
         """The rows whose columns equal the given values, e.g. `history.where(event="TaskCompleted")`."""
         kept = [row for row in self.rows if all(row.get(key) == value for key, value in equals.items())]
-        return Table(self.columns, kept, self.title, self.nowrap)
+        return Table(self.columns, kept, self.title, self.url_columns)
 
     def select(self, *columns: str) -> Table:
         """The same rows with only some columns, e.g. to leave out a column whose order varies run to run."""
@@ -62,7 +62,7 @@ class Table(Sequence[dict[str, Any]]):
         if unknown:
             raise KeyError(f"No column {unknown[0]!r}; the columns are {', '.join(self.columns)}")
         rows = [{c: row.get(c) for c in columns} for row in self.rows]
-        return Table(tuple(columns), rows, self.title, tuple(c for c in self.nowrap if c in columns))
+        return Table(tuple(columns), rows, self.title, tuple(c for c in self.url_columns if c in columns))
 
     def __repr__(self) -> str:
         cells = [[_cell(row.get(column)) for column in self.columns] for row in self.rows]
@@ -85,25 +85,24 @@ class Table(Sequence[dict[str, Any]]):
         `mathjax_ignore` / `tex2jax_ignore` stop JupyterLab's MathJax from typesetting text between two `$`
         signs (shell variables in a setting's value). Cells wrap at spaces; values longer than
         `BREAK_ANYWHERE_CHARS` may also break inside a word (connection strings, long names), so the table can
-        shrink to the output's width instead of being cut off. Columns in `nowrap` (URLs) are the exception:
-        they stay on one line, whole, to read and copy, and the table scrolls sideways when they do not fit.
+        shrink to the output's width instead of being cut off. `url_columns` are the exception: a URL breaks only
+        after a `/`, `?` or `&` (`<wbr>`), never inside a word, and selecting it copies it whole.
         """
         head = "".join(f"<th style='{_CELL_STYLE}'>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
             "<tr>"
             + "".join(
-                _html_code_cell(_cell(row.get(c))) if c in self.nowrap else _html_cell(_cell(row.get(c)))
+                _html_url_cell(_cell(row.get(c))) if _is_url_cell(self, c, row) else _html_cell(_cell(row.get(c)))
                 for c in self.columns
             )
             + "</tr>"
             for row in self.rows
         )
         caption = f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>" if self.title else ""
-        table = (
+        return (
             f"<table class='mathjax_ignore tex2jax_ignore' style='max-width:100%'>"
             f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
-        return f"<div style='overflow-x:auto;max-width:100%'>{table}</div>" if self.nowrap else table
 
 
 BREAK_ANYWHERE_CHARS = 40
@@ -115,18 +114,30 @@ def _html_cell(text: str) -> str:
     return f"<td style='{style}'>{html.escape(text)}</td>"
 
 
-def _html_code_cell(text: str) -> str:
-    return f"<td style='text-align:left;white-space:nowrap'><code style='white-space:pre'>{html.escape(text)}</code></td>"
+def _is_url_cell(table: Table, column: str, row: dict[str, Any]) -> bool:
+    """A value of a `url_columns` column with no space in it (text with spaces wraps at its spaces as usual)."""
+    return column in table.url_columns and not re.search(r"\s", _cell(row.get(column)))
+
+
+_URL_BREAK = re.compile(r"(?<=[^/]/)(?!/)|(?<=[?&])")  # after a single /, a ? or an &: where a URL may break
+
+
+def _html_url_cell(text: str) -> str:
+    """A URL in `<code>` that may break only where `<wbr>` allows; `<wbr>` adds no character to a copy."""
+    parts = _URL_BREAK.split(text)
+    code = "<wbr>".join(html.escape(part) for part in parts)
+    style = "white-space:normal;overflow-wrap:normal;word-break:keep-all"
+    return f"<td style='{_CELL_STYLE}'><code class='kit-url' style='{style}'>{code}</code></td>"
 
 
 def fields_table(fields: dict[str, Any], title: str = "") -> Table:
     """One row per field of a JSON object (a `202 Accepted` body, a request): values whole, on one line each.
 
-    For URLs: JupyterLab wraps long printed lines wherever they hit the edge, mid-word; here each URL keeps one
-    line to read and to copy whole (the table scrolls sideways when it is wider than the output).
+    For URLs: JupyterLab wraps a long printed line wherever it hits the edge, mid-word; here a URL breaks only
+    after a `/`, `?` or `&`, and reads and copies whole.
     """
     rows = [{"field": name, "value": value if isinstance(value, str) else json.dumps(value)} for name, value in fields.items()]
-    return Table(("field", "value"), rows, title, nowrap=("value",))
+    return Table(("field", "value"), rows, title, url_columns=("value",))
 
 
 def _cell(value: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import json
 import re
 from contextlib import redirect_stderr
@@ -225,7 +226,7 @@ def test_swimlane_draws_only_the_instance_s_own_model_calls_with_labels_that_nev
     at = [(1, 0.0), (2, 0.38), (3, 0.385), (4, 2.5), (5, 2.82), (6, 2.83), (7, 2.84)]
     labels = episode_labels(at, min_gap=0.13)
     assert [label for label, _ in labels] == ["1", "2–3", "4", "5–7"]
-    assert all(b - a >= 0.13 for (_, a), (_, b) in zip(labels, labels[1:]))
+    assert all(b - a >= 0.13 for (_, a), (_, b) in itertools.pairwise(labels))
     spans = [Span("orchestrator", f"episode {n}", 100.0 + x, 100.004 + x) for n, x in at] + turns
     ax = swimlane_plot(SimpleNamespace(spans=spans), calls).axes[0]
     assert [t.get_text() for t in ax.texts] == ["1", "2–3", "4", "5–7"]

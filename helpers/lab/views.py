@@ -136,7 +136,10 @@ def fields_table(fields: dict[str, Any], title: str = "") -> Table:
     For URLs: JupyterLab wraps a long printed line wherever it hits the edge, mid-word; here a URL breaks only
     after a `/`, `?` or `&`, and reads and copies whole.
     """
-    rows = [{"field": name, "value": value if isinstance(value, str) else json.dumps(value)} for name, value in fields.items()]
+    rows = [
+        {"field": name, "value": value if isinstance(value, str) else json.dumps(value)}
+        for name, value in fields.items()
+    ]
     return Table(("field", "value"), rows, title, url_columns=("value",))
 
 

@@ -304,7 +304,9 @@ def screenshots(page, folder: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lessons", nargs="*", default=list(DEFAULT_LESSONS), help="lesson numbers (default: %(default)s)")
+    parser.add_argument(
+        "lessons", nargs="*", default=list(DEFAULT_LESSONS), help="lesson numbers (default: %(default)s)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "browser-check", help="screenshots go here")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():

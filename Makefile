@@ -8,6 +8,7 @@
 #   make setup  create .venv at the repo root, install requirements.txt and the kit (editable), register a kernel
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
+#   make browser-check  run lessons in JupyterLab in headless Chromium; check what the page shows; screenshots
 #   make lint   ruff (lint + format check, notebooks included) and mypy; what CI and pre-commit run
 #   make clean  remove .venv, caches and local state
 
@@ -16,7 +17,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model test-azure-cli rehearse bench notebooks executed-notebooks clean
+.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model test-azure-cli rehearse bench browser-check notebooks executed-notebooks clean
 
 setup: $(STAMP)
 
@@ -126,6 +127,13 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Lessons run in JupyterLab in a real browser (Debian's chromium: apt-get install -y chromium), checked and
+# photographed into build/browser-check/. Not part of `make test`: about a minute per lesson.
+#   make browser-check LESSONS="06 08"
+LESSONS ?=
+browser-check: bytecode $(DEV_STAMP)
+	$(PY) -m tests.browser $(LESSONS)
 
 # Rewrites files: import order and other safe fixes, then the formatter.
 format: $(DEV_STAMP)

@@ -4,6 +4,9 @@ The stored outputs are what nbval later compares a fresh run against, so they mu
 the current code — never from hand edits. The kernel is the Python running this command (the same choice as
 `pytest --nbval-current-env`), its working directory is the notebook's folder, and no per-cell timing metadata
 is written, so a re-run changes a notebook file only where an output really changed.
+
+Every saved notebook names the kit's kernel (`KIT_KERNELSPEC`, the one `make setup` registers), so JupyterLab or
+VS Code opens it on the kit's Python when that kernel exists; the tests never read it (`--nbval-current-env`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
 from nbval.plugin import coalesce_streams
 
 CELL_TIMEOUT_SECONDS = 180
+# The kernel `make setup` registers (Makefile KERNEL_NAME's default and display name).
+KIT_KERNELSPEC = {"display_name": "Python (durable agents kit)", "language": "python", "name": "durable-agents-kit"}
 
 
 def execute(
@@ -54,6 +59,7 @@ def execute(
         client.execute(**({"env": env} if env is not None else {}))
     finally:
         notebook.metadata.pop("widgets", None)  # widget state from an earlier run: stale model ids
+        notebook.metadata["kernelspec"] = dict(KIT_KERNELSPEC)  # open on the kit's kernel, not this run's
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 cell.outputs = in_arrival_order(cell.outputs)

@@ -6,7 +6,9 @@ embedded host once and checks what the notebooks rely on.
 
 from __future__ import annotations
 
+import html
 import io
+import itertools
 import json
 import re
 from contextlib import redirect_stderr
@@ -205,6 +207,46 @@ def _status_transport(statuses: list[tuple[int, dict]]) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
+def test_swimlane_draws_only_the_instance_s_own_model_calls_with_labels_that_never_overlap() -> None:
+    from types import SimpleNamespace
+
+    from helpers.lab.plots import calls_in_turns, episode_labels, swimlane_plot
+    from helpers.lab.stepper import Span
+
+    turns = [Span("dafx-writeragent", "turn", 100.0, 100.4), Span("dafx-writeragent", "turn", 102.5, 102.8)]
+    calls = [
+        {"start": 100.05, "end": 100.37},  # inside turn 1
+        {"start": 102.51, "end": 102.79},  # inside turn 2
+        {"start": 103.0, "end": 103.3},  # another instance's call, after this one's last turn
+        {"start": 100.1, "end": None},  # still in flight
+    ]
+    assert [round(c.start, 2) for c in calls_in_turns(calls, turns)] == [100.05, 102.51]
+    # 2 and 3 are a few ms apart, as are 5, 6, 7: one label each group, every label at least the gap apart
+    at = [(1, 0.0), (2, 0.38), (3, 0.385), (4, 2.5), (5, 2.82), (6, 2.83), (7, 2.84)]
+    labels = episode_labels(at, min_gap=0.13)
+    assert [label for label, _ in labels] == ["1", "2–3", "4", "5–7"]
+    assert all(b - a >= 0.13 for (_, a), (_, b) in itertools.pairwise(labels))
+    spans = [Span("orchestrator", f"episode {n}", 100.0 + x, 100.004 + x) for n, x in at] + turns
+    ax = swimlane_plot(SimpleNamespace(spans=spans), calls).axes[0]
+    assert [t.get_text() for t in ax.texts] == ["1", "2–3", "4", "5–7"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["orchestrator", "dafx-writeragent", "model calls"]
+    top = min(ax.get_ylim())  # the y axis is inverted: the frame's top edge is the smallest y
+    assert all(t.xy[1] - top > 0.3 for t in ax.texts)  # above the top lane, inside the frame
+
+
+def test_replay_steps_table_labels_keys_and_leaves_out_an_empty_custom_status_column() -> None:
+    from helpers.lab.stepper import Episode, ReplaySteps, describe_action
+
+    call = describe_action({"actionType": 7, "instanceId": f"@dafx-writeragent@{KEY}", "operation": "run"})
+    assert call == f"call entity dafx-writeragent/{KEY}.run"
+    steps = ReplaySteps("id", "chain", [Episode(1, ["start"], [(False, call)], [call])])
+    table = steps.table()
+    assert "custom status" not in table.columns
+    assert table[0]["new actions"] == "call entity dafx-writeragent/key-1.run"
+    steps.episodes.append(Episode(2, ["entity answer: hi"], [(True, call)], ["complete"], {"step": "done"}))
+    assert steps.table().column("custom status") == ["", '{"step": "done"}']
+
+
 def test_poll_waits_for_a_final_status_and_draws_a_stable_bar() -> None:
     client = httpx.Client(
         transport=_status_transport(
@@ -221,6 +263,31 @@ def test_poll_waits_for_a_final_status_and_draws_a_stable_bar() -> None:
     assert status["output"] == "ok"
     final_line = re.sub(r"^.*\r", "", err.getvalue().rstrip("\n"), flags=re.S)  # what a terminal shows at the end
     assert final_line.startswith("chain: Completed 100%|") and final_line.endswith("| [00:00]")
+
+
+def test_poll_colours_a_widget_bar_by_how_the_instance_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In JupyterLab the bar is a widget: green (tqdm's "success") for Completed, red ("danger") otherwise."""
+    from tqdm.notebook import tqdm_notebook
+
+    from helpers.lab import polling
+
+    monkeypatch.setattr(polling, "tqdm", tqdm_notebook)  # what tqdm.auto picks in a notebook with ipywidgets
+    bars = []
+    drawn = polling._progress_bar
+
+    def recording(desc: str, total: int):
+        bar, handle = drawn(desc, total)
+        bars.append(bar)
+        return bar, handle
+
+    monkeypatch.setattr(polling, "_progress_bar", recording)
+    for final, style in (("Completed", "success"), ("Failed", "danger"), ("Terminated", "danger")):
+        statuses = [(202, {"runtimeStatus": "Running"}), (200, {"runtimeStatus": final})]
+        client = httpx.Client(transport=_status_transport(statuses))
+        with redirect_stderr(io.StringIO()):
+            assert lab.poll("http://test/s", client=client, interval=0.01, expect=None)["runtimeStatus"] == final
+        _label, progress, _counter = bars[-1].container.children
+        assert (progress.bar_style, progress.value, progress.max) == (style, progress.max, 60), final
 
 
 def test_poll_reports_failures_and_timeouts_clearly() -> None:
@@ -454,6 +521,30 @@ def test_long_html_cells_may_break_inside_words_short_ones_not() -> None:
     )
     assert [text for _, text in cells] == ["short", long_value]
     assert "overflow-wrap:anywhere" not in cells[0][0] and "overflow-wrap:anywhere" in cells[1][0]
+
+
+def test_urls_in_a_fields_table_break_only_between_their_parts_and_copy_whole() -> None:
+    url = "http://127.0.0.1:7071/runtime/webhooks/durabletask/instances/abc/raiseEvent/{eventName}?taskHub=a&x=b"
+    table = lab.views.fields_table({"id": "abc", "sendEventPostUri": url, "retries": 3})
+    page = table._repr_html_()
+    assert "overflow-wrap:anywhere" not in page
+    cells = re.findall(r"<td style='[^']*'><code class='kit-url' style='([^']*)'>(.*?)</code></td>", page)
+    assert [html.unescape(text.replace("<wbr>", "")) for _, text in cells] == ["abc", url, "3"]
+    assert cells[1][1].split("<wbr>") == [
+        "http://127.0.0.1:7071/",
+        "runtime/",
+        "webhooks/",
+        "durabletask/",
+        "instances/",
+        "abc/",
+        "raiseEvent/",
+        "{eventName}?",
+        "taskHub=a&amp;",
+        "x=b",
+    ]
+    assert all("overflow-wrap:normal" in style and "word-break:keep-all" in style for style, _ in cells)
+    assert repr(table).splitlines()[-2].split() == ["sendEventPostUri", url]
+    assert table.select("value").url_columns == ("value",) and table.select("field").url_columns == ()
 
 
 def test_ask_agent_waits_in_the_entity_when_the_route_gave_up_waiting() -> None:

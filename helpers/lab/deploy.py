@@ -15,6 +15,10 @@ A workflow is a function that builds and returns an Agent Framework `Workflow` (
 (`apps/workflows_app` does): the generated app calls it with the workflows built by the functions, and that
 new app is the one the host runs.
 
+`kit.deploy(..., durable_task={"defaultVersion": "2.0"})` also changes the deployed app's host.json: the
+settings are merged into its `extensions.durableTask` section, as you would edit host.json before deploying
+(lesson 08 bumps the orchestration version this way). They stay until a later deploy changes them.
+
 Inside the generated app the functions see what the app's own module defines (`app`, its agents' names,
 `answer_text`, ...) and `df` (azure.durable_functions), `timedelta` and `logging`. A function that does not
 compile, or an app that fails to load, is reported with the host's own words, and the kit goes back to the
@@ -25,9 +29,10 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +130,19 @@ def workflow_app(builders: list[str]) -> str:
     )
 
 
-def write_app(functions: tuple[Callable[..., Any], ...], base_dir: Path, target: Path) -> Path:
-    """Write the generated app for `functions` on top of `base_dir` into `target`; return `target`."""
-    if not functions:
-        raise LabError("kit.deploy needs at least one function.")
-    names = ", ".join(f.__name__ for f in functions)
+def write_app(
+    functions: tuple[Callable[..., Any], ...],
+    base_dir: Path,
+    target: Path,
+    durable_task: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the generated app for `functions` on top of `base_dir` into `target`; return `target`.
+
+    `durable_task`: settings merged into the copied host.json's `extensions.durableTask` (None: copied as is).
+    """
+    if not functions and not durable_task:
+        raise LabError("kit.deploy needs at least one function (or durable_task= settings to change).")
+    names = ", ".join(f.__name__ for f in functions) or "no functions of its own"
     parts = [PRELUDE.format(base=base_dir.name, names=names, base_dir=str(base_dir))]
     parts.extend("\n\n" + function_source(function) for function in functions)
     workflows = [f.__name__ for f in functions if getattr(f, TRIGGER_ATTRIBUTE, None) == "workflow"]
@@ -152,4 +165,21 @@ def write_app(functions: tuple[Callable[..., Any], ...], base_dir: Path, target:
     for name in ("host.json", "local.settings.json"):
         if (base_dir / name).exists():
             shutil.copy(base_dir / name, target / name)
+    if durable_task:
+        write_durable_task_settings(target / "host.json", durable_task)
     return target
+
+
+def write_durable_task_settings(host_json: Path, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `settings` into host.json's `extensions.durableTask` (created if missing); return that section.
+
+    host.json is JSON (the Functions host reads no comments in it), so it is read and written whole.
+    """
+    config: dict[str, Any] = (
+        json.loads(host_json.read_text(encoding="utf-8")) if host_json.exists() else {"version": "2.0"}
+    )
+    extensions: dict[str, Any] = config.setdefault("extensions", {})
+    section: dict[str, Any] = extensions.setdefault("durableTask", {})
+    section.update(settings)
+    host_json.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return section

@@ -48,14 +48,18 @@ class DurableApiClient:
             raise LabError(_durable_api_error(self.host_kind, what, response))
         return response
 
-    def start_orchestration(self, name: str, input: Any = None, *, instance_id: str | None = None) -> dict[str, Any]:
+    def start_orchestration(
+        self, name: str, input: Any = None, *, instance_id: str | None = None, version: str | None = None
+    ) -> dict[str, Any]:
         """Start orchestrator `name` with the standard route (`POST .../orchestrators/{name}[/{instanceId}]`).
 
-        Returns the `202 Accepted` body: the instance `id` and its management URLs (`statusQueryGetUri`,
-        `sendEventPostUri`, ...). Real Functions answers the same route the same way.
+        `version`: the orchestration version the instance gets (`?version=`); without it, the host's host.json
+        `defaultVersion`. Returns the `202 Accepted` body: the instance `id` and its management URLs
+        (`statusQueryGetUri`, `sendEventPostUri`, ...). Real Functions answers the same route the same way.
         """
         path = f"orchestrators/{quote(name, safe='')}" + (f"/{quote(instance_id, safe='')}" if instance_id else "")
-        response = self._http.post(self.durable_url(path), json=input)
+        params = {"version": version} if version is not None else None
+        response = self._http.post(self.durable_url(path), json=input, params=params)
         if response.status_code != 202:
             raise LabError(f"Starting orchestrator {name!r} answered {response.status_code}: {response.text[:300]}")
         return response.json()
@@ -139,6 +143,31 @@ class DurableApiClient:
         if response.status_code >= 400 and not (isinstance(body, dict) and "runtimeStatus" in body):
             raise LabError(_durable_api_error(self.host_kind, what, response))
         return body
+
+    def instances(self, *runtime_statuses: str) -> list[dict[str, Any]]:
+        """Every instance on the host (`GET .../instances`), or those in the given runtime statuses, all pages.
+
+        `kit.instances("Pending", "Running", "Suspended")` is what is still in flight: the list to watch empty
+        before you deploy a change that in-flight instances could not replay ("drain first").
+        """
+        params = {"runtimeStatus": ",".join(runtime_statuses)} if runtime_statuses else {}
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            response = self._durable_get(
+                "instances",
+                what="the list of instances",
+                params=params,
+                headers={CONTINUATION_HEADER: token} if token else None,
+            )
+            if response.status_code == 404:
+                return found
+            found.extend(response.json() or [])
+            next_token = response.headers.get(CONTINUATION_HEADER)
+            if not next_token or next_token == token:
+                return found
+            token = next_token
+        raise LabError(f"Listing instances: still more pages after {MAX_PAGES}; giving up.")
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The raw `historyEvents` of an instance (showHistory + showHistoryOutput)."""

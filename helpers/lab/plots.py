@@ -139,15 +139,61 @@ def timeline_plot(
     return fig
 
 
+# A model call belongs to the instance when it ran inside one of the instance's own agent turns (from the turn's
+# EventSent to its answer's EventRaised). The gateway and the host stamp times on the same machine; this much
+# slack covers the rounding of the history's timestamps.
+TURN_SLACK_SECONDS = 0.1
+EPISODE_LABEL_GAP = 0.045  # closer episode labels than this share one label ("2–3"), as a share of the time axis
+
+
+def calls_in_turns(model_calls: Iterable[dict[str, Any]], turns: Sequence[Any]) -> list[ModelCall]:
+    """The finished model calls that ran inside one of `turns` (spans with `start` and `end`), ordered by start.
+
+    `kit.model_calls()` holds every call the host made, other instances' included; the calls inside this
+    instance's own agent turns are its own (two instances calling agents at the very same time would share).
+    """
+    finished = [record for record in model_calls if _first(record, _END_KEYS) is not None]
+    return [
+        call
+        for call in as_calls(finished, label="model")
+        if any(
+            turn.start - TURN_SLACK_SECONDS <= call.start and call.end <= turn.end + TURN_SLACK_SECONDS
+            for turn in turns
+        )
+    ]
+
+
+def episode_labels(episodes: Sequence[tuple[int, float]], min_gap: float) -> list[tuple[str, float]]:
+    """(label, x) for episodes given as (number, x), ordered by x: episodes closer than `min_gap` to the first
+    of their group share one label ("5–7"), so labels never overlap; each label sits at its group's first x."""
+    labels: list[tuple[str, float]] = []
+    group: list[tuple[int, float]] = []
+    for number, x in sorted(episodes, key=lambda item: item[1]):
+        if group and x - group[0][1] >= min_gap:
+            labels.append(_group_label(group))
+            group = []
+        group.append((number, x))
+    if group:
+        labels.append(_group_label(group))
+    return labels
+
+
+def _group_label(group: list[tuple[int, float]]) -> tuple[str, float]:
+    first, last = group[0][0], group[-1][0]
+    return (str(first) if first == last else f"{first}–{last}"), group[0][1]
+
+
 def swimlane_plot(
     steps: Any, model_calls: Iterable[dict[str, Any]] = (), *, title: str = "Episodes, agent turns and model calls"
 ) -> Any:
     """One time axis, one lane each for the orchestrator's episodes, each entity (an agent's turns), activities,
     and the model calls: who was busy when. `steps` is `kit.replay_steps(...)` (its `spans` come from the
-    history's timestamps); `model_calls` are `kit.model_calls()` records, kept when they fall inside the run.
+    history's timestamps); of `model_calls` (`kit.model_calls()` records) only the instance's own are drawn:
+    those that ran inside one of its agent turns.
 
-    What to look for: the orchestrator's episodes are short bars (milliseconds) between long waits; each agent
-    turn contains its model call; nothing runs in the orchestrator lane while the model works.
+    What to look for: the orchestrator's episodes are short bars (milliseconds) between long waits, numbered
+    above the lane (episodes too close to tell apart share a label, "2–3"); each agent turn contains its model
+    call; nothing runs in the orchestrator lane while the model works.
     """
     import matplotlib.pyplot as plt
 
@@ -155,7 +201,8 @@ def swimlane_plot(
     if not spans:
         raise ValueError("No spans to draw: the instance has no recorded episodes yet.")
     begin, finish = min(s.start for s in spans), max(s.end for s in spans)
-    calls = [c for c in as_calls(model_calls, label="model") if c.start >= begin - 0.5 and c.end <= finish + 0.5]
+    turns = [s for s in spans if s.lane not in ("orchestrator", "activities")]
+    calls = calls_in_turns(model_calls, turns)
     lanes: list[str] = []
     for span in spans:
         if span.lane not in lanes:
@@ -164,34 +211,32 @@ def swimlane_plot(
     if calls:
         lanes.append("model calls")
     origin = min([begin, *(c.start for c in calls)])
+    length = max([finish, *(c.end for c in calls)]) - origin
 
-    fig, ax = plt.subplots(figsize=(9, 0.7 * len(lanes) + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.7 * len(lanes) + 1.6))
     plt.close(fig)  # shown once, as the cell's result (see timeline_plot)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    minimum = (finish - origin) / 300  # an episode of a few ms would be invisible at the scale of seconds
-    items = [(s.lane, s.label, s.start, s.end) for s in spans] + [
-        ("model calls", c.label, c.start, c.end) for c in calls
-    ]
-    for lane, label, start, end in items:
+    minimum = length / 300  # an episode of a few ms would be invisible at the scale of seconds
+    items = [(s.lane, s.start, s.end) for s in spans] + [("model calls", c.start, c.end) for c in calls]
+    for lane, start, end in items:
         y = lanes.index(lane)
-        width = max(end - start, minimum)
         ax.broken_barh(
-            [(start - origin, width)],
-            (y - 0.35, 0.7),
+            [(start - origin, max(end - start, minimum))],
+            (y - 0.3, 0.6),
             facecolors=colours[y % len(colours)],
             edgecolor="black",
             linewidth=0.5,
         )
-        if lane == "orchestrator":
-            ax.annotate(
-                label.replace("episode ", ""),
-                (start - origin + width / 2, y - 0.42),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-            )
+    episodes = [
+        (int(s.label.removeprefix("episode ")), s.start - origin + max(s.end - s.start, minimum) / 2)
+        for s in spans
+        if s.lane == "orchestrator" and s.label.removeprefix("episode ").isdigit()
+    ]
+    for label, x in episode_labels(episodes, EPISODE_LABEL_GAP * length):
+        # above the orchestrator's bars, inside the frame (the y axis is inverted: lane 0 is on top)
+        ax.annotate(label, (x, -0.36), ha="center", va="bottom", fontsize=9)
     ax.set_yticks(range(len(lanes)), lanes)
-    ax.invert_yaxis()
+    ax.set_ylim(len(lanes) - 0.5, -0.85)  # inverted, with room above the top lane for the episode numbers
     ax.set_xlabel("seconds since the instance started")
     ax.set_title(title)
     ax.grid(axis="x", linestyle=":")

@@ -5,6 +5,10 @@ anywhere else (a terminal, `make demo`, CI logs). In a notebook the widget is sh
 that is updated once the instance finished, so a saved notebook's text fallback shows the finished bar, not its
 first drawing. nbval does not replay display updates, so `notebooks/sanitize.cfg` reduces any bar line to its
 description before it compares outputs.
+
+The widget's colour says how the instance ended: green for `Completed` (tqdm's "success" style, which a bar that
+closes full gets), red for `Failed`, `Terminated` or `Canceled` (its "danger" style), so a failed run never
+looks like a finished one. The text bar says it in words only (`desc: Failed`): no colour codes in saved outputs.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ def _progress_bar(desc: str, total: int) -> tuple[Any, Any]:
         bar = tqdm(display=False, **options)
         return bar, display(bar.container, display_id=True)
     return tqdm(file=sys.stderr, ncols=80, **options), None
+
+
+def _show_as_failed(bar: Any) -> None:
+    """Turn a notebook widget bar red (tqdm's "danger" style, which its `close()` then keeps); text bars stay."""
+    if hasattr(bar, "container"):  # tqdm.notebook: an ipywidgets HBox of label, progress bar, label
+        bar.display(bar_style="danger", check_delay=False)
 
 
 def poll(
@@ -91,6 +101,8 @@ def poll(
             if runtime_status in FINISHED:
                 bar.n = bar.total  # a finished instance fills the bar, so the final line is the same every run
                 bar.refresh()
+                if runtime_status != "Completed":
+                    _show_as_failed(bar)
                 break
             if time.monotonic() - started > timeout:
                 raise LabError(

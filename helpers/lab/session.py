@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -89,6 +90,7 @@ class Lab(DurableApiClient, ModelRecords):
         self._deployments = 0
         self._deployed: dict[str, Callable[..., Any]] = {}  # what `deploy` put on the host, by name
         self._deployed_sources: dict[str, str] = {}
+        self._durable_task: dict[str, Any] = {}  # host.json extensions.durableTask settings `deploy` set
         self.latency_ms = latency_ms
         self.start_timeout = start_timeout
         self.work_dir = Path(tempfile.mkdtemp(prefix="durable-lab-"))
@@ -248,23 +250,26 @@ class Lab(DurableApiClient, ModelRecords):
             raise LabError("The host is already running; call kill_host() or restart_host() instead.")
         self._start_host()
 
-    def deploy(self, *functions: Callable[..., Any]) -> list[str]:
+    def deploy(self, *functions: Callable[..., Any], durable_task: Mapping[str, Any] | None = None) -> list[str]:
         """Run notebook functions (`@lab.orchestrator`, `@lab.activity`, `@lab.workflow`) on the host; see `lab.deploy`.
 
         Each call adds these functions to those deployed before (a function of the same name is replaced), and
-        the host restarts on the kit's app plus all of them, with the same state and port. When nothing changed
-        — the same functions with the same source — the host is left running as it is. Returns the names of
-        every deployed function.
+        the host restarts on the kit's app plus all of them, with the same state and port. `durable_task`
+        settings (e.g. `{"defaultVersion": "2.0"}`) are merged into the deployed host.json's
+        `extensions.durableTask` and kept for later deploys. When nothing changed -- the same functions with the
+        same source, the same settings -- the host is left running as it is. Returns the names of every
+        deployed function.
         """
         wanted = dict(self._deployed)
         for function in functions:
             wanted[function.__name__] = function
+        settings = {**self._durable_task, **(durable_task or {})}
         sources = {name: deploy.function_source(f) + deploy.registration(f) for name, f in wanted.items()}
-        if functions and sources == self._deployed_sources:
+        if (functions or durable_task) and sources == self._deployed_sources and settings == self._durable_task:
             return list(wanted)
         self._deployments += 1
         target = self.work_dir / f"{deploy.GENERATED_APP_DIR}_{self._deployments}"
-        deploy.write_app(tuple(wanted.values()), self.base_app_dir, target)
+        deploy.write_app(tuple(wanted.values()), self.base_app_dir, target, settings)
         previous = self.app_dir
         self.app_dir = target
         try:
@@ -273,8 +278,16 @@ class Lab(DurableApiClient, ModelRecords):
             self.app_dir = previous
             self.restart_host()  # back to the app that worked, so the kit stays usable
             raise LabError(f"Your functions did not load, so the kit went back to its previous app. {error}") from None
-        self._deployed, self._deployed_sources = wanted, sources
+        self._deployed, self._deployed_sources, self._durable_task = wanted, sources, settings
         return list(wanted)
+
+    def durable_task_settings(self) -> dict[str, Any]:
+        """The `extensions.durableTask` section of the host.json the host runs with now (hubName, defaultVersion...)."""
+        host_json = self.app_dir / "host.json"
+        if not host_json.exists():
+            return {}
+        config = json.loads(host_json.read_text(encoding="utf-8"))
+        return dict((config.get("extensions") or {}).get("durableTask") or {})
 
     def replay_steps(self, instance_id: str) -> stepper.ReplaySteps:
         """Re-run the instance's orchestrator on each prefix of its history; one row per episode (`lab.stepper`)."""

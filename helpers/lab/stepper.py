@@ -2,6 +2,7 @@
 
     steps = kit.replay_steps(instance_id)
     steps            # one row per episode: woken by, is_replaying at each yield, actions returned, custom status
+                     # (the custom status column only when some episode set one)
 
 An orchestrator runs in *episodes*: each time a result arrives, Durable Functions runs the function again from
 the top over the history so far. The stepper does exactly that, here in the notebook's process, for every
@@ -90,8 +91,9 @@ class ReplaySteps:
 
     def table(self) -> Table:
         """The episodes as rows. Session keys (random on every run) become `key-1`, `key-2`, ... in order of
-        first use, the same label everywhere in the table, so two different keys stay visibly different."""
-        rows = []
+        first use, the same label everywhere in the table, so two different keys stay visibly different. The
+        custom status column is left out when no episode set one (it would be empty on every row)."""
+        rows: list[dict[str, Any]] = []
         for ep in self.episodes:
             yields = "; ".join(f"{what} ({replaying})" for replaying, what in ep.yields) or "—"
             actions = "; ".join(ep.new_actions) or "—"
@@ -107,12 +109,13 @@ class ReplaySteps:
                 }
             )
         keyed = ("yields (is_replaying)", "new actions")
-        cells = [row[column] for row in rows for column in keyed]
+        cells = [str(row[column]) for row in rows for column in keyed]
         labelled = iter(label_keys(SEPARATOR.join(cells)).split(SEPARATOR))  # one numbering for the whole table
         for row in rows:
             for column in keyed:
                 row[column] = next(labelled)
-        return Table(STEP_COLUMNS, rows, title=f"replay steps of {self.name} instance {self.instance_id}")
+        columns = STEP_COLUMNS if any(row["custom status"] for row in rows) else STEP_COLUMNS[:-1]
+        return Table(columns, rows, title=f"replay steps of {self.name} instance {self.instance_id}")
 
     def __repr__(self) -> str:
         return repr(self.table())
@@ -133,7 +136,8 @@ def episode_inputs(history: list[dict[str, Any]]) -> Iterator[tuple[list[dict[st
 
 
 def describe_event(ev: dict[str, Any]) -> str:
-    kind = INPUT_EVENTS.get(ev.get("EventType"), str(ev.get("EventType")))
+    event_type = ev.get("EventType")
+    kind = INPUT_EVENTS.get(event_type, str(event_type)) if isinstance(event_type, int) else str(event_type)
     if kind == "ExecutionStarted":
         return "start" + (f" (input {excerpt(ev.get('Input'), 30)})" if ev.get("Input") not in (None, "null") else "")
     if kind == "EventRaised":
@@ -154,7 +158,7 @@ def describe_action(action: dict[str, Any]) -> str:
         name_key = entity_id(action.get("instanceId", ""))
         target = f"{name_key[0]}/{name_key[1]}" if name_key else action.get("instanceId", "")
         verb = "call" if kind is ActionType.CallEntity else "signal"
-        return f"{verb} entity {target} .{action.get('operation')}"
+        return f"{verb} entity {target}.{action.get('operation')}"  # entity/key.operation
     if kind in (ActionType.CallActivity, ActionType.CallActivityWithRetry):
         return f"call activity {action.get('functionName')}" + (
             " (with retry)" if kind is ActionType.CallActivityWithRetry else ""
@@ -182,7 +186,7 @@ def describe_task(task: Any) -> str:
         return f"{group} of {len(children)}"
     action = getattr(task, "action_repr", None)
     action = action[0] if isinstance(action, list) and action else action
-    data = action.to_json() if hasattr(action, "to_json") else {}
+    data = action.to_json() if action is not None and hasattr(action, "to_json") else {}
     if data.get("actionType") == ActionType.WaitForExternalEvent:
         return f"event {data.get('externalEventName')}"
     return describe_action(data) if "actionType" in data else type(task).__name__
@@ -306,7 +310,7 @@ def history_spans(history: list[dict[str, Any]]) -> list[Span]:
             request = decode_request(ev.get("Input"))
             target = entity_id(ev.get("InstanceId", "")) or (ev.get("InstanceId", ""), "")
             if request.get("id"):
-                pending[request["id"]] = (target[0], f"{target[0]} .{request.get('op', '')}", at)
+                pending[request["id"]] = (target[0], f"{target[0]}.{request.get('op', '')}", at)
         elif kind == 4:  # TaskScheduled
             pending[("task", ev.get("EventId"))] = ("activities", str(ev.get("Name")), at)
         elif kind == 15 and ev.get("Name") in pending:

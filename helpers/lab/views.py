@@ -28,6 +28,7 @@ class Table(Sequence[dict[str, Any]]):
     columns: tuple[str, ...]
     rows: list[dict[str, Any]] = field(default_factory=list)
     title: str = ""
+    url_columns: tuple[str, ...] = ()  # URLs: lines break only after / ? & (never inside a word), copied whole
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -53,14 +54,15 @@ class Table(Sequence[dict[str, Any]]):
     def where(self, **equals: Any) -> Table:
         """The rows whose columns equal the given values, e.g. `history.where(event="TaskCompleted")`."""
         kept = [row for row in self.rows if all(row.get(key) == value for key, value in equals.items())]
-        return Table(self.columns, kept, self.title)
+        return Table(self.columns, kept, self.title, self.url_columns)
 
     def select(self, *columns: str) -> Table:
         """The same rows with only some columns, e.g. to leave out a column whose order varies run to run."""
         unknown = [c for c in columns if c not in self.columns]
         if unknown:
             raise KeyError(f"No column {unknown[0]!r}; the columns are {', '.join(self.columns)}")
-        return Table(tuple(columns), [{c: row.get(c) for c in columns} for row in self.rows], self.title)
+        rows = [{c: row.get(c) for c in columns} for row in self.rows]
+        return Table(tuple(columns), rows, self.title, tuple(c for c in self.url_columns if c in columns))
 
     def __repr__(self) -> str:
         cells = [[_cell(row.get(column)) for column in self.columns] for row in self.rows]
@@ -82,12 +84,19 @@ class Table(Sequence[dict[str, Any]]):
 
         `mathjax_ignore` / `tex2jax_ignore` stop JupyterLab's MathJax from typesetting text between two `$`
         signs (shell variables in a setting's value). Cells wrap at spaces; values longer than
-        `BREAK_ANYWHERE_CHARS` may also break inside a word (URLs, connection strings), so the table can
-        shrink to the output's width instead of being cut off.
+        `BREAK_ANYWHERE_CHARS` may also break inside a word (connection strings, long names), so the table can
+        shrink to the output's width instead of being cut off. `url_columns` are the exception: a URL breaks only
+        after a `/`, `?` or `&` (`<wbr>`), never inside a word, and selecting it copies it whole.
         """
         head = "".join(f"<th style='{_CELL_STYLE}'>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr>" + "".join(_html_cell(_cell(row.get(c))) for c in self.columns) + "</tr>" for row in self.rows
+            "<tr>"
+            + "".join(
+                _html_url_cell(_cell(row.get(c))) if _is_url_cell(self, c, row) else _html_cell(_cell(row.get(c)))
+                for c in self.columns
+            )
+            + "</tr>"
+            for row in self.rows
         )
         caption = f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>" if self.title else ""
         return (
@@ -103,6 +112,35 @@ _CELL_STYLE = "text-align:left;white-space:normal"
 def _html_cell(text: str) -> str:
     style = _CELL_STYLE + (";overflow-wrap:anywhere;word-break:break-word" if len(text) > BREAK_ANYWHERE_CHARS else "")
     return f"<td style='{style}'>{html.escape(text)}</td>"
+
+
+def _is_url_cell(table: Table, column: str, row: dict[str, Any]) -> bool:
+    """A value of a `url_columns` column with no space in it (text with spaces wraps at its spaces as usual)."""
+    return column in table.url_columns and not re.search(r"\s", _cell(row.get(column)))
+
+
+_URL_BREAK = re.compile(r"(?<=[^/]/)(?!/)|(?<=[?&])")  # after a single /, a ? or an &: where a URL may break
+
+
+def _html_url_cell(text: str) -> str:
+    """A URL in `<code>` that may break only where `<wbr>` allows; `<wbr>` adds no character to a copy."""
+    parts = _URL_BREAK.split(text)
+    code = "<wbr>".join(html.escape(part) for part in parts)
+    style = "white-space:normal;overflow-wrap:normal;word-break:keep-all"
+    return f"<td style='{_CELL_STYLE}'><code class='kit-url' style='{style}'>{code}</code></td>"
+
+
+def fields_table(fields: dict[str, Any], title: str = "") -> Table:
+    """One row per field of a JSON object (a `202 Accepted` body, a request): values whole, on one line each.
+
+    For URLs: JupyterLab wraps a long printed line wherever it hits the edge, mid-word; here a URL breaks only
+    after a `/`, `?` or `&`, and reads and copies whole.
+    """
+    rows = [
+        {"field": name, "value": value if isinstance(value, str) else json.dumps(value)}
+        for name, value in fields.items()
+    ]
+    return Table(("field", "value"), rows, title, url_columns=("value",))
 
 
 def _cell(value: Any) -> str:
@@ -241,6 +279,51 @@ def history_rows(events: Iterable[dict[str, Any]], *, timestamps: bool = False) 
     if all(row["task id"] is None for row in rows):
         columns = tuple(column for column in columns if column != "task id")
     return Table(columns, rows)
+
+
+# The rows of a public history that stand for work the orchestrator scheduled, each of which took one task id
+# (sequence number) from the SDK: entity calls and signals, activities, timers, sub-orchestrations. The HTTP API
+# folds TaskScheduled / SubOrchestrationInstanceCreated into the completion row, which keeps `ScheduledTime`.
+_SCHEDULING_ROWS = frozenset(
+    {
+        "EventSent",
+        "TaskScheduled",
+        "TaskCompleted",
+        "TaskFailed",
+        "TimerCreated",
+        "SubOrchestrationInstanceCreated",
+        "SubOrchestrationInstanceCompleted",
+        "SubOrchestrationInstanceFailed",
+    }
+)
+_NONDETERMINISM_POSITION = re.compile(r"(?:Event: |sequence ID )(\d+)")
+
+
+def scheduled_work(events: Iterable[dict[str, Any]]) -> Table:
+    """The work an orchestration scheduled, numbered in the order it was scheduled: position 0, 1, 2, ...
+
+    These are the positions replay compares and a non-determinism failure names ("TaskScheduledEvent: 1",
+    "sequence ID 1"): the SDK gives every entity call, activity, timer and sub-orchestration the next number in
+    the order the code asks for it. Rows are ordered by when the work was scheduled (`ScheduledTime` of a
+    folded completion, else the row's own `Timestamp`), ties keeping history order. That order is exact for
+    code that waits for each call before it makes the next (a chain); calls made together (`task_all`) share
+    an episode, and among them the history lists completions in the order they finished.
+    `#` is the row in `history_table`.
+    """
+    rows = []
+    for number, event in enumerate(events):
+        kind = event_type(event)
+        if kind in _SCHEDULING_ROWS:
+            at = str(event.get("ScheduledTime") or event.get("Timestamp") or "")
+            rows.append((at, number, {"#": number, "event": kind, "name": _event_name(kind, event)}))
+    ordered = [row for _, _, row in sorted(rows, key=lambda item: (item[0], item[1]))]
+    return Table(("position", "#", "event", "name"), [{"position": i, **row} for i, row in enumerate(ordered)])
+
+
+def nondeterminism_position(message: Any) -> int | None:
+    """The position (task id) a non-determinism failure names, in the extension's wording or DTFx's; else None."""
+    match = _NONDETERMINISM_POSITION.search(str(message or ""))
+    return int(match.group(1)) if match else None
 
 
 def _event_name(kind: str, event: dict[str, Any]) -> str:

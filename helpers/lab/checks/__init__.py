@@ -70,7 +70,7 @@ def never_raises(check: F) -> F:
     return safe  # type: ignore[return-value]
 
 
-from . import at_least_once, azure, chaining, concurrency, hitl, replay, sharing, streams, workflows  # noqa: E402  (use Verdict above)
+from . import at_least_once, azure, chaining, concurrency, hitl, replay, sharing, streams, versioning, workflows  # noqa: E402  (use Verdict above)
 
 __all__ = [
     "Verdict",
@@ -86,5 +86,6 @@ __all__ = [
     "sharing",
     "streams",
     "unsolved",
+    "versioning",
     "workflows",
 ]

@@ -20,8 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 WITH_EXERCISES = ("02", "03", "04", "05", "06", "07", "08", "09", "10")
-# Notebooks that do not open with the kernel check cell and the kit's kernelspec (yet).
-OPENS_WITHOUT_KERNEL_CHECK = frozenset({"11_going_to_azure"})
 
 
 def test_the_workflow_runs_make_test_on_a_python_matrix_and_keeps_artifacts_on_failure() -> None:
@@ -59,11 +57,9 @@ def test_notebooks_open_with_one_import_cell_and_never_touch_sys_path() -> None:
         notebook = nbformat.read(path, as_version=4)
         code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
         assert not any("sys.path" in source for source in code), path.name
-        first = code[0]
-        if path.stem.removesuffix("_solution") not in OPENS_WITHOUT_KERNEL_CHECK:
-            # the kernel check first: on any other Python it stops the notebook with one line (kernel_check.py)
-            assert first.startswith("import kernel_check  #"), path.name
-            first = first.split("\n", 2)[2]
+        # the kernel check first: on any other Python it stops the notebook with one line (kernel_check.py)
+        assert code[0].startswith("import kernel_check  #"), path.name
+        first = code[0].split("\n", 2)[2]
         # httpx first where the notebook calls the host with it (an unused import is a lint error)
         assert first.removeprefix("import httpx\n\n").startswith("from helpers import lab"), path.name
 
@@ -73,8 +69,6 @@ def test_notebooks_name_the_kernel_make_setup_registers() -> None:
     assert f"KERNEL_NAME ?= {KIT_KERNELSPEC['name']}" in makefile
     assert f'--display-name "{KIT_KERNELSPEC["display_name"]}"' in makefile
     for path in [*LESSONS, *sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))]:
-        if path.stem.removesuffix("_solution") in OPENS_WITHOUT_KERNEL_CHECK:
-            continue
         assert nbformat.read(path, as_version=4).metadata["kernelspec"] == KIT_KERNELSPEC, path.name
     assert (NOTEBOOKS / "solutions" / "kernel_check.py").resolve() == (NOTEBOOKS / "kernel_check.py").resolve()
 

@@ -28,13 +28,13 @@ from typing import Any
 
 import httpx
 
+from helpers.durable_vocabulary import FINISHED_STATUSES
 from helpers.processes import REPO_ROOT, free_port
 
 BENCH_APP = Path(__file__).resolve().parent / "apps" / "durable_bench"
 DURABLE = "/runtime/webhooks/durabletask"
 POLL_INTERVAL = 0.01
 LATENCY_POLL_INTERVAL = 0.002
-FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
 class BenchError(RuntimeError):
@@ -63,7 +63,7 @@ def wait_finished(
     url = f"{base_url}{DURABLE}/instances/{instance_id}"
     while True:
         status = client.get(url).json()
-        if status.get("runtimeStatus") in FINISHED:
+        if status.get("runtimeStatus") in FINISHED_STATUSES:
             if status["runtimeStatus"] != "Completed":
                 raise BenchError(f"{instance_id} ended {status['runtimeStatus']}: {status.get('output')}")
             return status

@@ -38,6 +38,7 @@ import httpx
 import psutil
 
 from helpers import processes
+from helpers.durable_vocabulary import FINISHED_STATUSES
 from helpers.host.engine.in_flight import work_in_flight
 from helpers.host.engine.store import instance_events
 from helpers.offline_settings import offline_host_env
@@ -46,7 +47,6 @@ REPO_ROOT = processes.REPO_ROOT
 CHAIN_APP = REPO_ROOT / "tests" / "faults" / "apps" / "chain_journal"
 FUNCTIONS_APP = REPO_ROOT / "functions_app"
 DURABLE = "/runtime/webhooks/durabletask"
-FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 LOCKED = "database is locked"
 CHAIN_STEPS = (1, 2)
 
@@ -275,10 +275,10 @@ async def wait_all_finished(
                     last = {row["instanceId"]: row for row in response.json() if row["instanceId"] in wanted}
             except httpx.TransportError:
                 pass
-            if len(last) == len(wanted) and all(row["runtimeStatus"] in FINISHED for row in last.values()):
+            if len(last) == len(wanted) and all(row["runtimeStatus"] in FINISHED_STATUSES for row in last.values()):
                 return last
             await asyncio.sleep(poll)
-    unfinished = sorted(i for i in wanted if last.get(i, {}).get("runtimeStatus") not in FINISHED)
+    unfinished = sorted(i for i in wanted if last.get(i, {}).get("runtimeStatus") not in FINISHED_STATUSES)
     raise LoadError(f"{len(unfinished)} of {len(wanted)} instances unfinished at the deadline, e.g. {unfinished[:3]}")
 
 

@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
+from helpers.durable_vocabulary import FINISHED_STATUSES
+
 HOST_APPS = Path(__file__).parent / "host" / "apps"
 DURABLE_WEBHOOKS = "/runtime/webhooks/durabletask"
-FINISHED_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
 def pytest_configure(config: pytest.Config) -> None:

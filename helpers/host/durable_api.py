@@ -31,12 +31,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..durable_vocabulary import FINISHED_STATUSES, UNFINISHED_STATUSES, RuntimeStatus, entity_scheduler_id
 from . import log_writer
 from .engine import InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, UnknownFunction
 from .errors import HttpError, read_body
 from .runtime import host_of
-
-RUNNING_STATES = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -225,9 +224,9 @@ async def wait_for_completion_response(request: Request, instance_id: str, timeo
         return extension_error(400, f"Total timeout {timeout:g} should be bigger than retry timeout {interval:g}")
     status = await host_of(request).require_engine().wait_for_instance(instance_id, timeout)
     log_writer.flush()  # as for status reads: the log holds every line of what this answer shows
-    if status is not None and status["runtimeStatus"] == "Completed":
+    if status is not None and status["runtimeStatus"] == RuntimeStatus.Completed:
         return JSONResponse(status["output"], status_code=200)
-    if status is not None and status["runtimeStatus"] in ("Failed", "Terminated", "Canceled"):
+    if status is not None and status["runtimeStatus"] in FINISHED_STATUSES:
         return await _status_response(request, instance_id, fail_with_500=False)
     return start_response(request, instance_id)
 
@@ -264,11 +263,11 @@ async def _status_response(request: Request, instance_id: str, fail_with_500: bo
     )
     if status is None:
         return JSONResponse({"error": f"No instance with id '{instance_id}' found"}, status_code=404)
-    if status.get("runtimeStatus") in RUNNING_STATES:
+    if status.get("runtimeStatus") in UNFINISHED_STATUSES:
         return JSONResponse(status, status_code=202, headers={"Location": _original_url(request), "Retry-After": "5"})
     if fail_with_500 is None:
         fail_with_500 = _flag(request, "returnInternalServerErrorOnFailure")
-    failed = status.get("runtimeStatus") == "Failed" and fail_with_500
+    failed = status.get("runtimeStatus") == RuntimeStatus.Failed and fail_with_500
     return JSONResponse(status, status_code=500 if failed else 200)
 
 
@@ -412,7 +411,7 @@ async def read_entity(request: Request) -> Response:
     name, key = request.path_params["name"], request.path_params["key"]
     exists, state_json = await host_of(request).require_engine().read_entity(name, key)
     if not exists:
-        return JSONResponse({"error": f"Entity @{name.lower()}@{key} does not exist"}, status_code=404)
+        return JSONResponse({"error": f"Entity {entity_scheduler_id(name, key)} does not exist"}, status_code=404)
     # The body is the state value itself (protocol P17): the SDK and agent code read it as the state.
     return Response(state_json if state_json is not None else "null", media_type="application/json")
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..durable_vocabulary import agent_entity_name
 from .errors import LabError
 from .views import Table, conversation_rows, decode_nested, entity_calls, history_rows
 
@@ -123,7 +124,7 @@ class DurableApiClient:
         if reply.get("status") != "timeout":
             return reply
         deadline = time.monotonic() + timeout
-        entity = f"dafx-{agent_name}"
+        entity = agent_entity_name(agent_name)
         while time.monotonic() < deadline:
             rows = conversation_rows(self.entity_state(entity, session_id))
             if rows.rows and rows[-1]["role"] == "assistant" and rows[-1]["text"].strip():
@@ -195,13 +196,14 @@ class DurableApiClient:
 
     def entity_conversation(self, agent_name: str, session_key: str) -> Table:
         """The agent's conversation for one session: one row per message (role, text)."""
-        table = conversation_rows(self.entity_state(f"dafx-{agent_name}", session_key))
-        table.title = f"dafx-{agent_name} / {session_key}"
+        entity = agent_entity_name(agent_name)
+        table = conversation_rows(self.entity_state(entity, session_key))
+        table.title = f"{entity} / {session_key}"
         return table
 
     def find_agent_sessions(self, agent_name: str) -> list[str]:
         """The session keys of every `dafx-<agent_name>` entity that exists on this host (all pages)."""
-        entity_name = "dafx-" + agent_name
+        entity_name = agent_entity_name(agent_name)
         keys: list[str] = []
         for page in self._entity_pages(entity_name):
             keys.extend(entity_keys(page))

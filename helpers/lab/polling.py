@@ -21,12 +21,12 @@ from typing import Any
 import httpx
 from tqdm.auto import tqdm
 
+from ..durable_vocabulary import FINISHED_STATUSES
 from .errors import LabError
 from .model_errors import ModelBackendError
 from .session import kit_serving
 
 DEFAULT_TIMEOUT = 60.0  # for a status URL no running kit handed out
-FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
 def _progress_bar(desc: str, total: int) -> tuple[Any, Any]:
@@ -98,7 +98,7 @@ def poll(
             bar.set_description_str(f"{desc}: {runtime_status}", refresh=False)
             bar.n = min(int(time.monotonic() - started), bar.total)
             bar.refresh()
-            if runtime_status in FINISHED:
+            if runtime_status in FINISHED_STATUSES:
                 bar.n = bar.total  # a finished instance fills the bar, so the final line is the same every run
                 bar.refresh()
                 if runtime_status != "Completed":

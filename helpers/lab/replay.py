@@ -14,24 +14,22 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from .views import Episode, Table, agent_text, decode_nested, entity_id, event_type, excerpt
+from ..durable_vocabulary import (
+    COMPLETION_EVENTS,
+    ENDING_EVENTS,
+    SCHEDULING_EVENTS,
+    EventType,
+    agent_entity_id,
+    parse_entity_id,
+)
+from .views import Episode, Table, agent_text, decode_nested, event_type, excerpt
 
 T = TypeVar("T")
 
-# Events that bring a result *into* an orchestration. Each one wakes the orchestrator for a new episode.
-COMPLETION_EVENTS = frozenset(
-    {
-        "TaskCompleted",
-        "TaskFailed",
-        "TimerFired",
-        "EventRaised",
-        "SubOrchestrationInstanceCompleted",
-        "SubOrchestrationInstanceFailed",
-    }
-)
-# Events an orchestrator's own code writes: the work it scheduled and the way it ended.
-SCHEDULING_EVENTS = frozenset({"TaskScheduled", "TimerCreated", "EventSent", "SubOrchestrationInstanceCreated"})
-ENDING_EVENTS = frozenset({"ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated"})
+# The event kinds the walkthrough sorts a public history by (the Durable HTTP API names them).
+_COMPLETIONS = frozenset(kind.name for kind in COMPLETION_EVENTS)  # each wakes the orchestrator for an episode
+_SCHEDULING = frozenset(kind.name for kind in SCHEDULING_EVENTS)  # work the orchestrator's code asked for
+_ENDINGS = frozenset(kind.name for kind in ENDING_EVENTS)  # the way it ended
 
 
 class WaitTimeout(TimeoutError):
@@ -59,13 +57,13 @@ def wait_until(check: Callable[[], T | None], *, timeout: float, what: str, inte
 
 def _step(event: dict[str, Any]) -> str:
     kind = event_type(event)
-    if kind == "EventSent":
-        target = entity_id(event.get("InstanceId"))
+    if kind == EventType.EventSent.name:
+        target = parse_entity_id(event.get("InstanceId"))
         return f"call {target[0]}" if target else "send event"
-    if kind == "EventRaised":
+    if kind == EventType.EventRaised.name:
         text = agent_text(event.get("Input"))
         return f"answer: {excerpt(text, 40)}" if text is not None else f"event {event.get('Name')}"
-    if kind in ENDING_EVENTS:
+    if kind in _ENDINGS:
         return f"{kind} ({event.get('OrchestrationStatus') or 'done'})"
     return f"{kind} {event.get('Name') or ''}".strip()
 
@@ -83,7 +81,7 @@ def replay_walkthrough(history: Sequence[dict[str, Any]], episodes: Sequence[Epi
     """
     segments: list[list[dict[str, Any]]] = [[]]
     for event in history:
-        if event_type(event) in COMPLETION_EVENTS and segments[-1]:
+        if event_type(event) in _COMPLETIONS and segments[-1]:
             segments.append([])
         segments[-1].append(event)
     if len(segments) != len(episodes):
@@ -95,12 +93,12 @@ def replay_walkthrough(history: Sequence[dict[str, Any]], episodes: Sequence[Epi
     replayed: list[str] = []
     for segment, episode in zip(segments, episodes):
         first = segment[0]
-        if event_type(first) in COMPLETION_EVENTS:
+        if event_type(first) in _COMPLETIONS:
             woken_by = _step(first)
             replayed.append(woken_by)  # the new result is read from history like the older ones
         else:
             woken_by = "start (ExecutionStarted)"
-        new = [_step(e) for e in segment[1:] if event_type(e) in SCHEDULING_EVENTS | ENDING_EVENTS]
+        new = [_step(e) for e in segment[1:] if event_type(e) in _SCHEDULING | _ENDINGS]
         rows.append(
             {
                 "episode": episode.number,
@@ -110,7 +108,7 @@ def replay_walkthrough(history: Sequence[dict[str, Any]], episodes: Sequence[Epi
                 "new this episode": "; ".join(new) or "(waits)",
             }
         )
-        replayed.extend(_step(e) for e in segment[1:] if event_type(e) in SCHEDULING_EVENTS)
+        replayed.extend(_step(e) for e in segment[1:] if event_type(e) in _SCHEDULING)
     return Table(("episode", "replay", "woken by", "replayed from history", "new this episode"), rows)
 
 
@@ -193,7 +191,7 @@ def calls_per_prompt(calls: Iterable[dict[str, Any]]) -> dict[int, int]:
 
 def entity_instance_id(agent_name: str, session_key: str) -> str:
     """The scheduler id of an agent's entity, as orchestration history writes it: `@dafx-<agent lower>@<key>`."""
-    return f"@dafx-{agent_name.lower()}@{session_key}"
+    return agent_entity_id(agent_name, session_key)
 
 
 def conversation_by_caller(state: Any, callers: dict[str, str]) -> Table:

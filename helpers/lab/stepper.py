@@ -33,27 +33,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..host.engine.actions import ActionType, flatten
+from ..durable_vocabulary import (
+    DELIVERED_EVENTS,
+    ENTITY_ACTIONS,
+    ActionType,
+    EventType,
+    event_type_name,
+    parse_entity_id,
+)
+from ..host.engine.actions import flatten
 from ..host.engine.replay import orchestrator_request, run_orchestrator
 from .errors import LabError
 from .replay import label_keys
-from .views import Table, agent_text, entity_id, excerpt
+from .views import Table, agent_text, excerpt
 
-# Events that bring something new into an orchestration (they wake an episode); everything else an episode
-# writes itself.
-INPUT_EVENTS = {
-    0: "ExecutionStarted",
-    5: "TaskCompleted",
-    6: "TaskFailed",
-    8: "SubOrchestrationInstanceCompleted",
-    9: "SubOrchestrationInstanceFailed",
-    11: "TimerFired",
-    15: "EventRaised",
-    3: "ExecutionTerminated",
-    19: "ExecutionSuspended",
-    20: "ExecutionResumed",
-}
-ORCHESTRATOR_STARTED = 12
 SEPARATOR = "\x1f"  # between table cells while their keys are labelled together (never in a description)
 STEP_COLUMNS = ("episode", "woken by", "yields (is_replaying)", "new actions", "custom status")
 
@@ -127,35 +120,34 @@ class ReplaySteps:
 def episode_inputs(history: list[dict[str, Any]]) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
     """(earlier events, new events) for each episode: the history up to its OrchestratorStarted marker, and the
     marker plus the input events that follow it (what woke the episode)."""
-    starts = [i for i, ev in enumerate(history) if ev.get("EventType") == ORCHESTRATOR_STARTED]
+    starts = [i for i, ev in enumerate(history) if ev.get("EventType") == EventType.OrchestratorStarted]
     for start in starts:
         end = start + 1
-        while end < len(history) and history[end].get("EventType") in INPUT_EVENTS:
+        while end < len(history) and history[end].get("EventType") in DELIVERED_EVENTS:
             end += 1
         yield history[:start], history[start:end]
 
 
 def describe_event(ev: dict[str, Any]) -> str:
-    event_type = ev.get("EventType")
-    kind = INPUT_EVENTS.get(event_type, str(event_type)) if isinstance(event_type, int) else str(event_type)
-    if kind == "ExecutionStarted":
+    kind = event_type_name(ev.get("EventType"))
+    if kind == EventType.ExecutionStarted.name:
         return "start" + (f" (input {excerpt(ev.get('Input'), 30)})" if ev.get("Input") not in (None, "null") else "")
-    if kind == "EventRaised":
+    if kind == EventType.EventRaised.name:
         text = agent_text(ev.get("Input"))
         if text is not None:
             return f"entity answer: {excerpt(text, 40)}"
         return f"event {ev.get('Name')}"
-    if kind in ("TaskCompleted", "TaskFailed"):
+    if kind in (EventType.TaskCompleted.name, EventType.TaskFailed.name):
         return f"{kind} #{ev.get('TaskScheduledId')}"
-    if kind == "TimerFired":
+    if kind == EventType.TimerFired.name:
         return f"timer #{ev.get('TimerId')} fired"
     return kind
 
 
 def describe_action(action: dict[str, Any]) -> str:
     kind = ActionType(action["actionType"])
-    if kind in (ActionType.CallEntity, ActionType.SignalEntity, ActionType.ScheduledSignalEntity):
-        name_key = entity_id(action.get("instanceId", ""))
+    if kind in ENTITY_ACTIONS:
+        name_key = parse_entity_id(action.get("instanceId", ""))
         target = f"{name_key[0]}/{name_key[1]}" if name_key else action.get("instanceId", "")
         verb = "call" if kind is ActionType.CallEntity else "signal"
         return f"{verb} entity {target}.{action.get('operation')}"  # entity/key.operation
@@ -300,25 +292,25 @@ def history_spans(history: list[dict[str, Any]]) -> list[Span]:
         kind, at = ev.get("EventType"), _epoch(ev.get("Timestamp"))
         if at is None:
             continue
-        if kind == ORCHESTRATOR_STARTED:
+        if kind == EventType.OrchestratorStarted:
             episode_number += 1
             episode_start = at
-        elif kind == 13 and episode_start is not None:  # OrchestratorCompleted
+        elif kind == EventType.OrchestratorCompleted and episode_start is not None:
             spans.append(Span("orchestrator", f"episode {episode_number}", episode_start, max(at, episode_start)))
             episode_start = None
-        elif kind == 14:  # EventSent: an entity call; its answer is an EventRaised named after the request id
+        elif kind == EventType.EventSent:  # an entity call; its answer is an EventRaised named after the request id
             request = decode_request(ev.get("Input"))
-            target = entity_id(ev.get("InstanceId", "")) or (ev.get("InstanceId", ""), "")
+            target = parse_entity_id(ev.get("InstanceId", "")) or (ev.get("InstanceId", ""), "")
             if request.get("id"):
                 pending[request["id"]] = (target[0], f"{target[0]}.{request.get('op', '')}", at)
-        elif kind == 4:  # TaskScheduled
+        elif kind == EventType.TaskScheduled:
             pending[("task", ev.get("EventId"))] = ("activities", str(ev.get("Name")), at)
-        elif kind == 15 and ev.get("Name") in pending:
+        elif kind == EventType.EventRaised and ev.get("Name") in pending:
             lane, label, start = pending.pop(ev["Name"])
             spans.append(Span(lane, label, start, at))
-        elif kind in (5, 6) and ("task", ev.get("TaskScheduledId")) in pending:
+        elif kind in (EventType.TaskCompleted, EventType.TaskFailed) and ("task", ev.get("TaskScheduledId")) in pending:
             lane, label, start = pending.pop(("task", ev["TaskScheduledId"]))
-            spans.append(Span(lane, label + (" (failed)" if kind == 6 else ""), start, at))
+            spans.append(Span(lane, label + (" (failed)" if kind == EventType.TaskFailed else ""), start, at))
     return spans
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+from ..durable_vocabulary import TASK_FAILURE_EVENTS, EventType, event_type_name, parse_entity_id
+
 EXCERPT_CHARS = 60
 
 
@@ -218,40 +220,12 @@ def agent_text(value: Any) -> str | None:
 # ----------------------------------------------------------------------------------------------- history
 
 HISTORY_COLUMNS = ("#", "event", "name", "task id", "detail")
-
-# EventType numbers of the Durable Task framework, for hosts that answer with numbers instead of names.
-_EVENT_NAMES = (
-    "ExecutionStarted",
-    "ExecutionCompleted",
-    "ExecutionFailed",
-    "ExecutionTerminated",
-    "TaskScheduled",
-    "TaskCompleted",
-    "TaskFailed",
-    "SubOrchestrationInstanceCreated",
-    "SubOrchestrationInstanceCompleted",
-    "SubOrchestrationInstanceFailed",
-    "TimerCreated",
-    "TimerFired",
-    "OrchestratorStarted",
-    "OrchestratorCompleted",
-    "EventSent",
-    "EventRaised",
-    "ContinueAsNew",
-    "GenericEvent",
-    "HistoryState",
-    "ExecutionSuspended",
-    "ExecutionResumed",
-)
-
-_ENTITY_ID = re.compile(r"^@(?P<name>[^@]+)@(?P<key>.+)$")
+_FAILURE_NAMES = frozenset(kind.name for kind in (*TASK_FAILURE_EVENTS, EventType.ExecutionFailed))
 
 
 def event_type(event: dict[str, Any]) -> str:
-    kind = event.get("EventType", event.get("eventType"))
-    if isinstance(kind, int) and 0 <= kind < len(_EVENT_NAMES):
-        return _EVENT_NAMES[kind]
-    return str(kind)
+    """The event's type by name, whether the host sent the number (as stored) or the name (the Durable HTTP API)."""
+    return event_type_name(event.get("EventType", event.get("eventType")))
 
 
 def history_rows(events: Iterable[dict[str, Any]], *, timestamps: bool = False) -> Table:
@@ -327,11 +301,11 @@ def nondeterminism_position(message: Any) -> int | None:
 
 
 def _event_name(kind: str, event: dict[str, Any]) -> str:
-    if kind == "EventSent":
-        target = entity_id(event.get("InstanceId"))
+    if kind == EventType.EventSent.name:
+        target = parse_entity_id(event.get("InstanceId"))
         operation = _entity_operation(event)
         return f"{target[0]}.{operation}" if target else operation
-    if kind == "EventRaised":
+    if kind == EventType.EventRaised.name:
         name = event.get("Name") or ""
         # An entity's reply to call_entity is an EventRaised named after the request GUID, carrying
         # {"result": ...}. An external event can have a GUID for a name too (a workflow's request for a
@@ -351,20 +325,20 @@ def _task_id(event: dict[str, Any]) -> int | None:
 
 
 def _event_detail(kind: str, event: dict[str, Any]) -> str:
-    if kind == "EventSent":
-        target = entity_id(event.get("InstanceId"))
+    if kind == EventType.EventSent.name:
+        target = parse_entity_id(event.get("InstanceId"))
         return f"session {target[1]}" if target else excerpt(event.get("InstanceId"))
-    if kind == "EventRaised":
+    if kind == EventType.EventRaised.name:
         value = event.get("Input")
         text = agent_text(value)
         return excerpt(text if text is not None else decode_nested(value))
-    if kind in ("TaskFailed", "SubOrchestrationInstanceFailed", "ExecutionFailed"):
+    if kind in _FAILURE_NAMES:
         return excerpt(event.get("Reason") or event.get("Details"))
-    if kind == "ExecutionCompleted":
+    if kind == EventType.ExecutionCompleted.name:
         status = event.get("OrchestrationStatus") or ""
         result = event.get("Result")
         return f"{status}: {excerpt(decode_nested(result))}" if result is not None else status
-    if kind == "ExecutionStarted":
+    if kind == EventType.ExecutionStarted.name:
         value = event.get("Input")
         return f"input: {excerpt(decode_nested(value))}" if value not in (None, "") else ""
     if "Result" in event:
@@ -396,14 +370,6 @@ def _looks_like_guid(text: str) -> bool:
     return bool(re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", text))
 
 
-def entity_id(text: Any) -> tuple[str, str] | None:
-    """Split a scheduler entity id `@dafx-writeragent@<key>` into (name, key)."""
-    if not isinstance(text, str):
-        return None
-    match = _ENTITY_ID.match(text)
-    return (match["name"], match["key"]) if match else None
-
-
 def entity_calls(events: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     """The entity operations an orchestration sent, in order: `{"entity", "key", "operation"}`.
 
@@ -411,9 +377,9 @@ def entity_calls(events: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     """
     calls = []
     for event in events:
-        if event_type(event) != "EventSent":
+        if event_type(event) != EventType.EventSent.name:
             continue
-        target = entity_id(event.get("InstanceId"))
+        target = parse_entity_id(event.get("InstanceId"))
         if target:
             calls.append({"entity": target[0], "key": target[1], "operation": _entity_operation(event)})
     return calls

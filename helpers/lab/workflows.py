@@ -27,23 +27,14 @@ from urllib.parse import quote
 
 import httpx
 
+from ..durable_vocabulary import AGENT_ENTITY_PREFIX, COMPLETION_EVENTS, EventType, parse_entity_id
 from .errors import LabError
-from .views import Table, entity_id, event_type, is_entity_answer
+from .views import Table, event_type, is_entity_answer
 
 ACTIVITY = "activity"
 AGENT = "agent entity"
 # Events that bring something into the orchestration: each can wake an episode.
-ARRIVALS = frozenset(
-    {
-        "ExecutionStarted",
-        "TaskCompleted",
-        "TaskFailed",
-        "EventRaised",
-        "TimerFired",
-        "SubOrchestrationInstanceCompleted",
-        "SubOrchestrationInstanceFailed",
-    }
-)
+ARRIVALS = frozenset(kind.name for kind in (EventType.ExecutionStarted, *COMPLETION_EVENTS))
 
 
 @dataclass
@@ -94,25 +85,25 @@ def supersteps(history: Iterable[dict[str, Any]], workflow: str, executors: Sequ
     An external event that is not an agent's answer (a person's reply, say) gets a row of its own.
     `executors` (e.g. `graph.executor_ids`) restores their case in agent names, which entity ids lower-case.
     """
-    prefix = f"dafx-{workflow}-".lower()
+    prefix = f"{AGENT_ENTITY_PREFIX}{workflow}-".lower()
     proper = {name.lower(): name for name in executors}
     timeline: list[tuple[datetime, int, str, str]] = []  # (when, 0 = an arrival / 1 = scheduled work, what, how)
     for event in history:
         kind = event_type(event)
         at = _time(event.get("Timestamp"))
-        if kind in ("TaskCompleted", "TaskFailed"):
+        if kind in (EventType.TaskCompleted.name, EventType.TaskFailed.name):
             name = str(event.get("FunctionName") or event.get("Name") or "")
             scheduled = _time(event.get("ScheduledTime")) or at
             if name.lower().startswith(prefix) and scheduled is not None:
                 executor = name[len(prefix) :]
                 timeline.append((scheduled, 1, proper.get(executor.lower(), executor), ACTIVITY))
-        elif kind == "EventSent":
-            target = entity_id(event.get("InstanceId"))
+        elif kind == EventType.EventSent.name:
+            target = parse_entity_id(event.get("InstanceId"))
             if target and target[0].lower().startswith(prefix) and at is not None:
                 executor = target[0][len(prefix) :]
                 timeline.append((at, 1, proper.get(executor.lower(), executor), AGENT))
         if kind in ARRIVALS and at is not None:
-            external = kind == "EventRaised" and not is_entity_answer(event.get("Input"))
+            external = kind == EventType.EventRaised.name and not is_entity_answer(event.get("Input"))
             timeline.append((at, 0, f"external event {event.get('Name')}" if external else "", ""))
     rows: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
@@ -171,7 +162,7 @@ def executor_runs(log_lines: Iterable[str], instance_id: str, workflow: str, exe
     `executors` (e.g. `graph.executor_ids`), then first appearance: executors of one superstep run at the same
     time, so their log lines come in any order.
     """
-    prefix = f"dafx-{workflow}-"
+    prefix = f"{AGENT_ENTITY_PREFIX}{workflow}-"
     counts: dict[str, dict[str, Any]] = {}
     for line in log_lines:
         match = _ACTIVITY_LINE.search(line)

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
+from ..durable_vocabulary import FINISHED_STATUSES
+
 DEFAULT_PROMPT = "What is temperature?"
-FINAL_STATES = ("Completed", "Failed", "Terminated", "Canceled")
 # (what it is, start route, whether the route takes the prompt as its text/plain body)
 ORCHESTRATIONS = (
     ("single-agent chaining", "/api/singleagent/run", False),
@@ -87,7 +88,7 @@ def _wait(
         except (httpx.HTTPError, ValueError) as error:
             return _done(result, f"status route failed: {type(error).__name__}: {error}", None, began)
         state = str(status.get("runtimeStatus"))
-        if state in FINAL_STATES:
+        if state in FINISHED_STATUSES:
             return _done(result, state, status.get("output"), began)
         if time.monotonic() > deadline:
             return _done(result, f"still {state} after {timeout:.0f} s", status.get("output"), began)

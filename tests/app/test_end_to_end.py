@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 import pytest
 
+from helpers.durable_vocabulary import FINISHED_STATUSES, agent_entity_name
 from tests.app.conftest import FUNCTIONS_APP, MODEL_LATENCY_MS, RunningApp
 
 pytestmark = pytest.mark.timeout(120)
 
 DURABLE = "/runtime/webhooks/durabletask"
-FINISHED = {"Completed", "Failed", "Terminated", "Canceled"}
 WRITER_FIRST_PROMPT = "Write a concise inspirational sentence about learning."
 WRITER_SECOND_PROMPT = "Improve this further while keeping it under 25 words: "
 PROMPT = "What is temperature?"
@@ -39,7 +39,7 @@ def wait_until_finished(http: httpx.Client, status_url: str, timeout: float = 45
         response = http.get(status_url)
         assert response.status_code == 200, f"{status_url}: HTTP {response.status_code} {response.text}"
         last = response.json()
-        if last["runtimeStatus"] in FINISHED:
+        if last["runtimeStatus"] in FINISHED_STATUSES:
             return last
         time.sleep(0.03)
     raise AssertionError(f"{status_url} did not finish within {timeout}s; last status: {last!r}")
@@ -50,12 +50,12 @@ def entity_conversations(app: RunningApp, agent: str, instance_id: str) -> dict[
 
     Found by listing the agent's entities, then each one is read again through the single-entity route.
     """
-    listing = app.http.get(f"{DURABLE}/entities/dafx-{agent}", params={"fetchState": "true"})
+    listing = app.http.get(f"{DURABLE}/entities/{agent_entity_name(agent)}", params={"fetchState": "true"})
     assert listing.status_code == 200, listing.text
     found: dict[str, list[dict[str, Any]]] = {}
     for entry in listing.json():
         key = entry["entityId"]["key"]
-        state = app.http.get(f"{DURABLE}/entities/dafx-{agent}/{key}")
+        state = app.http.get(f"{DURABLE}/entities/{agent_entity_name(agent)}/{key}")
         assert state.status_code == 200, state.text
         value = state.json()
         value = json.loads(value) if isinstance(value, str) else value

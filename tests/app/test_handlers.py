@@ -15,6 +15,7 @@ import pytest
 from agent_framework import AgentResponse, Content, Message
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
+from helpers.durable_vocabulary import agent_entity_name
 from tests.app.conftest import ImportedApp
 
 BASE = "http://127.0.0.1:7071"
@@ -69,7 +70,7 @@ def test_every_seed_route_is_registered(imported_app: ImportedApp) -> None:
     assert routes["multiagent/status/{instanceId}"] == ["GET"]
     for agent in ("WriterAgent", "PhysicistAgent", "ChemistAgent"):
         assert f"agents/{agent}/run" in routes
-        assert f"dafx-{agent}" in imported_app.functions
+        assert agent_entity_name(agent) in imported_app.functions
 
 
 def test_single_agent_start_payload(imported_app: ImportedApp) -> None:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from helpers import processes
+from helpers.durable_vocabulary import FINISHED_STATUSES
 from helpers.offline_settings import offline_host_env
 from tests.app.conftest import FUNCTIONS_APP
 
@@ -55,7 +56,7 @@ def test_kill_9_during_the_second_model_call_repeats_only_that_call(tmp_path: Pa
 
             def finished() -> dict[str, Any] | None:
                 body = httpx.get(f"{restarted.url}/api/singleagent/status/{instance_id}", timeout=10).json()
-                return body if body.get("runtimeStatus") in ("Completed", "Failed") else None
+                return body if body.get("runtimeStatus") in FINISHED_STATUSES else None
 
             status = wait_for(finished, "the resumed orchestration to finish", timeout=60)
             conversation_sizes = [call["input_messages"] for call in stats()["recent_calls"]]

@@ -14,9 +14,8 @@ import httpx
 import pytest
 
 from bench.load_faults import FUNCTIONS_APP
+from helpers.durable_vocabulary import FINISHED_STATUSES
 from helpers.offline_settings import offline_host_env
-
-FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
 @dataclass
@@ -55,7 +54,7 @@ class AppWithModel:
             response = self.http.get(status_url)
             assert response.status_code == 200, response.text
             last = response.json()
-            if last["runtimeStatus"] in FINISHED:
+            if last["runtimeStatus"] in FINISHED_STATUSES:
                 return last
             time.sleep(0.05)
         raise AssertionError(f"{status_url} still unfinished after {timeout}s (it must never hang): {last!r}")

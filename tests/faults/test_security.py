@@ -12,6 +12,7 @@ from typing import Any
 import psutil
 import pytest
 
+from helpers.durable_vocabulary import agent_entity_name
 from tests.faults.conftest import AppWithModel, serving_app_with_model
 
 pytestmark = pytest.mark.timeout(90)
@@ -81,7 +82,9 @@ def collect_everything_a_user_can_see(app: AppWithModel) -> dict[str, str]:
         seen[f"history {instance_id}"] = full.text
     seen["instances"] = app.http.get(f"{DURABLE}/instances").text
     for agent in ("WriterAgent", "PhysicistAgent", "ChemistAgent"):
-        seen[f"entities {agent}"] = app.http.get(f"{DURABLE}/entities/dafx-{agent}", params={"fetchState": "true"}).text
+        seen[f"entities {agent}"] = app.http.get(
+            f"{DURABLE}/entities/{agent_entity_name(agent)}", params={"fetchState": "true"}
+        ).text
     for path in ("/admin/host/status", "/admin/functions", "/api/health"):
         seen[path] = app.http.get(path).text
     seen["model /stats"] = app.model_http.get("/stats", params={"limit": "1000"}).text

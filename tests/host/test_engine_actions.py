@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from helpers.host.engine.actions import ActionType, signature
+from helpers.durable_vocabulary import ActionType
+from helpers.host.engine.actions import signature
 
 
 def call_activity(name: str) -> dict:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from helpers.host.engine.history import EventType, event
+from helpers.durable_vocabulary import EventType
+from helpers.host.engine.history import event
 from helpers.host.engine.in_flight import ArmedTimer, InFlight, ScheduledTask, work_in_flight
 
 T = "2026-12-05T10:00:00.000000Z"

@@ -13,8 +13,8 @@ try:
 except ImportError:
     from test_engine_support import REGISTRY
 
-from helpers.host.engine.actions import ActionType
-from helpers.host.engine.history import EventType, event
+from helpers.durable_vocabulary import ActionType, EventType
+from helpers.host.engine.history import event
 from helpers.host.engine.instance import new_book
 from helpers.host.engine.replay import orchestrator_request, plan_episode, run_orchestrator
 

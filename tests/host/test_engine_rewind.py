@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from helpers.host.engine.history import EventType, event
+from helpers.durable_vocabulary import EventType
+from helpers.host.engine.history import event
 from helpers.host.engine.instance import new_book
 from helpers.host.engine.rewind import plan_rewind
 

@@ -8,25 +8,9 @@ allocates ids for retry timers while it processes a failure, which the engine mi
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
-
-class ActionType(IntEnum):
-    CallActivity = 0
-    CallActivityWithRetry = 1
-    CallSubOrchestrator = 2
-    CallSubOrchestratorWithRetry = 3
-    ContinueAsNew = 4
-    CreateTimer = 5
-    WaitForExternalEvent = 6
-    CallEntity = 7
-    CallHttp = 8
-    SignalEntity = 9
-    ScheduledSignalEntity = 10
-    WhenAny = 11
-    WhenAll = 12
-
+from ...durable_vocabulary import ENTITY_ACTIONS, HTTP_ACTIVITY, ActionType, EventType
 
 _COMPOUND = (ActionType.WhenAny, ActionType.WhenAll)
 
@@ -61,13 +45,13 @@ def signature(action: dict[str, Any]) -> list[Any]:
     """
     kind = ActionType(action["actionType"])
     if kind in (ActionType.CallActivity, ActionType.CallActivityWithRetry, ActionType.CallHttp):
-        return ["TaskScheduled", (action.get("functionName") or "BuiltIn::HttpActivity").lower()]
+        return [EventType.TaskScheduled.name, (action.get("functionName") or HTTP_ACTIVITY).lower()]
     if kind in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
-        return ["SubOrchestrationInstanceCreated", (action.get("functionName") or "").lower()]
+        return [EventType.SubOrchestrationInstanceCreated.name, (action.get("functionName") or "").lower()]
     if kind is ActionType.CreateTimer:
-        return ["TimerCreated", ""]
-    if kind in (ActionType.CallEntity, ActionType.SignalEntity, ActionType.ScheduledSignalEntity):
-        return ["EventSent", "op"]
+        return [EventType.TimerCreated.name, ""]
+    if kind in ENTITY_ACTIONS:
+        return [EventType.EventSent.name, "op"]
     return [kind.name, ""]
 
 

@@ -30,10 +30,11 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from ...durable_vocabulary import HTTP_ACTIVITY, EventType
 from ..registry import Registry
 from ..user_code import UserCodeRunner
-from .history import EventType, event, now_iso
-from .http_calls import HTTP_ACTIVITY, HttpCaller, HttpCallFailed
+from .history import event, now_iso
+from .http_calls import HttpCaller, HttpCallFailed
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import json
 import uuid
 from typing import Any
 
-from .entities import entity_id
+from ...durable_vocabulary import FINISHED_STATUSES, EventType, entity_scheduler_id
 from .errors import InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, UnknownFunction
-from .history import EventType, event, now_iso, public_history
-from .instance import TERMINAL_STATES, Instance, instance_id_problem
+from .history import event, now_iso, public_history
+from .instance import Instance, instance_id_problem
 from .instances import jt_value, unknown_function
 from .queries import INSTANCES_WITH_INPUTS, STATUS_COLUMNS, filter_sql, status_from_row
 from .rewind import plan_rewind, rewound_event
@@ -213,7 +213,7 @@ class ClientOperations:
         if not rows:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
         name, _, status, input_json, custom_status, created, parent_id, parent_task_id, book_text = rows[0]
-        if status in TERMINAL_STATES and status != "Failed":  # HandleRewindInstanceRequestAsync: 410 Gone
+        if status in FINISHED_STATUSES and status != "Failed":  # HandleRewindInstanceRequestAsync: 410 Gone
             raise NotRunning(
                 f"The instance '{instance_id}' has status {status}: only a Failed instance can be rewound."
             )
@@ -355,13 +355,13 @@ class ClientOperations:
     # ================================================================================= entities
     async def signal_entity(self, entity_name: str, key: str, operation: str, input_json: str | None) -> None:
         assert self.entities is not None
-        self.entities.enqueue(entity_id(entity_name, key), operation, input_json, signal=True)
+        self.entities.enqueue(entity_scheduler_id(entity_name, key), operation, input_json, signal=True)
         await self.store.flush()
 
     async def read_entity(self, entity_name: str, key: str) -> tuple[bool, str | None]:
         assert self.entities is not None
         self.store.commit_for_read()
-        return self.entities.read_raw(entity_id(entity_name, key))
+        return self.entities.read_raw(entity_scheduler_id(entity_name, key))
 
     async def list_entities(self, entity_name: str | None = None, fetch_state: bool = False) -> list[dict[str, Any]]:
         assert self.entities is not None

@@ -16,11 +16,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from .actions import ActionType
+from ...durable_vocabulary import HTTP_ACTIVITY, ActionType, EventType
 from .activities import ActivityRun
 from .errors import UnknownFunction
-from .history import EventType, event, iso, now_iso, parse_iso, utcnow
-from .http_calls import HTTP_ACTIVITY, request_from_action
+from .history import event, iso, now_iso, parse_iso, utcnow
+from .http_calls import request_from_action
 from .instance import Instance
 from .instances import unknown_function
 

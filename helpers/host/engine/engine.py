@@ -23,6 +23,7 @@ import logging
 import time
 from typing import Any
 
+from ...durable_vocabulary import RUNNABLE_STATUSES
 from ..log_writer import deferring
 from ..registry import Registry
 from ..user_code import UserCodeRunner
@@ -33,7 +34,7 @@ from .entities import Entities
 from .episodes import EpisodeRunner
 from .http_calls import DEFAULT_TIMEOUT_SECONDS, HttpCaller
 from .in_flight import work_in_flight
-from .instance import RUNNING_STATES, Instance
+from .instance import Instance
 from .instances import InstanceBook
 from .queries import INSTANCES_WITH_INPUTS
 from .sdk_executor_memo import install as memoise_sdk_executor_class
@@ -219,7 +220,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
                 )
             for timer in in_flight.timers:
                 self._arm_timer(inst, timer.timer_id, timer.fire_at)
-            if inst.status in RUNNING_STATES:
+            if inst.status in RUNNABLE_STATUSES:
                 self._kick(inst)
         if self._active:
             self.log.info("Resumed %d unfinished orchestration(s) from %s.", len(self._active), self.store.path)

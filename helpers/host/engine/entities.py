@@ -15,24 +15,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ...durable_vocabulary import EventType, parse_entity_id
 from ..registry import Registry
 from ..user_code import UserCodeRunner
 from .errors import UnknownFunction
-from .history import EventType, event, now_iso
+from .history import event, now_iso
 from .store import Store
 
 # (caller instance id, caller execution id, EventRaised event) -> None
 ResponseSink = Callable[[str, str, dict[str, Any]], None]
 
 
-def entity_id(name: str, key: str) -> str:
-    """The scheduler id of an entity: `@<lower-case name>@<key>` (EntityId.get_scheduler_id)."""
-    return f"@{name.lower()}@{key}"
-
-
-def split_entity_id(eid: str) -> tuple[str, str]:
-    _, name, key = eid.split("@", 2)
-    return name, key
+def name_and_key(eid: str) -> tuple[str, str]:
+    """The entity name and key of a scheduler id (durable_vocabulary.entity_scheduler_id)."""
+    parsed = parse_entity_id(eid)
+    if parsed is None:
+        raise ValueError(f"{eid!r} is not an entity id (@name@key)")
+    return parsed
 
 
 def unknown_entity_message(name: str) -> str:
@@ -68,7 +67,7 @@ class Entities:
         request_id: str | None = None,
     ) -> None:
         """Persist an operation for `eid` and make sure its driver runs. Raises UnknownFunction."""
-        name, _ = split_entity_id(eid)
+        name, _ = name_and_key(eid)
         if self._registry.entity(name) is None:
             raise UnknownFunction(unknown_entity_message(name))
         op = {
@@ -129,7 +128,7 @@ class Entities:
 
     # -- running one operation --------------------------------------------------------------------------
     async def _run_one(self, eid: str, row_id: int, op: dict[str, Any]) -> None:
-        name, key = split_entity_id(eid)
+        name, key = name_and_key(eid)
         fn = self._registry.entity(name)
         exists, state = self.read_raw(eid)
         label = fn.name if fn else name

@@ -20,11 +20,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ...durable_vocabulary import FINISHED_STATUSES, RUNNABLE_STATUSES, EventType
 from ..registry import DurableFunction
 from .actions import signature
 from .fan_in import outstanding_fan_in, worth_an_episode
-from .history import EventType, event, now_iso
-from .instance import RUNNING_STATES, TERMINAL_STATES, Instance, played_text
+from .history import event, now_iso
+from .instance import Instance, played_text
 from .instances import unknown_function
 from .replay import ReplayResult, orchestrator_request, plan_episode, run_orchestrator
 
@@ -60,7 +61,7 @@ class EpisodeRunner:
     def _wants_episode(self, inst: Instance) -> bool:
         return (
             not self._stopping
-            and inst.status in RUNNING_STATES
+            and inst.status in RUNNABLE_STATUSES
             and worth_an_episode(inst)
             and self._active.get(inst.instance_id) is inst
         )
@@ -156,7 +157,7 @@ class EpisodeRunner:
         if (
             self._active.get(inst.instance_id) is not inst
             or inst.execution_id != prepared.execution_id
-            or inst.status in TERMINAL_STATES
+            or inst.status in FINISHED_STATUSES
             or self._stopping
             or not self._store_open()
         ):

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .actions import ActionType
-from .history import EventType
+from ...durable_vocabulary import TASK_FAILURE_EVENTS, TASK_SUCCESS_EVENTS, ActionType, EventType
 
 
 def outstanding_fan_in(
@@ -43,15 +42,13 @@ def outstanding_fan_in(
     ids = set(range(len(flat) - len(members), len(flat)))
     for ev in history:
         kind = ev["EventType"]
-        if kind in _FAILURES or (kind == EventType.EventRaised and "exceptionType" in (ev.get("Input") or "")):
+        if kind in TASK_FAILURE_EVENTS or (
+            kind == EventType.EventRaised and "exceptionType" in (ev.get("Input") or "")
+        ):
             return []
-        if kind in _SUCCESSES:
+        if kind in TASK_SUCCESS_EVENTS:
             ids.discard(ev.get("TaskScheduledId"))
     return sorted(ids)
-
-
-_SUCCESSES = (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted)
-_FAILURES = (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)
 
 
 def worth_an_episode(inst: Any) -> bool:
@@ -63,7 +60,7 @@ def worth_an_episode(inst: Any) -> bool:
         return True
     arrived = set()
     for _, ev in inst.pending:
-        if ev["EventType"] not in _SUCCESSES or ev.get("TaskScheduledId") not in waiting:
+        if ev["EventType"] not in TASK_SUCCESS_EVENTS or ev.get("TaskScheduledId") not in waiting:
             return True
         arrived.add(ev["TaskScheduledId"])
     return len(arrived) >= len(waiting)

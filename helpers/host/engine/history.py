@@ -9,36 +9,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from enum import IntEnum
 from typing import Any
 
+from ...durable_vocabulary import EventType
 
-class EventType(IntEnum):
-    ExecutionStarted = 0
-    ExecutionCompleted = 1
-    ExecutionFailed = 2
-    ExecutionTerminated = 3
-    TaskScheduled = 4
-    TaskCompleted = 5
-    TaskFailed = 6
-    SubOrchestrationInstanceCreated = 7
-    SubOrchestrationInstanceCompleted = 8
-    SubOrchestrationInstanceFailed = 9
-    TimerCreated = 10
-    TimerFired = 11
-    OrchestratorStarted = 12
-    OrchestratorCompleted = 13
-    EventSent = 14
-    EventRaised = 15
-    ContinueAsNew = 16
-    GenericEvent = 17
-    HistoryState = 18
-    ExecutionSuspended = 19
-    ExecutionResumed = 20
-    ExecutionRewound = 21
-
-
-ISO_PRECISE = "%Y-%m-%dT%H:%M:%S.%fZ"
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 

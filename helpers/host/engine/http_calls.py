@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 DEFAULT_TIMEOUT_SECONDS = 240.0
 
 # Headers .NET files under HttpContent.Headers; the extension's DurableHttpResponse leaves them out.

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .history import EventType
+from ...durable_vocabulary import EventType
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-RUNNING_STATES = ("Pending", "Running")
-ACTIVE_STATES = ("Pending", "Running", "Suspended")
-TERMINAL_STATES = ("Completed", "Failed", "Terminated", "Canceled")
-
 _UNPLAYED = '"IsPlayed": false'
 _PLAYED = '"IsPlayed": true'
 MAX_INSTANCE_ID_LENGTH = 256

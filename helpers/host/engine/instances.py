@@ -11,9 +11,10 @@ import json
 import uuid
 from typing import Any
 
+from ...durable_vocabulary import RUNNABLE_STATUSES, EventType
 from .fan_in import worth_an_episode
-from .history import EventType, event, now_iso
-from .instance import RUNNING_STATES, Instance, new_book, played_text
+from .history import event, now_iso
+from .instance import Instance, new_book, played_text
 
 
 def unknown_function(name: str, kind: str) -> str:
@@ -198,7 +199,7 @@ class InstanceBook:
         """Start the instance's episode driver unless it runs, may not run, or has nothing worth an episode.
         `now`: run an inline episode within this call rather than in the next loop step -- for callers that
         are a loop step of their own, so no caller is half-way through changing the instance."""
-        if inst.busy or self._stopping or inst.status not in RUNNING_STATES or not worth_an_episode(inst):
+        if inst.busy or self._stopping or inst.status not in RUNNABLE_STATUSES or not worth_an_episode(inst):
             return
         if not self.versioning.accepts(inst.version):
             self._refuse_version(inst)

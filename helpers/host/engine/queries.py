@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ...durable_vocabulary import canonical_status
 from .history import iso, iso_seconds, parse_iso
-from .instance import ACTIVE_STATES, TERMINAL_STATES
 from .instances import jt_value
 
 STATUS_COLUMNS = (
@@ -40,8 +40,7 @@ def filter_sql(
     params: list[Any] = []
     if runtime_status:
         wanted = [s.strip() for s in runtime_status if s and s.strip()]
-        lowered = {s.lower(): s for s in ACTIVE_STATES + TERMINAL_STATES + ("ContinuedAsNew",)}
-        wanted = [lowered.get(s.lower(), s) for s in wanted]
+        wanted = [canonical_status(s) for s in wanted]
         clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
         params.extend(wanted)
     for bound, op in ((created_from, ">="), (created_to, "<=")):

@@ -37,9 +37,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .history import EventType, event
-
-HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+from ...durable_vocabulary import EventType
+from .history import event
 
 
 @dataclass

@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
+from ...durable_vocabulary import FINISHED_STATUSES
 from ..errors import LabError
 from . import Verdict, never_raises, not_yet, passed, unsolved
 
-FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 RUN_TIMEOUT = 30.0  # seconds one instance may take: the exercises call no model, only activities and timers
 RESTART_SIGN_SECONDS = 5.0  # how long to look for a sign that a restarted instance runs again
 FLAKY_FAILURES = 2  # flaky_lookup's failures per instance (notebooks/apps/teaching_app/at_least_once.py)
@@ -51,7 +51,7 @@ def _wait(kit: Any, instance_id: str, before: dict[str, Any] | None = None) -> d
     seen_new_run = before is None
     while True:
         status = kit.status(instance_id)
-        finished = status.get("runtimeStatus") in FINISHED
+        finished = status.get("runtimeStatus") in FINISHED_STATUSES
         if not seen_new_run:
             seen_new_run = (
                 not finished

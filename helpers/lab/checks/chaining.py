@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...durable_vocabulary import agent_entity_name
 from . import Verdict, never_raises, not_yet, passed, unsolved
 
 TURNS = 3
+WRITER = agent_entity_name("WriterAgent").lower()  # as entity ids spell it
 
 
 @never_raises
@@ -53,7 +55,7 @@ def three_turns(kit: Any, orchestrator: Any) -> Verdict:
         )
     calls = kit.entity_calls_of(instance_id)
     keys = {call["key"] for call in calls}
-    if len(calls) != TURNS or any(call["entity"] != "dafx-writeragent" for call in calls):
+    if len(calls) != TURNS or any(call["entity"] != WRITER for call in calls):
         return not_yet(
             f"the orchestrator made {len(calls)} agent call(s): {[c['entity'] for c in calls]}.",
             f"make exactly {TURNS} `yield writer.run(...)` calls to the WriterAgent.",

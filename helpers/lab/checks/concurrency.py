@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...durable_vocabulary import agent_entity_name
 from . import Verdict, never_raises, not_yet, passed, unsolved
 
-EXPERTS = ("dafx-physicistagent", "dafx-chemistagent")
-WRITER = "dafx-writeragent"
+EXPERTS = tuple(agent_entity_name(agent).lower() for agent in ("PhysicistAgent", "ChemistAgent"))
+WRITER = agent_entity_name("WriterAgent").lower()
 
 
 @never_raises

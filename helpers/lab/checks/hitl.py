@@ -17,6 +17,7 @@ import time
 import weakref
 from typing import Any
 
+from ...durable_vocabulary import FINISHED_STATUSES, EventType, agent_entity_name
 from ..errors import LabError
 from ..views import Table, decode_nested, entity_calls, event_type, excerpt
 from . import Verdict, never_raises, not_yet, passed, unsolved
@@ -26,7 +27,6 @@ EVENT = "HumanApproval"
 WRITER = "ContentWriterAgent"
 START_ROUTE = "/api/hitl/run"
 WAITING = "waiting for approval"
-FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 NO_FEEDBACK = "No feedback provided."  # what the app tells the writer when a rejection carries no feedback
 CHECK_TOPIC = "tide pools"
 IDLE_SECONDS = 1.0  # waiting, with no decision queued, for this long: the reviewer's code has stopped sending
@@ -58,7 +58,9 @@ def wait_for_review(kit: Any, instance_id: str, draft: int, timeout: float) -> d
     while True:
         status = kit.status(instance_id)
         custom = _custom(status)
-        if status.get("runtimeStatus") in FINISHED or (custom.get("step") == WAITING and custom.get("draft") == draft):
+        if status.get("runtimeStatus") in FINISHED_STATUSES or (
+            custom.get("step") == WAITING and custom.get("draft") == draft
+        ):
             return status
         if time.monotonic() > deadline:
             return status
@@ -70,7 +72,7 @@ def approval_events(history: list[dict[str, Any]]) -> list[tuple[int, Any]]:
     return [
         (index, decode_nested(event.get("Input")))
         for index, event in enumerate(history)
-        if event_type(event) == "EventRaised" and event.get("Name") == EVENT
+        if event_type(event) == EventType.EventRaised.name and event.get("Name") == EVENT
     ]
 
 
@@ -86,7 +88,7 @@ def other_event_names(history: list[dict[str, Any]]) -> list[str]:
     names = []
     for event in history:
         name = str(event.get("Name") or "")
-        if event_type(event) == "EventRaised" and name != EVENT and not _looks_like_request_id(name):
+        if event_type(event) == EventType.EventRaised.name and name != EVENT and not _looks_like_request_id(name):
             names.append(name)
     return names
 
@@ -106,12 +108,12 @@ def settle(kit: Any, instance_id: str, timeout: float) -> dict[str, Any]:
     idle_since: float | None = None
     while True:
         status = kit.status(instance_id)
-        if status.get("runtimeStatus") in FINISHED or time.monotonic() > deadline:
+        if status.get("runtimeStatus") in FINISHED_STATUSES or time.monotonic() > deadline:
             return status
         waiting = False
         if _custom(status).get("step") == WAITING:
             history = kit.history(instance_id)
-            timers = sum(1 for event in history if event_type(event) == "TimerCreated")
+            timers = sum(1 for event in history if event_type(event) == EventType.TimerCreated.name)
             waiting = len(approval_events(history)) < timers
         if not waiting:
             idle_since = None
@@ -142,7 +144,7 @@ def _text(content: dict[str, Any]) -> str:
 
 def writer_messages(kit: Any, session_key: str) -> list[dict[str, str]]:
     """The writer's conversation on one session: `{"entry", "role", "text"}` per message, in order."""
-    state = kit.entity_state(f"dafx-{WRITER}", session_key)
+    state = kit.entity_state(agent_entity_name(WRITER), session_key)
     history = ((state or {}).get("data") or {}).get("conversationHistory") or []
     rows = []
     for entry in history:
@@ -162,7 +164,7 @@ def writer_conversation(kit: Any, session_key: str, width: int = 90) -> Table:
         {"#": number, **row, "text": excerpt(row["text"], width)}
         for number, row in enumerate(writer_messages(kit, session_key))
     ]
-    return Table(("#", "entry", "role", "text"), rows, title=f"dafx-{WRITER} / {session_key}")
+    return Table(("#", "entry", "role", "text"), rows, title=f"{agent_entity_name(WRITER)} / {session_key}")
 
 
 # ---------------------------------------------------------------------------------- exercise 1
@@ -212,7 +214,7 @@ def reject_then_approve(kit: Any, review: Any, my_feedback: Any) -> Verdict:
         history = kit.history(instance_id)
         return _judge_review(kit, status, history, my_feedback.strip())
     finally:
-        if kit.status(instance_id).get("runtimeStatus") not in FINISHED:
+        if kit.status(instance_id).get("runtimeStatus") not in FINISHED_STATUSES:
             terminate(kit, instance_id, "left waiting by the self-check")
 
 
@@ -261,7 +263,7 @@ def _judge_review(kit: Any, status: dict[str, Any], history: list[dict[str, Any]
             f"{len(decisions)} {EVENT} events reached the instance; the exercise needs exactly two.",
             "Send one rejection and one approval.",
         )
-    timers = [index for index, event in enumerate(history) if event_type(event) == "TimerCreated"]
+    timers = [index for index, event in enumerate(history) if event_type(event) == EventType.TimerCreated.name]
     if len(timers) < 2 or events[1][0] < timers[1]:
         return not_yet(
             "you approved before draft 2 existed: Durable Functions kept your approval until the next "
@@ -321,7 +323,7 @@ def timeout_scenario(kit: Any) -> dict[str, Any]:
     kit.raise_event(instance_id, EVENT, {"approved": False, "feedback": TIMEOUT_SCENARIO_FEEDBACK})
     deadline = time.monotonic() + budget + 2 * TIMEOUT_SCENARIO_SECONDS
     status = kit.status(instance_id)
-    while status.get("runtimeStatus") not in FINISHED and time.monotonic() < deadline:
+    while status.get("runtimeStatus") not in FINISHED_STATUSES and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
         status = kit.status(instance_id)
     history = kit.history(instance_id)
@@ -334,7 +336,7 @@ def timeout_scenario(kit: Any) -> dict[str, Any]:
         "TimerFired": kinds.count("TimerFired"),
         "runtimeStatus": status.get("runtimeStatus"),
     }
-    if observed["runtimeStatus"] in FINISHED:  # keep only a finished run's facts
+    if observed["runtimeStatus"] in FINISHED_STATUSES:  # keep only a finished run's facts
         _observed[kit] = observed
     return observed
 
@@ -356,7 +358,7 @@ def predict_timeout(kit: Any, predicted: Any) -> Verdict:
         )
     observed = timeout_scenario(kit)
     wrong = [key for key in PREDICTION_KEYS if _normal(predicted[key]) != _normal(observed[key])]
-    if observed["runtimeStatus"] not in FINISHED:
+    if observed["runtimeStatus"] not in FINISHED_STATUSES:
         return not_yet(
             f"the check's instance did not finish ({observed['runtimeStatus']}).", "Look at kit.host_log() for errors."
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...durable_vocabulary import agent_entity_name
 from . import Verdict, never_raises, not_yet, passed
 
 USED_IN_THE_LESSON = {"alpha", "beta", "shared"}
@@ -45,7 +46,10 @@ def separate_sessions(kit: Any, key_for_a: Any, key_for_b: Any) -> Verdict:
     labels = {started[0]["id"]: "A", started[1]["id"]: "B"}
     callers = {
         key: sorted(
-            {row["caller"] for row in conversation_by_caller(kit.entity_state("dafx-WriterAgent", key), labels)}
+            {
+                row["caller"]
+                for row in conversation_by_caller(kit.entity_state(agent_entity_name("WriterAgent"), key), labels)
+            }
         )
         for key in keys
     }

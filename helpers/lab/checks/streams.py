@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from ...durable_vocabulary import agent_entity_name
 from . import Verdict, never_raises, not_yet, passed, unsolved
 
 AGENT = "TravelPlanner"
@@ -49,7 +50,7 @@ def resume_from_cursor(kit: Any, resume_stream: Any) -> Verdict:
 
     def stored_answer() -> str | None:
         try:
-            history = kit.entity_state(f"dafx-{AGENT}", key)["data"]["conversationHistory"]
+            history = kit.entity_state(agent_entity_name(AGENT), key)["data"]["conversationHistory"]
         except LabError:  # the entity does not exist yet
             return None
         responses = [entry for entry in history if entry.get("$type") == "response"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from ...durable_vocabulary import AGENT_ENTITY_PREFIX, FINISHED_STATUSES
 from ..deploy import TRIGGER_ATTRIBUTE
 from ..errors import LabError
 from ..workflows import graph, supersteps
@@ -27,7 +28,6 @@ WORKFLOW = "refund_desk_mine"
 BRANCH = "already_refunded"
 REFUNDED_BEFORE = {"order_id": "A-1003", "amount": 45, "reason": "The toaster burns every slice."}
 ORDINARY = {"order_id": "A-1001", "amount": 39, "reason": "The kettle arrived with a cracked lid."}
-FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 EDGE_HINT = (
     f"one more conditional edge, from decide to {BRANCH}, that lets only the 'duplicate' route through: "
     "the same shape as the edges from decide to settle and to human_review."
@@ -115,9 +115,9 @@ def load_error(message: str) -> str:
 def _hosted_workflows(kit: Any) -> set[str]:
     functions = kit.functions()
     return {
-        row["function"][len("dafx-") :]
+        row["function"][len(AGENT_ENTITY_PREFIX) :]
         for row in functions
-        if row["trigger"] == "orchestrationTrigger" and str(row["function"]).startswith("dafx-")
+        if row["trigger"] == "orchestrationTrigger" and str(row["function"]).startswith(AGENT_ENTITY_PREFIX)
     }
 
 
@@ -130,7 +130,7 @@ def _run(kit: Any, order: dict[str, Any]) -> dict[str, Any]:
     deadline = time.monotonic() + kit.wait_budget
     while True:
         status = httpx.get(status_url, timeout=30, trust_env=False).json()
-        if status.get("runtimeStatus") in FINISHED:
+        if status.get("runtimeStatus") in FINISHED_STATUSES:
             return status
         if status.get("pendingHumanInputRequests"):
             return {**status, "waiting": True}

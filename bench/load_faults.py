@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import random
 import shutil
-import sqlite3
 import tempfile
 import threading
 import time
@@ -38,9 +37,9 @@ import httpx
 import psutil
 
 from helpers import processes
-from helpers.durable_vocabulary import FINISHED_STATUSES
+from helpers.durable_vocabulary import AGENT_ENTITY_PREFIX, FINISHED_STATUSES, parse_entity_id
 from helpers.host.engine.in_flight import work_in_flight
-from helpers.host.engine.store import instance_events
+from helpers.host.engine.store import StateFileReader
 from helpers.offline_settings import offline_host_env
 
 REPO_ROOT = processes.REPO_ROOT
@@ -96,20 +95,17 @@ async def _first_new_start(journal: ActivityJournal, deadline: float, activities
 
 
 @contextlib.contextmanager
-def _state_copy(state_db: Path) -> Iterator[sqlite3.Connection]:
-    """A read connection to a copy of the state file (with its WAL), so the host that opens the original next
-    finds it exactly as the kill left it."""
+def _state_copy(state_db: Path) -> Iterator[StateFileReader]:
+    """A reader of a copy of the state file (with its WAL), so the host that opens the original next finds it
+    exactly as the kill left it."""
     with tempfile.TemporaryDirectory(prefix="inflight-") as scratch:
         copy = Path(scratch) / "state.db"
         for suffix in ("", "-wal"):
             source = Path(f"{state_db}{suffix}")
             if source.exists():
                 shutil.copyfile(source, f"{copy}{suffix}")
-        conn = sqlite3.connect(copy)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        with StateFileReader(str(copy)) as state:
+            yield state
 
 
 def activities_in_flight(state_db: Path) -> set[tuple[str, int]]:
@@ -120,15 +116,9 @@ def activities_in_flight(state_db: Path) -> set[tuple[str, int]]:
     The chain app schedules step 1 as task 0 and step 2 as task 1.
     """
     found: set[tuple[str, int]] = set()
-    with _state_copy(state_db) as conn:
-        unfinished = [
-            row[0]
-            for row in conn.execute(
-                "SELECT instance_id FROM instances WHERE status IN ('Pending', 'Running', 'Suspended')"
-            )
-        ]
-        for instance_id in unfinished:
-            tasks = work_in_flight(instance_events(conn, instance_id)).tasks
+    with _state_copy(state_db) as state:
+        for instance_id in state.unfinished_instance_ids():
+            tasks = work_in_flight(state.instance_events(instance_id)).tasks
             found |= {(instance_id, task.task_id + 1) for task in tasks}
     return found
 
@@ -136,8 +126,12 @@ def activities_in_flight(state_db: Path) -> set[tuple[str, int]]:
 def agent_operations_in_flight(state_db: Path) -> int:
     """Agent entity operations the state file holds as queued or running (each is one model call when it runs);
     agent entities are named `dafx-<AgentName>`."""
-    with _state_copy(state_db) as conn:
-        return conn.execute("SELECT count(*) FROM entity_ops WHERE entity_id LIKE '@dafx-%'").fetchone()[0]
+    with _state_copy(state_db) as state:
+        return sum(
+            1
+            for operation in state.queued_entity_operations()
+            if (parse_entity_id(operation.entity_id) or ("", ""))[0].startswith(AGENT_ENTITY_PREFIX)
+        )
 
 
 # ============================================================================================ memory

@@ -10,8 +10,6 @@ host's own route: real `func start` keeps this history inside its storage provid
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -25,10 +23,7 @@ async def stored_history(request: Request) -> Response:
     status = await engine.get_status(instance_id, show_input=True)
     if status is None:
         return error_response(404, f"No instance with ID '{instance_id}' found.")
-    events = [
-        json.loads(text)
-        for (text,) in engine.store.read("SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))
-    ]
+    events = engine.store.history_events(instance_id)
     return JSONResponse(
         {
             "instanceId": instance_id,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.load_faults import CHAIN_APP
-from helpers.host.engine.store import APPLICATION_ID, Store
+from helpers.host.engine.store import APPLICATION_ID, StateFileReader, Store
 from helpers.processes import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.timeout(60)
@@ -28,10 +28,9 @@ def kit_state_file(path: Path, rows: int = 400) -> Path:
     """A real state file of this host, with enough rows to span many pages."""
     store = Store(str(path))
     store.open()
-    store.write_many(
-        "INSERT INTO history(instance_id, seq, event) VALUES (?, ?, ?)",
-        [(f"i{n // 10}", n % 10, '{"EventType": 0, "pad": "' + "x" * 200 + '"}') for n in range(rows)],
-    )
+    event = '{"EventType": 0, "pad": "' + "x" * 200 + '"}'
+    for instance in range(rows // 10):
+        store.append_history(f"i{instance}", 0, [event] * 10)
     store.close()
     return path
 
@@ -122,9 +121,8 @@ def test_host_refuses_a_state_file_it_does_not_own(tmp_path: Path, case: str) ->
 def test_the_control_case_a_valid_state_file_is_accepted(tmp_path: Path) -> None:
     """Guards the cases above: the host does start on a healthy state file made the same way."""
     state = kit_state_file(tmp_path / "state.db")
-    conn = sqlite3.connect(state)
-    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    conn.close()
+    with StateFileReader(str(state)) as stored:
+        assert stored.application_id() == APPLICATION_ID
     from helpers import processes
 
     host = processes.start_host(

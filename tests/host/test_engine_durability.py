@@ -19,9 +19,10 @@ except ImportError:
     from test_engine_support import *  # noqa: F403
     from test_engine_support import CALLS, GATE, REGISTRY
 
+from helpers.durable_vocabulary import EventType
 from helpers.host.engine import DurableEngine, StoreError
 from helpers.host.engine.in_flight import InFlight, work_in_flight
-from helpers.host.engine.store import SCHEMA_VERSION, instance_events
+from helpers.host.engine.store import SCHEMA_VERSION, StateFileReader
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -33,13 +34,13 @@ def crash(engine: DurableEngine) -> None:
     for inst in engine._active.values():
         for handle in inst.timers.values():
             handle.cancel()
-    engine.store._conn.close()  # an open transaction is discarded, exactly as after a crash
-    engine.store._conn = None
+    engine.store.abandon()  # an open transaction is discarded, exactly as after a crash
 
 
-def in_flight_on_disk(conn: sqlite3.Connection, instance_id: str) -> InFlight:
+def in_flight_on_disk(db_path: str, instance_id: str) -> InFlight:
     """The work a restart would start again for the instance, read from the committed file as the engine reads it."""
-    return work_in_flight(instance_events(conn, instance_id))
+    with StateFileReader(db_path) as stored:
+        return work_in_flight(stored.instance_events(instance_id))
 
 
 async def new_engine(db_path, runner, **options) -> DurableEngine:
@@ -103,8 +104,9 @@ async def test_a_file_of_schema_version_1_is_upgraded_and_its_work_in_flight_res
         conn.execute("PRAGMA user_version = 1")
     second = await new_engine(db_path, runner)
     try:
+        with StateFileReader(db_path) as stored:
+            assert stored.schema_version() == SCHEMA_VERSION
         with sqlite3.connect(db_path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'work%'").fetchall() == []
         await wait_for(lambda: CALLS.get("gated") == 2)  # once, from the history
         GATE.set()
@@ -140,8 +142,9 @@ async def test_a_file_of_schema_version_2_is_upgraded_and_keeps_every_input(db_p
         as_schema_version_2(conn)
     second = await new_engine(db_path, runner)
     try:
+        with StateFileReader(db_path) as stored:
+            assert stored.schema_version() == SCHEMA_VERSION
         with sqlite3.connect(db_path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             columns = [row[1] for row in conn.execute("PRAGMA table_info(instances)")]
             assert "input" not in columns
         GATE.set()
@@ -257,9 +260,9 @@ async def test_stop_during_an_episode_leaves_nothing_scheduled_that_did_not_run(
     await asyncio.sleep(0.1)  # the stop has begun and waits for the episode
     REPLAY_GATE.set()
     await stopping
-    with sqlite3.connect(db_path) as conn:
-        assert in_flight_on_disk(conn, iid) == InFlight([], [])  # the dropped episode scheduled nothing
-        assert conn.execute("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,)).fetchone()[0] == 1
+    assert in_flight_on_disk(db_path, iid) == InFlight([], [])  # the dropped episode scheduled nothing
+    with StateFileReader(db_path) as stored:
+        assert len(stored.pending_events(iid)) == 1
     assert CALLS["hello"] == 1
     second = await new_engine(db_path, runner)
     try:
@@ -297,14 +300,13 @@ async def test_an_orchestrator_that_blocks_is_moved_off_the_loop_thread(db_path,
 def _pending_inserts(engine: DurableEngine) -> list[str]:
     """Record every INSERT into `pending` from now on (the events that did not go straight into a history)."""
     seen: list[str] = []
-    write = engine.store.write
+    add_pending = engine.store.add_pending
 
-    def recording(sql, params=(), **kwargs):
-        if sql.startswith("INSERT INTO pending"):
-            seen.append(json.loads(params[1])["EventType"])
-        return write(sql, params, **kwargs)
+    def recording(instance_id, ev, **kwargs):
+        seen.append(ev["EventType"])
+        return add_pending(instance_id, ev, **kwargs)
 
-    engine.store.write = recording
+    engine.store.add_pending = recording
     return seen
 
 
@@ -316,13 +318,10 @@ async def test_a_result_consumed_at_once_goes_into_the_history_with_its_episode(
         status = await eng.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert inserted == [0]  # only ExecutionStarted: both TaskCompleted events went straight into the history
-        history = [
-            json.loads(t)["EventType"]
-            for (t,) in eng.store.read("SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (iid,))
-        ]
-        assert history.count(5) == 2  # TaskCompleted, twice
-        assert eng.store.read("SELECT count(*) FROM pending")[0][0] == 0
-        assert in_flight_on_disk(eng.store.conn, iid) == InFlight([], [])
+        history = [ev["EventType"] for ev in eng.store.history_events(iid)]
+        assert history.count(EventType.TaskCompleted) == 2
+        assert eng.store.pending_events(iid) == []
+        assert in_flight_on_disk(db_path, iid) == InFlight([], [])
     finally:
         await eng.stop(timeout=2)
 
@@ -335,13 +334,7 @@ async def test_a_result_held_back_is_written_by_the_next_commit_and_survives_a_c
     first = await new_engine(db_path, runner)
     iid = await first.start_orchestration("fan_in_with_gate")
     await wait_for(lambda: CALLS.get("hello") == 1 and CALLS.get("gated") == 1)
-    await wait_for(
-        lambda: (
-            first.store.read("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,))[0][0] == 1
-            and first.store._conn is not None
-            and not first.store._conn.in_transaction
-        )
-    )
+    await wait_for(lambda: len(first.store.pending_events(iid)) == 1 and not first.store.has_uncommitted_writes)
     crash(first)
     second = await new_engine(db_path, runner)
     try:
@@ -380,7 +373,7 @@ async def test_an_event_written_while_a_threaded_replay_ran_is_not_delivered_aga
     await first.stop(timeout=2)
     second = await new_engine(db_path, runner, inline_replay=False)
     try:
-        assert second.store.read("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,))[0][0] == 0
+        assert second.store.pending_events(iid) == []
         await asyncio.sleep(0.2)
         status = await second.get_status(iid)
         assert status["runtimeStatus"] == "Running", status  # still waiting for its second event
@@ -399,8 +392,8 @@ async def test_an_entity_operation_starts_only_once_its_record_is_committed(db_p
     run_one = eng.entities._run_one
 
     async def checking(eid, row_id, op):
-        with sqlite3.connect(db_path) as other:  # a second connection sees committed rows only
-            seen.append(bool(other.execute("SELECT 1 FROM entity_ops WHERE id = ?", (row_id,)).fetchall()))
+        with StateFileReader(db_path) as other:  # a second connection sees committed rows only
+            seen.append(any(queued.row_id == row_id for queued in other.queued_entity_operations()))
         return await run_one(eid, row_id, op)
 
     eng.entities._run_one = checking

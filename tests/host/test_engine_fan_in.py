@@ -85,7 +85,7 @@ async def test_staggered_results_join_one_episode(db_path, runner, caplog):
         spec = [["pause", 0.05 * i] for i in range(1, 6)]
         iid = await engine.start_orchestration("staggered", input_json=json.dumps(spec))
         await asyncio.sleep(0.12)  # two of five results are in, three activities still run
-        held = engine.store.read("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,))[0][0]
+        held = len(engine.store.pending_events(iid))
         assert held >= 1, "finished results wait in the committed pending table"
         assert (await engine.get_status(iid))["runtimeStatus"] == "Running"
         status = await engine.wait_for_instance(iid, 10)
@@ -130,7 +130,7 @@ async def test_held_results_survive_a_restart(db_path, runner):
     spec = [["pause", 0.05], ["pause", 0.8]]
     iid = await engine.start_orchestration("staggered", input_json=json.dumps(spec))
     await asyncio.sleep(0.3)  # the fast result is held; the slow activity still runs
-    assert engine.store.read("SELECT count(*) FROM pending WHERE instance_id = ?", (iid,))[0][0] == 1
+    assert len(engine.store.pending_events(iid)) == 1
     await engine.stop(timeout=0.01)  # the slow run is abandoned: its work row stays
     engine = make_engine(db_path, runner)
     await engine.start()

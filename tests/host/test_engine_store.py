@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.host.engine import store as store_module
-from helpers.host.engine.store import Store
+from helpers.host.engine.store import Store, checkpointer
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -23,7 +22,7 @@ def store(tmp_path: Path):
 
 
 def commit_one(store: Store, n: int) -> None:
-    store.write("INSERT INTO history(instance_id, seq, event) VALUES (?, ?, ?)", ("i", n, "{}"))
+    store.append_history("i", n, ["{}"])
     store.commit()
 
 
@@ -36,7 +35,7 @@ def test_no_checkpoint_in_the_pauses_of_a_running_orchestration(store: Store) ->
 
 
 def test_checkpoint_after_a_quiet_moment(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "CHECKPOINT_IDLE_SECONDS", 0.3)
+    monkeypatch.setattr(checkpointer, "CHECKPOINT_IDLE_SECONDS", 0.3)
     commit_one(store, 0)
     deadline = time.monotonic() + 5
     while store.checkpoints == 0 and time.monotonic() < deadline:
@@ -47,13 +46,12 @@ def test_checkpoint_after_a_quiet_moment(store: Store, monkeypatch: pytest.Monke
 
 
 def test_a_large_wal_is_checkpointed_even_while_busy(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "CHECKPOINT_FORCE_BYTES", 64 * 1024)
+    monkeypatch.setattr(checkpointer, "CHECKPOINT_FORCE_BYTES", 64 * 1024)
     n = 0
     deadline = time.monotonic() + 5
     while store.checkpoints == 0 and time.monotonic() < deadline:
-        for _ in range(20):
-            store.write("INSERT INTO history(instance_id, seq, event) VALUES (?, ?, ?)", ("i", n, "x" * 2000))
-            n += 1
+        store.append_history("i", n, ["x" * 2000] * 20)
+        n += 20
         store.commit()
         time.sleep(0.02)
     assert store.checkpoints >= 1

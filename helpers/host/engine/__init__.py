@@ -14,9 +14,12 @@ Modules, one concept each:
     instances.py   creating, persisting, delivering events to and ending instances
     client.py      the operations the Durable HTTP API asks for (start ... rewind, purge, entities)
     engine.py      construction, start-up (resume from the store), orderly stop
-    activities.py, http_calls.py, entities.py   where user work runs; store.py, history.py, actions.py,
+    activities.py, http_calls.py, entities.py   where user work runs
+    store/         the SQLite file: every read and write of durable state, by name (the only SQL)
+    records.py     the rows the store hands out and takes in;  status.py  a status as the HTTP API shows it
+    history.py, actions.py   history events and the orchestrator's action list
     in_flight.py   the work a restart must start again, read from the history alone
-    fan_in.py, rewind.py, versioning.py, queries.py, instance.py   the supporting pieces
+    fan_in.py, rewind.py, versioning.py, instance.py   the supporting pieces
     sdk_timestamps.py, sdk_executor_memo.py (via sdk_patch.py)   the two memos the host gives the SDK
 
 Interface used by the HTTP layer (all methods are coroutines on the server's event loop unless noted):

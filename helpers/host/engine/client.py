@@ -17,9 +17,10 @@ from ...durable_vocabulary import FINISHED_STATUSES, EventType, entity_scheduler
 from .errors import InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, UnknownFunction
 from .history import event, now_iso, public_history
 from .instance import Instance, instance_id_problem
-from .instances import jt_value, unknown_function
-from .queries import INSTANCES_WITH_INPUTS, STATUS_COLUMNS, filter_sql, status_from_row
+from .instances import unknown_function
+from .records import InstanceFilter, StatusRow
 from .rewind import plan_rewind, rewound_event
+from .status import json_value, status_payload
 
 
 class ClientOperations:
@@ -64,16 +65,11 @@ class ClientOperations:
 
     async def restart(self, instance_id: str, new_id: bool = True) -> str:
         """Start the instance's orchestrator again with its original input (RestartAsync)."""
-        rows = self.store.read(
-            "SELECT name, input, json_extract(book, '$.input_is_value') "
-            f"FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?",
-            (instance_id,),
-        )
-        if not rows:
+        record = self.store.status(instance_id)
+        if record is None:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
-        name, input_json, input_is_value = rows[0]
         return await self.start_orchestration(
-            name, None if new_id else instance_id, input_json, input_is_value=bool(input_is_value)
+            record.name, None if new_id else instance_id, record.input, input_is_value=record.input_is_value
         )
 
     # ================================================================================= reading
@@ -88,34 +84,25 @@ class ClientOperations:
         self.store.commit_for_read()
         inst = self._active.get(instance_id)
         if inst is not None:  # committed, so its row says the same: skip the read (status polls are frequent)
-            status = status_from_row(
-                (
-                    inst.instance_id,
-                    inst.name,
-                    inst.status,
-                    inst.input,
-                    inst.output,
-                    inst.custom_status,
-                    inst.created,
-                    inst.updated,
-                    inst.book.get("input_is_value"),
-                ),
-                show_input,
+            row = StatusRow(
+                inst.instance_id,
+                inst.name,
+                inst.status,
+                inst.input,
+                inst.output,
+                inst.custom_status,
+                inst.created,
+                inst.updated,
+                bool(inst.book.get("input_is_value")),
             )
         else:
-            rows = self.store.read(
-                f"SELECT {STATUS_COLUMNS} FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?", (instance_id,)
-            )
-            if not rows:
+            stored = self.store.status(instance_id)
+            if stored is None:
                 return None
-            status = status_from_row(rows[0], show_input)
+            row = stored
+        status = status_payload(row, show_input)
         if show_history:
-            events = [
-                json.loads(text)
-                for (text,) in self.store.read(
-                    "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
-                )
-            ]
+            events = self.store.history_events(instance_id)
             status["historyEvents"] = public_history(events, show_output=show_history_output, show_input=show_input)
         return status
 
@@ -131,12 +118,8 @@ class ClientOperations:
         show_input: bool = True,
     ) -> list[dict[str, Any]]:
         self.store.commit_for_read()
-        sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
-        sql = f"SELECT {STATUS_COLUMNS} FROM {INSTANCES_WITH_INPUTS}{sql} ORDER BY created, instance_id"
-        if top:
-            sql += " LIMIT ? OFFSET ?"
-            params.extend([int(top), int(skip)])
-        return [status_from_row(row, show_input) for row in self.store.read(sql, params)]
+        where = InstanceFilter(runtime_status, created_from, created_to, instance_id_prefix)
+        return [status_payload(row, show_input) for row in self.store.statuses(where, top=top, skip=skip)]
 
     async def wait_for_instance(self, instance_id: str, timeout: float) -> dict[str, Any] | None:
         """Wait until the instance reaches a terminal state; returns its status (or the last one on timeout)."""
@@ -192,9 +175,7 @@ class ClientOperations:
         inst = self._active.get(instance_id)
         if inst is not None:
             return inst
-        if self.store.read("SELECT 1 FROM instances WHERE instance_id = ?", (instance_id,)):
-            from .errors import NotRunning
-
+        if self.store.instance_exists(instance_id):
             raise NotRunning(f"The instance '{instance_id}' has already finished.")
         raise NotFound(f"No instance with ID '{instance_id}' found.")
 
@@ -205,27 +186,18 @@ class ClientOperations:
         await self.store.flush()
 
     def _rewind(self, instance_id: str, reason: str) -> Instance:
-        rows = self.store.read(
-            "SELECT name, execution_id, status, input, custom_status, created, parent_id, parent_task_id, book "
-            f"FROM {INSTANCES_WITH_INPUTS} WHERE instance_id = ?",
-            (instance_id,),
-        )
-        if not rows:
+        record = self.store.instance(instance_id)
+        if record is None:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
-        name, _, status, input_json, custom_status, created, parent_id, parent_task_id, book_text = rows[0]
+        name, status = record.name, record.status
         if status in FINISHED_STATUSES and status != "Failed":  # HandleRewindInstanceRequestAsync: 410 Gone
             raise NotRunning(
                 f"The instance '{instance_id}' has status {status}: only a Failed instance can be rewound."
             )
         if status != "Failed" or instance_id in self._active:  # DurableClient.RewindAsync's own refusal
             raise InvalidState("The rewind operation is only supported on failed orchestration instances.")
-        history = [
-            json.loads(text)
-            for (text,) in self.store.read(
-                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
-            )
-        ]
-        book = json.loads(book_text)
+        history = self.store.history_events(instance_id)
+        book = dict(record.book or {})
         plan = plan_rewind(history, book)
         book.update(
             retries=plan.retries, failed_loops=[], interrupted_loops=[], retried=plan.retried, next_id=plan.next_id
@@ -236,22 +208,17 @@ class ClientOperations:
             name=name,
             execution_id=uuid.uuid4().hex,
             status="Running",
-            input=input_json,
-            created=created,
-            updated=created,
-            parent_id=parent_id,
-            parent_task_id=parent_task_id,
-            custom_status=custom_status,
+            input=record.input,
+            created=record.created,
+            updated=record.created,
+            parent_id=record.parent_id,
+            parent_task_id=record.parent_task_id,
+            custom_status=record.custom_status,
             book=book,
         )
         self._active[instance_id] = inst
-        answers = [
-            json.loads(text)
-            for (text,) in self.store.read(  # engine._entity_answered kept them
-                "SELECT event FROM pending WHERE instance_id = ? ORDER BY id", (instance_id,)
-            )
-        ]
-        self.store.write("DELETE FROM pending WHERE instance_id = ?", (instance_id,))
+        answers = [ev for _, ev in self.store.pending_events(instance_id)]  # engine._entity_answered kept them
+        self.store.delete_pending(instance_id)
         self._replace_history(inst, plan.history)
         self._queue_event(inst, rewound_event(now_iso(), reason))
         for answer in answers:
@@ -282,18 +249,13 @@ class ClientOperations:
         """A sub-orchestration the rewound parent still awaits: rewind it, report it, or start it again."""
         child_id, task_id = child["instanceId"], child["taskId"]
         if child.get("renumberedFrom", task_id) != task_id:  # rewind.py `_renumber`: it reports under its new id
-            self.store.write(
-                "UPDATE instances SET parent_task_id = ? WHERE instance_id = ? AND parent_id = ?",
-                (task_id, child_id, inst.instance_id),
-            )
+            self.store.set_parent_task_id(child_id, inst.instance_id, task_id)
             if (running := self._active.get(child_id)) is not None and running.parent_id == inst.instance_id:
                 running.parent_task_id = task_id
         if child_id in self._active:
             return  # still running: it reports to the parent when it ends
-        rows = self.store.read(
-            "SELECT status, output FROM instances WHERE instance_id = ? AND parent_id = ?", (child_id, inst.instance_id)
-        )
-        status, output = rows[0] if rows else (None, None)
+        outcome = self.store.child_outcome(child_id, inst.instance_id)
+        status, output = outcome if outcome is not None else (None, None)
         if status == "Failed":
             self._rewind(child_id, reason)
         elif status == "Completed":
@@ -303,7 +265,7 @@ class ClientOperations:
                 event(EventType.SubOrchestrationInstanceCompleted, now_iso(), TaskScheduledId=task_id, Result=output),
             )
         elif status is not None:
-            message = jt_value(output)
+            message = json_value(output)
             self._deliver(
                 inst.instance_id,
                 inst.execution_id,
@@ -327,7 +289,7 @@ class ClientOperations:
                 "Only orchestrations in a terminal state can be purged, but the orchestration with "
                 f"instance ID {instance_id} has status {inst.status}"
             )
-        if not self.store.read("SELECT 1 FROM instances WHERE instance_id = ?", (instance_id,)):
+        if not self.store.instance_exists(instance_id):
             return 0
         self._delete_instance_rows(instance_id)
         await self.store.flush()
@@ -341,12 +303,8 @@ class ClientOperations:
         created_to: Any = None,
         instance_id_prefix: str | None = None,
     ) -> int:
-        sql, params = filter_sql(runtime_status, created_from, created_to, instance_id_prefix)
-        ids = [
-            row[0]
-            for row in self.store.read("SELECT instance_id FROM instances" + sql, params)
-            if row[0] not in self._active
-        ]
+        where = InstanceFilter(runtime_status, created_from, created_to, instance_id_prefix)
+        ids = [iid for iid in self.store.instance_ids(where) if iid not in self._active]
         for iid in ids:
             self._delete_instance_rows(iid)
         await self.store.flush()

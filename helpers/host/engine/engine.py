@@ -36,7 +36,6 @@ from .http_calls import DEFAULT_TIMEOUT_SECONDS, HttpCaller
 from .in_flight import work_in_flight
 from .instance import Instance
 from .instances import InstanceBook
-from .queries import INSTANCES_WITH_INPUTS
 from .sdk_executor_memo import install as memoise_sdk_executor_class
 from .sdk_timestamps import install as memoise_sdk_timestamps
 from .store import Store
@@ -95,7 +94,7 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
     async def start(self) -> None:
         """Open and validate the state file, then resume every unfinished orchestration and entity queue."""
         self.store.open()
-        self.store.before_commit = self._write_unwritten
+        self.store.set_before_commit(self._write_unwritten)
         self.entities = Entities(self.store, self.registry, self.runner, self.log, self._entity_answered)
         self._started = True
         self._resume_instances()
@@ -158,59 +157,19 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
         if (
             instance_id not in self._active
             and self.store.is_open
-            and self.store.read(
-                "SELECT 1 FROM instances WHERE instance_id = ? AND execution_id = ? AND status = 'Failed'",
-                (instance_id, execution_id),
-            )
+            and self.store.execution_failed(instance_id, execution_id)
         ):
             self._insert_pending(instance_id, ev)
             return
         self._deliver(instance_id, execution_id, ev, now=True)
 
     def _resume_instances(self) -> None:
-        rows = self.store.read(
-            "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
-            f"parent_id, parent_task_id, book FROM {INSTANCES_WITH_INPUTS} "
-            "WHERE status IN ('Pending', 'Running', 'Suspended')"
-        )
-        for row in rows:
-            (
-                instance_id,
-                name,
-                execution_id,
-                status,
-                input_json,
-                output,
-                custom_status,
-                created,
-                updated,
-                parent_id,
-                parent_task_id,
-                book,
-            ) = row
-            inst = Instance(
-                instance_id=instance_id,
-                name=name,
-                execution_id=execution_id,
-                status=status,
-                input=input_json,
-                output=output,
-                custom_status=custom_status,
-                created=created,
-                updated=updated,
-                parent_id=parent_id,
-                parent_task_id=parent_task_id,
-                book={"failed_loops": [], "version": None, **json.loads(book)},
-            )
-            for (text,) in self.store.read(
-                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (inst.instance_id,)
-            ):
+        for record in self.store.unfinished_instances():
+            inst = Instance.from_record(record)
+            for text in self.store.history_texts(inst.instance_id):
                 inst.history.append(json.loads(text))
                 inst.history_text.append(text)
-            for row_id, text in self.store.read(
-                "SELECT id, event FROM pending WHERE instance_id = ? ORDER BY id", (inst.instance_id,)
-            ):
-                inst.pending.append((row_id, json.loads(text)))
+            inst.pending.extend(self.store.pending_events(inst.instance_id))
             self._active[inst.instance_id] = inst
         for inst in list(self._active.values()):
             in_flight = work_in_flight([*inst.history, *(ev for _, ev in inst.pending)])

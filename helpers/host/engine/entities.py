@@ -78,8 +78,8 @@ class Entities:
             "callerExecution": caller_execution,
             "id": request_id,
         }
-        row = self._store.write("INSERT INTO entity_ops(entity_id, payload) VALUES (?, ?)", (eid, json.dumps(op)))
-        self._queues.setdefault(eid, []).append((row.lastrowid, op))
+        row_id = self._store.queue_entity_operation(eid, json.dumps(op))
+        self._queues.setdefault(eid, []).append((row_id, op))
         self._kick(eid)
 
     def redirect(self, caller: str, request_ids: set[str], execution_id: str) -> None:
@@ -89,12 +89,12 @@ class Entities:
             for row_id, op in queue:
                 if op.get("caller") == caller and op.get("id") in request_ids:
                     op["callerExecution"] = execution_id  # a running operation answers from this same dict
-                    self._store.write("UPDATE entity_ops SET payload = ? WHERE id = ?", (json.dumps(op), row_id))
+                    self._store.update_entity_operation(row_id, json.dumps(op))
 
     def resume(self) -> None:
         """Reload every queued operation from the file (after a restart) and run them."""
-        for row_id, eid, payload in self._store.read("SELECT id, entity_id, payload FROM entity_ops ORDER BY id"):
-            self._queues.setdefault(eid, []).append((row_id, json.loads(payload)))
+        for queued in self._store.queued_entity_operations():
+            self._queues.setdefault(queued.entity_id, []).append((queued.row_id, json.loads(queued.payload)))
         for eid in list(self._queues):
             self._kick(eid)
 
@@ -154,7 +154,7 @@ class Entities:
                 new_state = response.get("entityState") if new_exists else None
             except Exception as exc:  # the SDK wrapper itself failed: report it as the op's error
                 is_error, result = True, json.dumps(f"{type(exc).__name__}: {exc}")
-        if self.stopping and self._store_closed():
+        if self.stopping and not self._store.is_open:
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._log.info(
@@ -165,8 +165,8 @@ class Entities:
             "failed" if is_error else "completed",
             elapsed_ms,
         )
-        self._persist(eid, name, key, new_exists, new_state)
-        self._store.write("DELETE FROM entity_ops WHERE id = ?", (row_id,))
+        self._store.save_entity(eid, name, key, new_state, new_exists, now_iso())
+        self._store.delete_entity_operation(row_id)
         if not op["signal"] and op.get("caller"):
             payload: dict[str, Any] = {"result": result if result is not None else "null"}
             if is_error:
@@ -174,40 +174,19 @@ class Entities:
             response_event = event(EventType.EventRaised, now_iso(), Name=op["id"], Input=json.dumps(payload))
             self._respond(op["caller"], op.get("callerExecution") or "", response_event)
 
-    def _store_closed(self) -> bool:
-        try:
-            _ = self._store.conn  # raises once the store is closed
-        except Exception:
-            return True
-        return False
-
-    def _persist(self, eid: str, name: str, key: str, exists: bool, state: str | None) -> None:
-        now = now_iso()
-        self._store.write(
-            "INSERT INTO entities(entity_id, name, key, state, exists_, last_op) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(entity_id) DO UPDATE SET state = excluded.state, exists_ = excluded.exists_, "
-            "last_op = excluded.last_op",
-            (eid, name, key, state, int(exists), now),
-        )
-
     # -- reading -----------------------------------------------------------------------------------------
     def read_raw(self, eid: str) -> tuple[bool, str | None]:
-        rows = self._store.read("SELECT exists_, state FROM entities WHERE entity_id = ?", (eid,))
-        if not rows or not rows[0][0]:
-            return False, None
-        return True, rows[0][1]
+        return self._store.entity_state(eid)
 
     def list(self, name: str | None, fetch_state: bool) -> list[dict[str, Any]]:
-        sql = "SELECT name, key, state, last_op FROM entities WHERE exists_ = 1"
-        params: tuple = ()
-        if name:
-            sql += " AND name = ?"
-            params = (name.lower(),)
         out = []
-        for ename, key, state, last_op in self._store.read(sql + " ORDER BY name, key", params):
-            item: dict[str, Any] = {"entityId": {"name": ename, "key": key}, "lastOperationTime": last_op}
+        for row in self._store.entities(name):
+            item: dict[str, Any] = {
+                "entityId": {"name": row.name, "key": row.key},
+                "lastOperationTime": row.last_operation,
+            }
             if fetch_state:
-                item["state"] = json.loads(state) if state is not None else None
+                item["state"] = json.loads(row.state) if row.state is not None else None
             out.append(item)
         return out
 

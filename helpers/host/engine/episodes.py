@@ -180,7 +180,7 @@ class EpisodeRunner:
         consumed, inst.pending = inst.pending[: len(take)], inst.pending[len(take) :]
         written = [row_id for row_id, _ in consumed if row_id is not None]  # the rest never reached the table
         if written:  # the oldest pending rows of this instance, so one range delete
-            self.store.write("DELETE FROM pending WHERE instance_id = ? AND id <= ?", (inst.instance_id, written[-1]))
+            self.store.delete_pending_through(inst.instance_id, written[-1])
         made: list[dict[str, Any]] = []  # events this episode adds after the delivered ones
         for _, ev in take:
             self._advance_retries(inst, ev, made)

@@ -13,6 +13,8 @@ from typing import Any
 
 from ...durable_vocabulary import EventType
 
+Event = dict[str, Any]  # a history event as the SDK reads it: DTFx field names, `EventType` as a number
+
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from .records import InstanceRecord
 
 _UNPLAYED = '"IsPlayed": false'
 _PLAYED = '"IsPlayed": true'
@@ -67,20 +69,10 @@ def unplayed_text(ev: dict[str, Any]) -> str:
 
 
 @dataclass
-class Instance:
-    """An orchestration instance that is still active (Pending, Running or Suspended)."""
+class Instance(InstanceRecord):
+    """An orchestration instance that is still active (Pending, Running or Suspended): its stored record, and what
+    the engine keeps of it in memory."""
 
-    instance_id: str
-    name: str
-    execution_id: str
-    status: str
-    input: str | None
-    created: str
-    updated: str
-    parent_id: str | None = None
-    parent_task_id: int | None = None
-    output: str | None = None  # JSON text
-    custom_status: str | None = None  # JSON text
     history: list[dict[str, Any]] = field(default_factory=list)
     history_text: list[str] = field(default_factory=list)  # the same events, encoded (see module docstring)
     pending: list[tuple[int | None, dict[str, Any]]] = field(
@@ -89,6 +81,13 @@ class Instance:
     book: dict[str, Any] = field(default_factory=new_book)
     busy: bool = False
     timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: InstanceRecord) -> Instance:
+        """An active instance read back from the store (its history and pending events are added by the caller)."""
+        inst = cls(**{f.name: getattr(record, f.name) for f in fields(InstanceRecord)})
+        inst.book = {"failed_loops": [], "version": None, **(record.book or {})}  # keys older files lack
+        return inst
 
     @property
     def version(self) -> str | None:

@@ -15,19 +15,11 @@ from ...durable_vocabulary import RUNNABLE_STATUSES, EventType
 from .fan_in import worth_an_episode
 from .history import event, now_iso
 from .instance import Instance, new_book, played_text
+from .status import json_value
 
 
 def unknown_function(name: str, kind: str) -> str:
     return f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function."
-
-
-def jt_value(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 class InstanceBook:
@@ -76,45 +68,19 @@ class InstanceBook:
         )
 
     def _delete_instance_rows(self, instance_id: str) -> None:
-        for table in ("instances", "inputs", "history", "pending"):
-            self.store.write(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
+        self.store.delete_instance(instance_id)
 
     # -------------------------------------------------------------------------------------------- persisting
     def _save(self, inst: Instance) -> None:
         """Write the instance row: an UPDATE of the fields an execution changes (cheaper than rewriting the row
         and its index), an INSERT when the row is new. The input is not in it (`_save_input`)."""
         inst.updated = now_iso()
-        book = json.dumps(inst.book)
-        cur = self.store.write(
-            "UPDATE instances SET execution_id = ?, status = ?, output = ?, custom_status = ?, updated = ?, "
-            "book = ? WHERE instance_id = ?",
-            (inst.execution_id, inst.status, inst.output, inst.custom_status, inst.updated, book, inst.instance_id),
-        )
-        if cur.rowcount == 0:
-            self.store.write(
-                "INSERT INTO instances(instance_id, name, execution_id, status, output, custom_status, created, "
-                "updated, parent_id, parent_task_id, book) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    inst.instance_id,
-                    inst.name,
-                    inst.execution_id,
-                    inst.status,
-                    inst.output,
-                    inst.custom_status,
-                    inst.created,
-                    inst.updated,
-                    inst.parent_id,
-                    inst.parent_task_id,
-                    book,
-                ),
-            )
+        self.store.save_instance(inst)
 
     def _save_input(self, inst: Instance) -> None:
         """Write the execution's input, in a table of its own: written when an execution starts, never per
         episode (store.py, schema version 3)."""
-        self.store.write(
-            "INSERT OR REPLACE INTO inputs(instance_id, input) VALUES (?, ?)", (inst.instance_id, inst.input)
-        )
+        self.store.save_input(inst.instance_id, inst.input)
 
     def _append_history(self, inst: Instance, events: list[dict[str, Any]], texts: list[str] | None = None) -> None:
         """Append events (marked played from now on); `texts` may carry their encodings already."""
@@ -126,15 +92,10 @@ class InstanceBook:
                 ev["IsPlayed"] = True
         inst.history.extend(events)
         inst.history_text.extend(texts)
-        for first in range(0, len(texts), 300):  # one statement per 300 rows: far below SQLite's variable limit
-            chunk = texts[first : first + 300]
-            rows = [value for i, text in enumerate(chunk, start + first) for value in (inst.instance_id, i, text)]
-            self.store.write(
-                "INSERT INTO history(instance_id, seq, event) VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk)), rows
-            )
+        self.store.append_history(inst.instance_id, start, texts)
 
     def _replace_history(self, inst: Instance, events: list[dict[str, Any]]) -> None:
-        self.store.write("DELETE FROM history WHERE instance_id = ?", (inst.instance_id,))
+        self.store.delete_history(inst.instance_id)
         inst.history, inst.history_text = [], []
         if events:
             self._append_history(inst, events)
@@ -151,9 +112,7 @@ class InstanceBook:
         inst.pending.append((self._insert_pending(inst.instance_id, ev), ev))
 
     def _insert_pending(self, instance_id: str, ev: dict[str, Any], *, lazy: bool = False) -> int:
-        return self.store.write(
-            "INSERT INTO pending(instance_id, event) VALUES (?, ?)", (instance_id, json.dumps(ev)), lazy=lazy
-        ).lastrowid
+        return self.store.add_pending(instance_id, ev, lazy=lazy)
 
     def _write_unwritten(self, only: Instance | None = None) -> None:
         """Write deferred events no episode has consumed (all of them: the Store's `before_commit`)."""
@@ -233,9 +192,9 @@ class InstanceBook:
         self._replace_history(inst, [])
         carried = [(row_id, ev) for row_id, ev in inst.pending if ev["EventType"] == EventType.EventRaised]
         dropped = [
-            (row_id,) for row_id, ev in inst.pending if ev["EventType"] != EventType.EventRaised and row_id is not None
+            row_id for row_id, ev in inst.pending if ev["EventType"] != EventType.EventRaised and row_id is not None
         ]
-        self.store.write_many("DELETE FROM pending WHERE id = ?", dropped)
+        self.store.delete_pending_rows(dropped)
         inst.pending = []
         inst.execution_id = uuid.uuid4().hex
         inst.input = input_json
@@ -244,7 +203,7 @@ class InstanceBook:
         self._queue_event(inst, self._execution_started(inst))
         for row_id, ev in carried:  # keep their order after the new ExecutionStarted
             if row_id is not None:
-                self.store.write("DELETE FROM pending WHERE id = ?", (row_id,))
+                self.store.delete_pending_rows([row_id])
             self._queue_event(inst, ev)
         self._save(inst)
         self._save_input(inst)
@@ -262,7 +221,7 @@ class InstanceBook:
             inst, [event(EventType.ExecutionCompleted, now_iso(), OrchestrationStatus=status, Result=output_json)]
         )
         self._cancel_work(inst)
-        self.store.write("DELETE FROM pending WHERE instance_id = ?", (inst.instance_id,))
+        self.store.delete_pending(inst.instance_id)
         inst.pending = []
         if status == "Failed":  # retry loops another branch's failure cut short: a rewind resumes them (rewind.py)
             inst.book["interrupted_loops"] = inst.book["retries"]
@@ -277,7 +236,7 @@ class InstanceBook:
                 inst.instance_id,
                 inst.name,
                 status.lower(),
-                jt_value(output_json),
+                json_value(output_json),
             )
         self._notify_parent(inst)
         for future in self._waiters.pop(inst.instance_id, []):
@@ -296,7 +255,7 @@ class InstanceBook:
                 Result=inst.output,
             )
         else:
-            message = jt_value(inst.output)
+            message = json_value(inst.output)
             ev = event(
                 EventType.SubOrchestrationInstanceFailed,
                 now_iso(),

@@ -367,9 +367,9 @@ async def test_an_event_written_while_a_threaded_replay_ran_is_not_delivered_aga
     that consumed it must delete that row, or a restart would deliver the event a second time."""
     first = await new_engine(db_path, runner, inline_replay=False)
     iid = await first.start_orchestration("two_waits")
-    await wait_for(lambda: first._active[iid].book["episode"] == 1 and not first._active[iid].busy)
+    await wait_for(lambda: first._active[iid].book.episode == 1 and not first._active[iid].busy)
     await first.raise_event(iid, "go", json.dumps(1))
-    await wait_for(lambda: first._active[iid].book["episode"] == 2 and not first._active[iid].busy)
+    await wait_for(lambda: first._active[iid].book.episode == 2 and not first._active[iid].busy)
     await first.stop(timeout=2)
     second = await new_engine(db_path, runner, inline_replay=False)
     try:

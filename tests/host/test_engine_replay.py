@@ -14,8 +14,8 @@ except ImportError:
     from test_engine_support import REGISTRY
 
 from helpers.durable_vocabulary import ActionType, EventType
+from helpers.host.engine.book import ExecutionBook
 from helpers.host.engine.history import event
-from helpers.host.engine.instance import new_book
 from helpers.host.engine.replay import orchestrator_request, plan_episode, run_orchestrator
 
 T0, T1 = "2025-01-01T12:00:00.000000Z", "2025-01-01T12:00:01.000000Z"
@@ -45,7 +45,7 @@ def started(input_value) -> list[dict]:
 
 def test_first_episode_asks_for_the_first_activity() -> None:
     result = replay("chain", [], started({"name": "Ann"}), {"name": "Ann"})
-    plan = plan_episode(result, new_book())
+    plan = plan_episode(result, ExecutionBook())
     assert result.error is None and not result.done
     assert [
         (task_id, action["actionType"], action["functionName"], action["input"]) for task_id, action in plan.new
@@ -53,7 +53,7 @@ def test_first_episode_asks_for_the_first_activity() -> None:
 
 
 def test_a_completed_step_yields_only_the_next_action_with_the_next_id() -> None:
-    book = {**new_book(), "next_id": 1, "sigs": [["TaskScheduled", "hello"]]}
+    book = ExecutionBook(next_id=1, signatures=[("TaskScheduled", "hello")])
     history = started({"name": "Ann"}) + [
         event(EventType.TaskScheduled, T0, 0, Name="hello", Input='"Ann"'),
         event(EventType.OrchestratorCompleted, T0),
@@ -84,7 +84,7 @@ def test_a_failed_activity_fails_the_orchestrator_with_its_reason() -> None:
 
 
 def test_replay_that_schedules_something_else_is_non_deterministic() -> None:
-    book = {**new_book(), "next_id": 1, "sigs": [["TaskScheduled", "nap"]]}  # recorded: 'nap' at position 0
+    book = ExecutionBook(next_id=1, signatures=[("TaskScheduled", "nap")])  # recorded: 'nap' at position 0
     plan = plan_episode(replay("chain", [], started({"name": "Ann"}), {"name": "Ann"}), book)
     assert plan.new == [] and "Non-Deterministic workflow detected" in plan.nondeterminism
     assert "hello" in plan.nondeterminism

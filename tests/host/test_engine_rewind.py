@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from helpers.durable_vocabulary import EventType
+from helpers.host.engine.book import ExecutionBook, RetryLoop
 from helpers.host.engine.history import event
-from helpers.host.engine.instance import new_book
 from helpers.host.engine.rewind import plan_rewind
 
 T = "2025-01-01T12:00:00.000000Z"
@@ -14,6 +15,23 @@ T = "2025-01-01T12:00:00.000000Z"
 
 def kinds(events: list[dict]) -> list[str]:
     return [EventType(ev["EventType"]).name for ev in events]
+
+
+def retry_loop(
+    *,
+    name: str,
+    input: str,
+    max_attempts: int,
+    interval_ms: int,
+    attempts: int,
+    task_id: int,
+    timer_id: int | None,
+    attempt_ids: list[int],
+) -> RetryLoop:
+    """An activity's retry loop as the book keeps it."""
+    return RetryLoop(
+        "activity", name, input, None, None, None, max_attempts, interval_ms, attempts, task_id, timer_id, attempt_ids
+    )
 
 
 def failed_then_retried(task_id: int, timer_id: int) -> list[dict]:
@@ -40,7 +58,7 @@ def test_failures_and_the_failed_completion_go_completed_work_stays() -> None:
         event(EventType.OrchestratorCompleted, T),
         event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed"),
     ]
-    plan = plan_rewind(history, {**new_book(), "next_id": 2})
+    plan = plan_rewind(history, ExecutionBook(next_id=2))
     assert "TaskFailed" not in kinds(plan.history) and "ExecutionCompleted" not in kinds(plan.history)
     assert kinds(plan.history).count("TaskCompleted") == 1
     assert plan.rerun == [(1, "b", '"y"')] and plan.next_id == 2 and plan.children == []
@@ -54,21 +72,13 @@ def test_a_retry_loop_that_gave_up_reruns_only_its_last_attempt() -> None:
         event(EventType.TaskScheduled, T, 2, Name="f", Input="1"),
         *failed_then_retried(2, 3),
     ]
-    loop = {
-        "kind": "activity",
-        "name": "f",
-        "input": "1",
-        "max": 2,
-        "intervalMs": 0,
-        "attempts": 2,
-        "taskId": 2,
-        "timerId": 3,
-        "attemptIds": [0, 2],
-    }
-    plan = plan_rewind(history, {**new_book(), "next_id": 4, "failed_loops": [loop]})
+    loop = retry_loop(
+        name="f", input="1", max_attempts=2, interval_ms=0, attempts=2, task_id=2, timer_id=3, attempt_ids=[0, 2]
+    )
+    plan = plan_rewind(history, ExecutionBook(next_id=4, failed_loops=[loop]))
     assert kinds(plan.history) == ["TaskScheduled", "TaskFailed", "TimerCreated", "TimerFired", "TaskScheduled"]
     assert plan.rerun == [(2, "f", "1")] and plan.next_id == 3
-    assert plan.retries == [{**loop, "attempts": 2, "timerId": None}]
+    assert plan.retries == [replace(loop, attempts=2, timer_id=None)]
 
 
 def test_a_failure_a_retry_loop_answered_stays_and_only_the_failure_that_ended_the_run_goes() -> None:
@@ -81,7 +91,7 @@ def test_a_failure_a_retry_loop_answered_stays_and_only_the_failure_that_ended_t
         event(EventType.TaskScheduled, T, 3, Name="g", Input="2"),
         event(EventType.TaskFailed, T, TaskScheduledId=3, Reason="boom"),
     ]
-    plan = plan_rewind(history, {**new_book(), "next_id": 4, "retried": [0]})
+    plan = plan_rewind(history, ExecutionBook(next_id=4, retried=[0]))
     assert kinds(plan.history) == [
         "TaskScheduled",
         "TaskFailed",
@@ -100,8 +110,8 @@ def test_unfinished_children_and_timers_are_resumed() -> None:
         event(EventType.SubOrchestrationInstanceFailed, T, TaskScheduledId=0, Reason="child failed"),
         event(EventType.TimerCreated, T, 1, FireAt="2030-01-01T00:00:00.000000Z"),
     ]
-    plan = plan_rewind(history, {**new_book(), "next_id": 2})
-    assert [c["instanceId"] for c in plan.children] == ["p-c"]
+    plan = plan_rewind(history, ExecutionBook(next_id=2))
+    assert [c.instance_id for c in plan.children] == ["p-c"]
     assert plan.timers == [(1, "2030-01-01T00:00:00.000000Z")]
 
 
@@ -115,18 +125,10 @@ def test_a_retry_loop_another_branch_interrupted_goes_on_where_it_was() -> None:
         event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
         event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed"),
     ]
-    loop = {
-        "kind": "activity",
-        "name": "f",
-        "input": "1",
-        "max": 3,
-        "intervalMs": 500,
-        "attempts": 1,
-        "taskId": 0,
-        "timerId": 2,
-        "attemptIds": [0],
-    }
-    plan = plan_rewind(history, {**new_book(), "next_id": 3, "interrupted_loops": [loop]})
+    loop = retry_loop(
+        name="f", input="1", max_attempts=3, interval_ms=500, attempts=1, task_id=0, timer_id=2, attempt_ids=[0]
+    )
+    plan = plan_rewind(history, ExecutionBook(next_id=3, interrupted_loops=[loop]))
     assert kinds(plan.history) == ["TaskScheduled", "TaskScheduled", "TaskFailed", "TimerCreated"]
     assert plan.rerun == [(1, "g", "2")] and plan.timers == [(2, "2030-01-01T00:00:00.000000Z")]
     assert plan.retries == [loop] and plan.next_id == 3
@@ -147,30 +149,14 @@ def test_ids_after_a_dropped_retry_timer_move_down_one() -> None:
         event(EventType.TimerFired, T, TimerId=2, FireAt=T),
         event(EventType.ExecutionCompleted, T, OrchestrationStatus="Failed"),
     ]
-    gave_up = {
-        "kind": "activity",
-        "name": "a",
-        "input": "1",
-        "max": 1,
-        "intervalMs": 400,
-        "attempts": 1,
-        "taskId": 0,
-        "timerId": 2,
-        "attemptIds": [0],
-    }
-    running = {
-        "kind": "activity",
-        "name": "b",
-        "input": "2",
-        "max": 3,
-        "intervalMs": 100,
-        "attempts": 2,
-        "taskId": 4,
-        "timerId": None,
-        "attemptIds": [1, 4],
-    }
+    gave_up = retry_loop(
+        name="a", input="1", max_attempts=1, interval_ms=400, attempts=1, task_id=0, timer_id=2, attempt_ids=[0]
+    )
+    running = retry_loop(
+        name="b", input="2", max_attempts=3, interval_ms=100, attempts=2, task_id=4, timer_id=None, attempt_ids=[1, 4]
+    )
     plan = plan_rewind(
-        history, {**new_book(), "next_id": 5, "failed_loops": [gave_up], "interrupted_loops": [running], "retried": [1]}
+        history, ExecutionBook(next_id=5, failed_loops=[gave_up], interrupted_loops=[running], retried=[1])
     )
     assert [(kinds([ev])[0], ev["EventId"], ev.get("TaskScheduledId", ev.get("TimerId"))) for ev in plan.history] == [
         ("TaskScheduled", 0, None),
@@ -181,7 +167,7 @@ def test_ids_after_a_dropped_retry_timer_move_down_one() -> None:
         ("TaskScheduled", 3, None),
     ]
     assert plan.rerun == [(0, "a", "1"), (3, "b", "2")] and plan.next_id == 4 and plan.retried == [1]
-    assert [(loop["name"], loop["taskId"], loop["timerId"], loop["attemptIds"]) for loop in plan.retries] == [
+    assert [(loop.name, loop.task_id, loop.timer_id, loop.attempt_ids) for loop in plan.retries] == [
         ("a", 0, None, [0]),
         ("b", 3, None, [1, 3]),
     ]
@@ -198,21 +184,13 @@ def test_a_loop_interrupted_after_its_last_attempt_is_rewound_like_one_that_gave
         event(EventType.TimerCreated, T, 4, FireAt="2030-01-01T00:00:00.000000Z"),
         event(EventType.TaskFailed, T, TaskScheduledId=1, Reason="boom"),
     ]
-    loop = {
-        "kind": "activity",
-        "name": "f",
-        "input": "1",
-        "max": 2,
-        "intervalMs": 0,
-        "attempts": 2,
-        "taskId": 3,
-        "timerId": 4,
-        "attemptIds": [0, 3],
-    }
-    plan = plan_rewind(history, {**new_book(), "next_id": 5, "interrupted_loops": [loop], "retried": [0]})
+    loop = retry_loop(
+        name="f", input="1", max_attempts=2, interval_ms=0, attempts=2, task_id=3, timer_id=4, attempt_ids=[0, 3]
+    )
+    plan = plan_rewind(history, ExecutionBook(next_id=5, interrupted_loops=[loop], retried=[0]))
     assert plan.rerun == [(1, "g", "2"), (3, "f", "1")]  # its last attempt once more, as if it had given up
     assert plan.timers == [] and plan.next_id == 4
-    assert [(r["taskId"], r["timerId"], r["attempts"]) for r in plan.retries] == [(3, None, 2)]
+    assert [(r.task_id, r.timer_id, r.attempts) for r in plan.retries] == [(3, None, 2)]
 
 
 def test_entity_calls_without_an_answer_are_awaited_signals_and_answered_calls_are_not() -> None:
@@ -226,4 +204,4 @@ def test_entity_calls_without_an_answer_are_awaited_signals_and_answered_calls_a
         sent(2, "fire-and-forget", signal=True),
         event(EventType.EventRaised, T, Name="answered", Input='{"result": "1"}'),
     ]
-    assert plan_rewind(history, {**new_book(), "next_id": 3}).awaited_calls == {"running"}
+    assert plan_rewind(history, ExecutionBook(next_id=3)).awaited_calls == {"running"}

@@ -34,7 +34,7 @@ def flatten(actions: list[Any]) -> list[dict[str, Any]]:
     return flat
 
 
-def signature(action: dict[str, Any]) -> list[Any]:
+def signature(action: dict[str, Any]) -> tuple[str, str]:
     """What must stay the same on replay: the kind of history event the action produced, and its name.
 
     This is exactly what the Durable Task Framework compares when it replays (TaskOrchestrationContext): the
@@ -45,14 +45,14 @@ def signature(action: dict[str, Any]) -> list[Any]:
     """
     kind = ActionType(action["actionType"])
     if kind in (ActionType.CallActivity, ActionType.CallActivityWithRetry, ActionType.CallHttp):
-        return [EventType.TaskScheduled.name, (action.get("functionName") or HTTP_ACTIVITY).lower()]
+        return (EventType.TaskScheduled.name, (action.get("functionName") or HTTP_ACTIVITY).lower())
     if kind in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
-        return [EventType.SubOrchestrationInstanceCreated.name, (action.get("functionName") or "").lower()]
+        return (EventType.SubOrchestrationInstanceCreated.name, (action.get("functionName") or "").lower())
     if kind is ActionType.CreateTimer:
-        return [EventType.TimerCreated.name, ""]
+        return (EventType.TimerCreated.name, "")
     if kind in ENTITY_ACTIONS:
-        return [EventType.EventSent.name, "op"]
-    return [kind.name, ""]
+        return (EventType.EventSent.name, "op")
+    return (kind.name, "")
 
 
 def describe(action: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from ...durable_vocabulary import FINISHED_STATUSES, EventType, entity_scheduler_id
@@ -19,7 +20,7 @@ from .history import event, now_iso, public_history
 from .instance import Instance, instance_id_problem
 from .instances import unknown_function
 from .records import InstanceFilter, StatusRow
-from .rewind import plan_rewind, rewound_event
+from .rewind import ChildToResume, plan_rewind, rewound_event
 from .status import json_value, status_payload
 
 
@@ -93,7 +94,7 @@ class ClientOperations:
                 inst.custom_status,
                 inst.created,
                 inst.updated,
-                bool(inst.book.get("input_is_value")),
+                inst.book.input_is_value,
             )
         else:
             stored = self.store.status(instance_id)
@@ -197,12 +198,16 @@ class ClientOperations:
         if status != "Failed" or instance_id in self._active:  # DurableClient.RewindAsync's own refusal
             raise InvalidState("The rewind operation is only supported on failed orchestration instances.")
         history = self.store.history_events(instance_id)
-        book = dict(record.book or {})
-        plan = plan_rewind(history, book)
-        book.update(
-            retries=plan.retries, failed_loops=[], interrupted_loops=[], retried=plan.retried, next_id=plan.next_id
+        plan = plan_rewind(history, record.book)
+        book = replace(
+            record.book,
+            retries=plan.retries,
+            failed_loops=[],
+            interrupted_loops=[],
+            retried=plan.retried,
+            next_id=plan.next_id,
+            fan_in=None,
         )
-        book.pop("fan_in", None)
         inst = Instance(
             instance_id=instance_id,
             name=name,
@@ -245,10 +250,10 @@ class ClientOperations:
         self._kick(inst)
         return inst
 
-    def _resume_child(self, inst: Instance, child: dict[str, Any], reason: str) -> None:
+    def _resume_child(self, inst: Instance, child: ChildToResume, reason: str) -> None:
         """A sub-orchestration the rewound parent still awaits: rewind it, report it, or start it again."""
-        child_id, task_id = child["instanceId"], child["taskId"]
-        if child.get("renumberedFrom", task_id) != task_id:  # rewind.py `_renumber`: it reports under its new id
+        child_id, task_id = child.instance_id, child.task_id
+        if child.renumbered_from not in (None, task_id):  # rewind.py `_renumber`: it reports under its new id
             self.store.set_parent_task_id(child_id, inst.instance_id, task_id)
             if (running := self._active.get(child_id)) is not None and running.parent_id == inst.instance_id:
                 running.parent_task_id = task_id
@@ -278,7 +283,7 @@ class ClientOperations:
                 ),
             )
         else:
-            self._launch_child(inst, task_id, child["name"], child_id, child["input"], child["version"])
+            self._launch_child(inst, task_id, child.name, child_id, child.input, child.version)
 
     # ================================================================================= purge
     async def purge(self, instance_id: str) -> int:

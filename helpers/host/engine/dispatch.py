@@ -16,8 +16,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from ...durable_vocabulary import HTTP_ACTIVITY, ActionType, EventType
+from ...durable_vocabulary import HTTP_ACTIVITY, TASK_OUTCOME_EVENTS, TASK_SUCCESS_EVENTS, ActionType, EventType
 from .activities import ActivityRun
+from .book import RetryKind, RetryLoop
 from .errors import UnknownFunction
 from .history import event, iso, now_iso, parse_iso, utcnow
 from .http_calls import request_from_action
@@ -99,88 +100,55 @@ class WorkDispatcher:
 
     # ---- retries -----------------------------------------------------------------------------------------
     def _track_retry(
-        self, inst: Instance, kind: str, action: dict[str, Any], task_id: int, child_id: str | None = None
+        self, inst: Instance, kind: RetryKind, action: dict[str, Any], task_id: int, child_id: str | None = None
     ) -> None:
-        options = action.get("retryOptions") or {}
-        inst.book["retries"].append(
-            {
-                "kind": kind,
-                "name": action.get("functionName"),
-                "input": action.get("input"),
-                "instanceId": action.get("instanceId"),
-                "version": action.get("version"),
-                "childId": child_id,
-                "max": int(options.get("maxNumberOfAttempts") or 1),
-                "intervalMs": int(options.get("firstRetryIntervalInMilliseconds") or 0),
-                "attempts": 1,
-                "taskId": task_id,
-                "timerId": None,
-                "attemptIds": [task_id],
-            }
-        )
+        inst.book.retries.append(RetryLoop.begin(kind, action, task_id, child_id))
 
     def _advance_retries(self, inst: Instance, ev: dict[str, Any], made: list[dict[str, Any]]) -> None:
         """Mirror the SDK's RetryAbleTask: a failure allocates a timer id, the timer allocates the next attempt."""
         book = inst.book
-        retries: list[dict[str, Any]] = book["retries"]
         kind = ev["EventType"]
-        for loop in list(retries):
-            if (
-                kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted)
-                and ev.get("TaskScheduledId") == loop["taskId"]
-                and loop["timerId"] is None
-            ):
-                retries.remove(loop)
-            elif (
-                kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)
-                and ev.get("TaskScheduledId") == loop["taskId"]
-                and loop["timerId"] is None
-            ):
-                timer_id = book["next_id"]
-                book["next_id"] += 1
-                fire_at = iso(utcnow() + timedelta(milliseconds=loop["intervalMs"]))
+        for loop in list(book.retries):
+            attempt_ended = kind in TASK_OUTCOME_EVENTS and ev["TaskScheduledId"] == loop.task_id
+            if attempt_ended and loop.timer_id is None and kind in TASK_SUCCESS_EVENTS:
+                book.retries.remove(loop)
+            elif attempt_ended and loop.timer_id is None:  # the attempt failed: wait out the interval
+                timer_id = book.take_id()
+                fire_at = iso(utcnow() + timedelta(milliseconds=loop.interval_ms))
                 made.append(event(EventType.TimerCreated, now_iso(), timer_id, FireAt=fire_at))
                 self._arm_timer(inst, timer_id, fire_at)
-                loop["timerId"] = timer_id
-            elif kind == EventType.TimerFired and ev.get("TimerId") == loop["timerId"]:
-                if loop["attempts"] >= loop["max"]:
-                    retries.remove(loop)  # the SDK now raises the last failure into the orchestrator
-                    book.setdefault("failed_loops", []).append(dict(loop))  # kept for a rewind
+                loop.timer_id = timer_id
+            elif kind == EventType.TimerFired and ev["TimerId"] == loop.timer_id:
+                if loop.out_of_attempts:
+                    book.retries.remove(loop)  # the SDK now raises the last failure into the orchestrator
+                    book.failed_loops.append(loop)  # kept for a rewind
                     continue
-                loop["timerId"] = None
-                loop["attempts"] += 1
-                book.setdefault("retried", []).append(loop["taskId"])  # a failure the loop answered (rewind.py)
-                task_id = book["next_id"]
-                book["next_id"] += 1
-                loop["taskId"] = task_id
-                loop.setdefault("attemptIds", []).append(task_id)
+                loop.timer_id = None
+                loop.attempts += 1
+                book.retried.append(loop.task_id)  # a failure the loop answered (rewind.py)
+                task_id = book.take_id()
+                loop.task_id = task_id
+                loop.attempt_ids.append(task_id)
                 self.log.info(
                     "%s: retrying '%s', attempt %d of %d.",
                     inst.instance_id,
-                    loop["name"],
-                    loop["attempts"],
-                    loop["max"],
+                    loop.name,
+                    loop.attempts,
+                    loop.max_attempts,
                 )
-                if loop["kind"] == "activity":
+                if loop.kind == "activity":
                     made.append(
-                        event(
-                            EventType.TaskScheduled,
-                            now_iso(),
-                            task_id,
-                            Name=loop["name"],
-                            Version="",
-                            Input=loop["input"],
-                        )
+                        event(EventType.TaskScheduled, now_iso(), task_id, Name=loop.name, Version="", Input=loop.input)
                     )
-                    self._queue_activity(inst, task_id, loop["name"], loop["input"])
+                    self._queue_activity(inst, task_id, loop.name, loop.input)
                 else:
                     action = {
-                        "functionName": loop["name"],
-                        "input": loop["input"],
-                        "instanceId": loop["instanceId"],
-                        "version": loop.get("version"),
+                        "functionName": loop.name,
+                        "input": loop.input,
+                        "instanceId": loop.instance_id,
+                        "version": loop.version,
                     }
-                    loop["childId"] = self._start_child(inst, action, task_id, made)
+                    loop.child_id = self._start_child(inst, action, task_id, made)
 
     # ---- sub-orchestrations ------------------------------------------------------------------------------
     def _start_child(self, inst: Instance, action: dict[str, Any], task_id: int, made: list[dict[str, Any]]) -> str:

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ...durable_vocabulary import EventType, parse_entity_id
@@ -38,6 +39,35 @@ def unknown_entity_message(name: str) -> str:
     return f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
 
 
+@dataclass
+class EntityOperation:
+    """One operation for an entity, queued in the state file (`entity_ops`) until it has run."""
+
+    operation: str
+    input: str  # JSON text ("null" for none)
+    signal: bool
+    caller: str | None  # the orchestration that awaits the answer (call_entity); None for a signal
+    caller_execution: str | None  # that orchestration's execution (a rewind re-addresses it: `redirect`)
+    request_id: str | None  # the answer's EventRaised name, which the calling orchestration waits for
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "op": self.operation,
+                "input": self.input,
+                "signal": self.signal,
+                "caller": self.caller,
+                "callerExecution": self.caller_execution,
+                "id": self.request_id,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> EntityOperation:
+        data = json.loads(text)
+        return cls(data["op"], data["input"], data["signal"], data["caller"], data["callerExecution"], data["id"])
+
+
 class Entities:
     """Queues, runs and persists entity operations."""
 
@@ -49,7 +79,7 @@ class Entities:
         self._runner = runner
         self._log = logger
         self._respond = respond
-        self._queues: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._queues: dict[str, list[tuple[int, EntityOperation]]] = {}
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self.stopping = False
@@ -70,15 +100,10 @@ class Entities:
         name, _ = name_and_key(eid)
         if self._registry.entity(name) is None:
             raise UnknownFunction(unknown_entity_message(name))
-        op = {
-            "op": operation,
-            "input": "null" if input_json is None else input_json,
-            "signal": signal,
-            "caller": caller,
-            "callerExecution": caller_execution,
-            "id": request_id,
-        }
-        row_id = self._store.queue_entity_operation(eid, json.dumps(op))
+        op = EntityOperation(
+            operation, "null" if input_json is None else input_json, signal, caller, caller_execution, request_id
+        )
+        row_id = self._store.queue_entity_operation(eid, op.to_json())
         self._queues.setdefault(eid, []).append((row_id, op))
         self._kick(eid)
 
@@ -87,14 +112,16 @@ class Entities:
         rewound instance's new one), in memory and on disk."""
         for queue in self._queues.values():
             for row_id, op in queue:
-                if op.get("caller") == caller and op.get("id") in request_ids:
-                    op["callerExecution"] = execution_id  # a running operation answers from this same dict
-                    self._store.update_entity_operation(row_id, json.dumps(op))
+                if op.caller == caller and op.request_id in request_ids:
+                    op.caller_execution = execution_id  # a running operation answers from this same object
+                    self._store.update_entity_operation(row_id, op.to_json())
 
     def resume(self) -> None:
         """Reload every queued operation from the file (after a restart) and run them."""
         for queued in self._store.queued_entity_operations():
-            self._queues.setdefault(queued.entity_id, []).append((queued.row_id, json.loads(queued.payload)))
+            self._queues.setdefault(queued.entity_id, []).append(
+                (queued.row_id, EntityOperation.from_json(queued.payload))
+            )
         for eid in list(self._queues):
             self._kick(eid)
 
@@ -127,12 +154,12 @@ class Entities:
             self._busy.discard(eid)
 
     # -- running one operation --------------------------------------------------------------------------
-    async def _run_one(self, eid: str, row_id: int, op: dict[str, Any]) -> None:
+    async def _run_one(self, eid: str, row_id: int, op: EntityOperation) -> None:
         name, key = name_and_key(eid)
         fn = self._registry.entity(name)
         exists, state = self.read_raw(eid)
         label = fn.name if fn else name
-        self._log.info("%s: Function '%s (Entity)' operation '%s' started.", eid, label, op["op"])
+        self._log.info("%s: Function '%s (Entity)' operation '%s' started.", eid, label, op.operation)
         started = time.perf_counter()
         new_exists, new_state = exists, state
         if fn is None:
@@ -142,7 +169,7 @@ class Entities:
                 "self": {"name": name, "key": key},
                 "exists": exists,
                 "state": state,
-                "batch": [{"name": op["op"], "input": json.dumps(op["input"]), "isSignal": op["signal"]}],
+                "batch": [{"name": op.operation, "input": json.dumps(op.input), "isSignal": op.signal}],
             }
             try:
                 raw = await self._runner.call(fn.handler, json.dumps(request))
@@ -161,18 +188,18 @@ class Entities:
             "%s: Function '%s (Entity)' operation '%s' %s. Duration: %.0f ms.",
             eid,
             label,
-            op["op"],
+            op.operation,
             "failed" if is_error else "completed",
             elapsed_ms,
         )
         self._store.save_entity(eid, name, key, new_state, new_exists, now_iso())
         self._store.delete_entity_operation(row_id)
-        if not op["signal"] and op.get("caller"):
+        if not op.signal and op.caller:
             payload: dict[str, Any] = {"result": result if result is not None else "null"}
             if is_error:
                 payload["exceptionType"] = "Exception"
-            response_event = event(EventType.EventRaised, now_iso(), Name=op["id"], Input=json.dumps(payload))
-            self._respond(op["caller"], op.get("callerExecution") or "", response_event)
+            response_event = event(EventType.EventRaised, now_iso(), Name=op.request_id, Input=json.dumps(payload))
+            self._respond(op.caller, op.caller_execution or "", response_event)
 
     # -- reading -----------------------------------------------------------------------------------------
     def read_raw(self, eid: str) -> tuple[bool, str | None]:

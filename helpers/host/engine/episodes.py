@@ -62,7 +62,7 @@ class EpisodeRunner:
         return (
             not self._stopping
             and inst.status in RUNNABLE_STATUSES
-            and worth_an_episode(inst)
+            and worth_an_episode(inst.pending, inst.book.fan_in)
             and self._active.get(inst.instance_id) is inst
         )
 
@@ -132,12 +132,12 @@ class EpisodeRunner:
     def _prepare_episode(self, inst: Instance) -> _Prepared:
         book = inst.book
         # Retry loops allocate ids while the SDK processes their events, so deliver one event at a time then.
-        take = inst.pending[:1] if book["retries"] else list(inst.pending)
+        take = inst.pending[:1] if book.retries else list(inst.pending)
         new_events = [event(EventType.OrchestratorStarted, now_iso()), *(ev for _, ev in take)]
         for ev in new_events:
             ev["IsPlayed"] = False
         new_texts = [json.dumps(ev) for ev in new_events]
-        episode_no = book["episode"] + 1
+        episode_no = book.episode + 1
         self.log.info(
             "%s: Function '%s (Orchestrator)' started. IsReplay: %s. Episode: %d. HistoryEvents: %d.",
             inst.instance_id,
@@ -192,8 +192,8 @@ class EpisodeRunner:
         continue_input: tuple[str | None] | None = None
         if failure is None:
             for task_id, action in plan.new:
-                book["next_id"] = task_id + 1
-                book["sigs"].append(signature(action))
+                book.next_id = task_id + 1
+                book.signatures.append(signature(action))
                 outcome = self._schedule(inst, action, task_id, made)
                 if outcome is not None:
                     kind, value = outcome
@@ -203,7 +203,7 @@ class EpisodeRunner:
                         failure = value
                         break
         made.append(event(EventType.OrchestratorCompleted, now_iso()))
-        book["episode"] = episode_no
+        book.episode = episode_no
         self._append_history(
             inst,
             new_events + made,
@@ -221,5 +221,7 @@ class EpisodeRunner:
         else:
             if inst.status == "Pending":
                 inst.status = "Running"
-            book["fan_in"] = outstanding_fan_in(result.actions, plan.actions, book, inst.history)
+            book.fan_in = outstanding_fan_in(
+                result.actions, plan.actions, next_id=book.next_id, retrying=bool(book.retries), history=inst.history
+            )
             self._save(inst)

@@ -16,8 +16,6 @@ from typing import Any
 
 from .records import InstanceRecord
 
-_UNPLAYED = '"IsPlayed": false'
-_PLAYED = '"IsPlayed": true'
 MAX_INSTANCE_ID_LENGTH = 256
 
 
@@ -37,35 +35,10 @@ def instance_id_problem(instance_id: str) -> str | None:
     return None
 
 
-def new_book(version: str | None = None, input_is_value: bool = False) -> dict[str, Any]:
-    """The per-execution bookkeeping persisted with the instance row.
-
-    episode: episodes run so far; next_id: the next sequence id the SDK will hand out; sigs: signature of every
-    id-consuming action handled, by position (the non-determinism check); retries: retry loops in progress;
-    failed_loops: retry loops that gave up and retried: attempt ids whose failure a retry loop answered with
-    another attempt (both what rewind needs, added when first used); version: the orchestration version;
-    input_is_value: the input was posted as plain JSON, so a status shows it as that value (queries.py).
-    """
-    return {
-        "episode": 0,
-        "next_id": 0,
-        "sigs": [],
-        "retries": [],
-        "failed_loops": [],
-        "version": version,
-        "input_is_value": input_is_value,
-    }
-
-
 def played_text(ev: dict[str, Any]) -> str:
     """The stored JSON text of an event that now belongs to an earlier episode."""
     ev["IsPlayed"] = True
     return json.dumps(ev)
-
-
-def unplayed_text(ev: dict[str, Any]) -> str:
-    """The JSON text of an event delivered in the current episode (`IsPlayed` is the third key of every event)."""
-    return json.dumps(ev).replace(_PLAYED, _UNPLAYED, 1)
 
 
 @dataclass
@@ -78,17 +51,14 @@ class Instance(InstanceRecord):
     pending: list[tuple[int | None, dict[str, Any]]] = field(
         default_factory=list
     )  # (row id or None if deferred, event)
-    book: dict[str, Any] = field(default_factory=new_book)
     busy: bool = False
     timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
 
     @classmethod
     def from_record(cls, record: InstanceRecord) -> Instance:
         """An active instance read back from the store (its history and pending events are added by the caller)."""
-        inst = cls(**{f.name: getattr(record, f.name) for f in fields(InstanceRecord)})
-        inst.book = {"failed_loops": [], "version": None, **(record.book or {})}  # keys older files lack
-        return inst
+        return cls(**{f.name: getattr(record, f.name) for f in fields(InstanceRecord)})
 
     @property
     def version(self) -> str | None:
-        return self.book.get("version")
+        return self.book.version

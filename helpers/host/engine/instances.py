@@ -12,9 +12,10 @@ import uuid
 from typing import Any
 
 from ...durable_vocabulary import RUNNABLE_STATUSES, EventType
+from .book import ExecutionBook
 from .fan_in import worth_an_episode
 from .history import event, now_iso
-from .instance import Instance, new_book, played_text
+from .instance import Instance, played_text
 from .status import json_value
 
 
@@ -43,7 +44,7 @@ class InstanceBook:
             input=input_json,
             created=now,
             updated=now,
-            book=new_book(version, input_is_value),
+            book=ExecutionBook(version=version, input_is_value=input_is_value),
             parent_id=parent[0] if parent else None,
             parent_task_id=parent[1] if parent else None,
         )
@@ -158,7 +159,12 @@ class InstanceBook:
         """Start the instance's episode driver unless it runs, may not run, or has nothing worth an episode.
         `now`: run an inline episode within this call rather than in the next loop step -- for callers that
         are a loop step of their own, so no caller is half-way through changing the instance."""
-        if inst.busy or self._stopping or inst.status not in RUNNABLE_STATUSES or not worth_an_episode(inst):
+        if (
+            inst.busy
+            or self._stopping
+            or inst.status not in RUNNABLE_STATUSES
+            or not worth_an_episode(inst.pending, inst.book.fan_in)
+        ):
             return
         if not self.versioning.accepts(inst.version):
             self._refuse_version(inst)
@@ -198,7 +204,7 @@ class InstanceBook:
         inst.pending = []
         inst.execution_id = uuid.uuid4().hex
         inst.input = input_json
-        inst.book = new_book(inst.version)
+        inst.book = ExecutionBook(version=inst.version)
         inst.status = "Running"
         self._queue_event(inst, self._execution_started(inst))
         for row_id, ev in carried:  # keep their order after the new ExecutionStarted
@@ -224,8 +230,8 @@ class InstanceBook:
         self.store.delete_pending(inst.instance_id)
         inst.pending = []
         if status == "Failed":  # retry loops another branch's failure cut short: a rewind resumes them (rewind.py)
-            inst.book["interrupted_loops"] = inst.book["retries"]
-        inst.book["retries"] = []
+            inst.book.interrupted_loops = inst.book.retries
+        inst.book.retries = []
         self._save(inst)
         self._active.pop(inst.instance_id, None)
         if status == "Completed":

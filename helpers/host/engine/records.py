@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from .book import ExecutionBook
 
 
 @dataclass
@@ -22,7 +23,7 @@ class InstanceRecord:
     parent_task_id: int | None = None
     output: str | None = None  # JSON text
     custom_status: str | None = None  # JSON text
-    book: dict[str, Any] | None = None
+    book: ExecutionBook = field(default_factory=ExecutionBook)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ JSON, or raises an exception whose text carries that state after a marker when t
 `plan_episode` applies the two rules the engine must follow exactly (protocol notes §5): the action list is
 cumulative, so only actions beyond those already handled are new, each taking the next sequence id; and an
 action at a position already handled must match what was recorded there, or the orchestrator is
-non-deterministic. The engine's `book` (see instance.new_book) is read, never changed here.
+non-deterministic. The engine's `book` (book.py) is read, never changed here.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .actions import describe, flatten, signature
+from .book import ActionSignature, ExecutionBook
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
@@ -89,26 +90,26 @@ class EpisodePlan:
     nondeterminism: str | None = None  # the reason to fail the instance, when replay diverged
 
 
-def plan_episode(result: ReplayResult, book: dict[str, Any]) -> EpisodePlan:
+def plan_episode(result: ReplayResult, book: ExecutionBook) -> EpisodePlan:
     """Which actions are new (and their ids), or why the replay does not match the recorded history."""
     actions = flatten(result.actions)
-    sigs = book["sigs"]
+    sigs = book.signatures
     mismatch = check_determinism(sigs, actions, allow_shorter=result.error is not None)
     if mismatch is not None:
         return EpisodePlan(actions, nondeterminism=mismatch)
-    next_id = book["next_id"]
+    next_id = book.next_id
     new = [(next_id + offset, action) for offset, action in enumerate(actions[len(sigs) :])]
     return EpisodePlan(actions, new)
 
 
-def check_determinism(sigs: list[list[Any]], actions: list[dict[str, Any]], allow_shorter: bool) -> str | None:
+def check_determinism(sigs: list[ActionSignature], actions: list[dict[str, Any]], allow_shorter: bool) -> str | None:
     """The replayed actions must match what earlier episodes scheduled (type and name, position by position).
 
     A shorter list is normal when the orchestrator failed part-way (it stopped yielding); otherwise it means
     an action that was scheduled is no longer produced.
     """
     for task_id, (recorded, action) in enumerate(zip(sigs, actions)):
-        if list(recorded) != signature(action):
+        if recorded != signature(action):
             return (
                 f"Non-Deterministic workflow detected: {recorded[0]}Event: {task_id} {recorded[0]} "
                 f"{recorded[1]}; on replay the orchestrator scheduled {describe(action)} at this position "

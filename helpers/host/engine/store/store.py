@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ....durable_vocabulary import UNFINISHED_STATUSES, RuntimeStatus, canonical_status
+from ..book import ExecutionBook
 from ..history import Event, iso, parse_iso
 from ..records import EntityRow, InstanceFilter, InstanceRecord, QueuedOperation, StatusRow
 from . import reads
@@ -99,7 +100,7 @@ class Store:
     def save_instance(self, record: InstanceRecord) -> None:
         """Write the instance row: an UPDATE of the fields an execution changes (cheaper than rewriting the row
         and its index), an INSERT when the row is new. The input is not in it (`save_input`)."""
-        book = json.dumps(record.book)
+        book = json.dumps(record.book.to_json())
         cur = self._group.write(
             "UPDATE instances SET execution_id = ?, status = ?, output = ?, custom_status = ?, updated = ?, "
             "book = ? WHERE instance_id = ?",
@@ -321,7 +322,7 @@ def _record(row: tuple[Any, ...]) -> InstanceRecord:
         parent_task_id=parent_task_id,
         output=output,
         custom_status=custom,
-        book=json.loads(book),
+        book=ExecutionBook.from_json(json.loads(book)),
     )
 
 

@@ -84,8 +84,8 @@ def capture_requests(model_url: str) -> tuple[dict[str, Captured], Registry]:
             )
             await engine.start()
             try:
-                instance_id = await engine.start_orchestration(orchestrator, None, json.dumps(input_value))
-                status = await engine.wait_for_instance(instance_id, 60)
+                instance_id = await engine.client.start_orchestration(orchestrator, None, json.dumps(input_value))
+                status = await engine.client.wait_for_instance(instance_id, 60)
                 assert status and status["runtimeStatus"] == "Completed", status
             finally:
                 await engine.stop()

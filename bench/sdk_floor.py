@@ -63,8 +63,8 @@ def capture_requests(app_dir: Path, orchestrator: str, input_value: object) -> t
             )
             await engine.start()
             try:
-                instance_id = await engine.start_orchestration(orchestrator, None, json.dumps(input_value))
-                status = await engine.wait_for_instance(instance_id, 30)
+                instance_id = await engine.client.start_orchestration(orchestrator, None, json.dumps(input_value))
+                status = await engine.client.wait_for_instance(instance_id, 30)
                 assert status and status["runtimeStatus"] == "Completed", status
             finally:
                 await engine.stop()

@@ -160,7 +160,7 @@ async def start_orchestration(request: Request) -> Response:
     defaultVersion; `?timeout=&pollingInterval=` (seconds) wait for the result like
     `wait_for_completion_or_create_check_status_response`."""
     host = host_of(request)
-    engine = host.require_engine()
+    client = host.durable_client()
     name = request.path_params["name"]
     body = await read_body(request, host.max_body_bytes)
     try:
@@ -171,7 +171,7 @@ async def start_orchestration(request: Request) -> Response:
         )
     timeout, interval = _seconds(request, "timeout"), _seconds(request, "pollingInterval")
     try:
-        instance_id = await engine.start_orchestration(
+        instance_id = await client.start_orchestration(
             name,
             instance_id=request.path_params.get("instance_id"),
             input_json=input_json,
@@ -222,7 +222,7 @@ async def wait_for_completion_response(request: Request, instance_id: str, timeo
     status when it failed or was terminated, else the 202 check-status answer."""
     if interval > timeout:
         return extension_error(400, f"Total timeout {timeout:g} should be bigger than retry timeout {interval:g}")
-    status = await host_of(request).require_engine().wait_for_instance(instance_id, timeout)
+    status = await host_of(request).durable_client().wait_for_instance(instance_id, timeout)
     log_writer.flush()  # as for status reads: the log holds every line of what this answer shows
     if status is not None and status["runtimeStatus"] == RuntimeStatus.Completed:
         return JSONResponse(status["output"], status_code=200)
@@ -253,7 +253,7 @@ async def _status_response(request: Request, instance_id: str, fail_with_500: bo
     log_writer.flush()  # every log line of what this status shows is in the log file first
     status = (
         await host_of(request)
-        .require_engine()
+        .durable_client()
         .get_status(
             instance_id,
             show_history=_flag(request, "showHistory"),
@@ -278,11 +278,11 @@ def _original_url(request: Request) -> str:
 
 async def list_instances(request: Request) -> Response:
     log_writer.flush()
-    engine = host_of(request).require_engine()
+    client = host_of(request).durable_client()
     top = _query(request, "top")
     if top is not None and not top.isdigit():
         raise HttpError(400, f"Query parameter top must be a positive integer, not {top!r}")
-    instances = await engine.query_instances(
+    instances = await client.query_instances(
         **_filters(request), top=int(top) if top else None, show_input=_flag(request, "showInput", default=True)
     )
     return JSONResponse(instances, status_code=200)
@@ -300,7 +300,7 @@ async def raise_event(request: Request) -> Response:
             return extension_error(400, "Only application/json request content is supported")
         _parse_json(body)  # reject malformed JSON with 400; store the text itself (module docstring)
     event_json = body.decode("utf-8") if body.strip() else "null"
-    await host.require_engine().raise_event(
+    await host.durable_client().raise_event(
         request.path_params["instance_id"], request.path_params["event"], event_json
     )
     return Response(status_code=202)
@@ -310,8 +310,8 @@ def _instance_operation(operation: str) -> Callable[[Request], Awaitable[Respons
     """terminate / suspend / resume share one request shape: instance id + optional `reason`; 202 when accepted."""
 
     async def endpoint(request: Request) -> Response:
-        engine = host_of(request).require_engine()
-        await getattr(engine, operation)(request.path_params["instance_id"], _query(request, "reason") or "")
+        client = host_of(request).durable_client()
+        await getattr(client, operation)(request.path_params["instance_id"], _query(request, "reason") or "")
         return Response(status_code=202)
 
     endpoint.__name__ = endpoint.__qualname__ = operation
@@ -324,9 +324,9 @@ resume = _instance_operation("resume")
 
 
 async def restart(request: Request) -> Response:
-    engine = host_of(request).require_engine()
+    client = host_of(request).durable_client()
     try:
-        new_id = await engine.restart(
+        new_id = await client.restart(
             request.path_params["instance_id"], _flag(request, "restartWithNewInstanceId", default=True)
         )
     except NotFound as error:  # RestartAsync throws ArgumentException for an unknown instance
@@ -345,7 +345,7 @@ async def rewind(request: Request) -> Response:
     supported on failed orchestration instances."); an instance still running meets DurableClient.RewindAsync's
     InvalidOperationException in the handler's catch-all: 500."""
     try:
-        await host_of(request).require_engine().rewind(request.path_params["instance_id"], _query(request, "reason"))
+        await host_of(request).durable_client().rewind(request.path_params["instance_id"], _query(request, "reason"))
     except NotFound as error:
         return JSONResponse({"error": str(error)}, status_code=404)
     except NotRunning as error:
@@ -362,7 +362,7 @@ async def rewind(request: Request) -> Response:
 
 @_engine_errors
 async def purge_instance(request: Request) -> Response:
-    deleted = await host_of(request).require_engine().purge(request.path_params["instance_id"])
+    deleted = await host_of(request).durable_client().purge(request.path_params["instance_id"])
     if not deleted:
         return Response(status_code=404)
     return JSONResponse({"instancesDeleted": deleted}, status_code=200)
@@ -372,7 +372,7 @@ async def purge_instances(request: Request) -> Response:
     filters = _filters(request)
     if filters["created_from"] is None:  # the extension refuses an unbounded purge the same way
         return JSONResponse("Please provide value for 'createdTimeFrom' parameter.", status_code=400)
-    deleted = await host_of(request).require_engine().purge_by(**filters)
+    deleted = await host_of(request).durable_client().purge_by(**filters)
     if not deleted:
         return Response(status_code=404)
     return JSONResponse({"instancesDeleted": deleted}, status_code=200)
@@ -400,7 +400,7 @@ async def signal_entity(request: Request) -> Response:
     else:
         input_json = json.dumps(body.decode("utf-8", errors="replace"))
     try:
-        await host.require_engine().signal_entity(name, key, operation, input_json)
+        await host.durable_client().signal_entity(name, key, operation, input_json)
     except UnknownFunction as error:
         return extension_error(400, str(error))
     return Response(status_code=202)
@@ -409,7 +409,7 @@ async def signal_entity(request: Request) -> Response:
 async def read_entity(request: Request) -> Response:
     log_writer.flush()
     name, key = request.path_params["name"], request.path_params["key"]
-    exists, state_json = await host_of(request).require_engine().read_entity(name, key)
+    exists, state_json = await host_of(request).durable_client().read_entity(name, key)
     if not exists:
         return JSONResponse({"error": f"Entity {entity_scheduler_id(name, key)} does not exist"}, status_code=404)
     # The body is the state value itself (protocol P17): the SDK and agent code read it as the state.
@@ -420,7 +420,7 @@ async def list_entities(request: Request) -> Response:
     log_writer.flush()
     entities = (
         await host_of(request)
-        .require_engine()
+        .durable_client()
         .list_entities(entity_name=request.path_params.get("name"), fetch_state=_flag(request, "fetchState"))
     )
     return JSONResponse(entities, status_code=200)

@@ -18,12 +18,12 @@ from .runtime import host_of
 
 
 async def stored_history(request: Request) -> Response:
-    engine = host_of(request).require_engine()
+    client = host_of(request).durable_client()
     instance_id = request.path_params["instance_id"]
-    status = await engine.get_status(instance_id, show_input=True)
+    status = await client.get_status(instance_id, show_input=True)
     if status is None:
         return error_response(404, f"No instance with ID '{instance_id}' found.")
-    events = engine.store.history_events(instance_id)
+    events = await client.stored_history(instance_id)
     return JSONResponse(
         {
             "instanceId": instance_id,

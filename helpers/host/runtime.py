@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
 
 from .durable_urls import DurableUrls
+from .engine import Client, DurableEngine
 from .errors import HttpError
 from .registry import HttpFunction, Registry
 from .routing import Router
@@ -25,7 +25,7 @@ class HostRuntime:
     registry: Registry
     config: HostConfig
     runner: UserCodeRunner
-    engine: Any | None  # helpers.host.engine.DurableEngine once started
+    engine: DurableEngine | None
     logger: logging.Logger
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     router: Router[HttpFunction] = field(init=False)
@@ -64,10 +64,11 @@ class HostRuntime:
             self.runner.shutdown(wait=False)
             self.logger.info("Host stopped")
 
-    def require_engine(self) -> Any:
+    def durable_client(self) -> Client:
+        """The engine's client operations, for the Durable HTTP API (501 when this host runs no engine)."""
         if self.engine is None:
             raise HttpError(501, "This host runs without a durable engine, so the durable API is not available")
-        return self.engine
+        return self.engine.client
 
 
 def host_of(request: Request) -> HostRuntime:

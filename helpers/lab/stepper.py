@@ -41,8 +41,7 @@ from ..durable_vocabulary import (
     event_type_name,
     parse_entity_id,
 )
-from ..host.engine.actions import flatten
-from ..host.engine.replay import orchestrator_request, run_orchestrator
+from ..host.engine import flatten_actions, orchestrator_request, run_orchestrator
 from .errors import LabError
 from .replay import label_keys
 from .views import Table, agent_text, excerpt
@@ -253,7 +252,7 @@ def replay(
         fresh = [json.dumps({**ev, "IsPlayed": False}) for ev in new]
         request = orchestrator_request(played, fresh, instance_id=instance_id, input_json=input_json, parent_id=None)
         result = run_orchestrator(handle, request)
-        actions = flatten(result.actions)
+        actions = flatten_actions(result.actions)
         state = result.state
         episode = Episode(
             number,

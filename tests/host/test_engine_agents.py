@@ -79,8 +79,8 @@ async def agent_engine(db_path, runner):
 
 async def test_agent_orchestration_runs_agents_concurrently(agent_engine):
     began = time.perf_counter()
-    iid = await agent_engine.start_orchestration("two_experts")
-    status = await agent_engine.wait_for_instance(iid, 20)
+    iid = await agent_engine.client.start_orchestration("two_experts")
+    status = await agent_engine.client.wait_for_instance(iid, 20)
     elapsed = time.perf_counter() - began
     assert status["runtimeStatus"] == "Completed", status
     out = status["output"]
@@ -89,7 +89,7 @@ async def test_agent_orchestration_runs_agents_concurrently(agent_engine):
     # each agent operation takes ~1 s here (0.5 s of "model" plus the framework's own bridging); run one
     # after another the three operations would need >= 3 s, so this bound fails if entities were serialised
     assert elapsed < 2.7, f"two parallel agents then one more took {elapsed:.2f} s"
-    agents = await agent_engine.list_entities("dafx-Physicist", fetch_state=True)
+    agents = await agent_engine.client.list_entities("dafx-Physicist", fetch_state=True)
     assert len(agents) == 1
     history = agents[0]["state"]["data"]["conversationHistory"]
     assert [h["$type"] for h in history] == ["request", "response", "request", "response"]
@@ -104,12 +104,12 @@ async def test_signalled_agent_op_progresses_while_client_polls(agent_engine):
         "enable_tool_calls": True,
         "wait_for_response": True,
     }
-    await agent_engine.signal_entity("dafx-Chemist", "s1", "run", json.dumps(request))
+    await agent_engine.client.signal_entity("dafx-Chemist", "s1", "run", json.dumps(request))
     polls = 0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         polls += 1
-        exists, state = await agent_engine.read_entity("dafx-Chemist", "s1")
+        exists, state = await agent_engine.client.read_entity("dafx-Chemist", "s1")
         if exists and any(h.get("$type") == "response" for h in json.loads(state)["data"]["conversationHistory"]):
             break
         await asyncio.sleep(0.05)

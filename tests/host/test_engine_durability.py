@@ -9,6 +9,7 @@ import json
 import logging
 import sqlite3
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -19,22 +20,19 @@ except ImportError:
     from test_engine_support import *  # noqa: F403
     from test_engine_support import CALLS, GATE, REGISTRY
 
-from helpers.durable_vocabulary import EventType
+from helpers.durable_vocabulary import EventType, entity_scheduler_id
 from helpers.host.engine import DurableEngine, StoreError
+from helpers.host.engine.entities import EntityOperation
 from helpers.host.engine.in_flight import InFlight, work_in_flight
 from helpers.host.engine.store import SCHEMA_VERSION, StateFileReader
+from helpers.host.registry import Registry
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
 
 def crash(engine: DurableEngine) -> None:
     """Abandon an engine the way kill -9 would: no more work, uncommitted writes are rolled back."""
-    engine._stopping = True
-    engine.entities.stopping = True
-    for inst in engine._active.values():
-        for handle in inst.timers.values():
-            handle.cancel()
-    engine.store.abandon()  # an open transaction is discarded, exactly as after a crash
+    engine.abandon()
 
 
 def in_flight_on_disk(db_path: str, instance_id: str) -> InFlight:
@@ -61,7 +59,7 @@ async def test_resume_after_crash_does_not_rerun_completed_work(db_path, runner)
     CALLS.clear()
     GATE.clear()
     first = await new_engine(db_path, runner)
-    iid = await first.start_orchestration("gated_chain")
+    iid = await first.client.start_orchestration("gated_chain")
     await wait_for(lambda: CALLS.get("gated") == 1)  # 'hello before' finished, 'gated' is in flight
     await asyncio.sleep(0.05)
     crash(first)
@@ -69,7 +67,7 @@ async def test_resume_after_crash_does_not_rerun_completed_work(db_path, runner)
     try:
         await wait_for(lambda: CALLS.get("gated") == 2)  # the in-flight activity runs again
         GATE.set()
-        status = await second.wait_for_instance(iid, 10)
+        status = await second.client.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert status["output"] == ["Hello before", "gated crash", "Hello after"]
         assert CALLS["hello"] == 2  # 'before' was not run again
@@ -85,7 +83,7 @@ async def test_a_file_of_schema_version_1_is_upgraded_and_its_work_in_flight_res
     CALLS.clear()
     GATE.clear()
     first = await new_engine(db_path, runner)
-    iid = await first.start_orchestration("gated_chain")
+    iid = await first.client.start_orchestration("gated_chain")
     await wait_for(lambda: CALLS.get("gated") == 1)
     await asyncio.sleep(0.05)
     crash(first)
@@ -110,7 +108,7 @@ async def test_a_file_of_schema_version_1_is_upgraded_and_its_work_in_flight_res
             assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'work%'").fetchall() == []
         await wait_for(lambda: CALLS.get("gated") == 2)  # once, from the history
         GATE.set()
-        status = await second.wait_for_instance(iid, 10)
+        status = await second.client.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert CALLS["gated"] == 2 and CALLS["hello"] == 2
     finally:
@@ -133,9 +131,9 @@ async def test_a_file_of_schema_version_2_is_upgraded_and_keeps_every_input(db_p
     CALLS.clear()
     GATE.clear()
     first = await new_engine(db_path, runner)
-    done = await first.start_orchestration("chain", None, json.dumps({"name": "Ann"}))
-    assert (await first.wait_for_instance(done, 10))["runtimeStatus"] == "Completed"
-    running = await first.start_orchestration("gated_chain", None, json.dumps("kept"))
+    done = await first.client.start_orchestration("chain", None, json.dumps({"name": "Ann"}))
+    assert (await first.client.wait_for_instance(done, 10))["runtimeStatus"] == "Completed"
+    running = await first.client.start_orchestration("gated_chain", None, json.dumps("kept"))
     await wait_for(lambda: CALLS.get("gated") == 1)
     crash(first)
     with sqlite3.connect(db_path) as conn:
@@ -148,9 +146,9 @@ async def test_a_file_of_schema_version_2_is_upgraded_and_keeps_every_input(db_p
             columns = [row[1] for row in conn.execute("PRAGMA table_info(instances)")]
             assert "input" not in columns
         GATE.set()
-        status = await second.wait_for_instance(running, 10)
+        status = await second.client.wait_for_instance(running, 10)
         assert status["runtimeStatus"] == "Completed" and status["input"] == json.dumps("kept"), status
-        assert (await second.get_status(done))["input"] == json.dumps({"name": "Ann"})
+        assert (await second.client.get_status(done))["input"] == json.dumps({"name": "Ann"})
     finally:
         GATE.set()
         await second.stop(timeout=2)
@@ -158,17 +156,17 @@ async def test_a_file_of_schema_version_2_is_upgraded_and_keeps_every_input(db_p
 
 async def test_timers_and_entity_queues_survive_a_crash(db_path, runner):
     first = await new_engine(db_path, runner)
-    iid = await first.start_orchestration("approval", None, "0.4")
+    iid = await first.client.start_orchestration("approval", None, "0.4")
     for _ in range(6):
-        await first.signal_entity("Counter", "durable", "add", "1")
+        await first.client.signal_entity("Counter", "durable", "add", "1")
     crash(first)
     second = await new_engine(db_path, runner)
     try:
-        status = await second.wait_for_instance(iid, 10)
+        status = await second.client.wait_for_instance(iid, 10)
         assert status["output"] == "timeout"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            exists, state = await second.read_entity("Counter", "durable")
+            exists, state = await second.client.read_entity("Counter", "durable")
             if exists and json.loads(state) == 6:
                 break
             await asyncio.sleep(0.02)
@@ -179,12 +177,12 @@ async def test_timers_and_entity_queues_survive_a_crash(db_path, runner):
 
 async def test_finished_instances_and_entities_are_readable_after_restart(db_path, runner):
     first = await new_engine(db_path, runner)
-    iid = await first.start_orchestration("chain", "kept", json.dumps({"name": "Di"}))
-    await first.wait_for_instance(iid, 10)
+    iid = await first.client.start_orchestration("chain", "kept", json.dumps({"name": "Di"}))
+    await first.client.wait_for_instance(iid, 10)
     await first.stop()
     second = await new_engine(db_path, runner)
     try:
-        status = await second.get_status("kept", show_history=True)
+        status = await second.client.get_status("kept", show_history=True)
         assert status["output"] == ["Hello Di", "Hello Hello Di"]
         assert status["historyEvents"][-1]["OrchestrationStatus"] == "Completed"
     finally:
@@ -232,7 +230,7 @@ async def test_refuses_an_unknown_schema_version(db_path, runner):
 async def test_refuses_a_corrupted_file(db_path, runner):
     eng = await new_engine(db_path, runner)
     for i in range(30):
-        await eng.start_orchestration("approval", f"i{i}", "30")
+        await eng.client.start_orchestration("approval", f"i{i}", "30")
     await eng.stop()
     raw = bytearray(open(db_path, "rb").read())
     for offset in range(4096 + 100, len(raw), 997):  # scribble over pages after the header page
@@ -254,7 +252,7 @@ async def test_stop_during_an_episode_leaves_nothing_scheduled_that_did_not_run(
     IN_SECOND_EPISODE.clear()
     REPLAY_GATE.clear()
     first = await new_engine(db_path, runner, inline_replay=False)
-    iid = await first.start_orchestration("slow_second_episode")
+    iid = await first.client.start_orchestration("slow_second_episode")
     await wait_for(IN_SECOND_EPISODE.is_set)
     stopping = asyncio.get_running_loop().create_task(first.stop(timeout=5))
     await asyncio.sleep(0.1)  # the stop has begun and waits for the episode
@@ -266,7 +264,7 @@ async def test_stop_during_an_episode_leaves_nothing_scheduled_that_did_not_run(
     assert CALLS["hello"] == 1
     second = await new_engine(db_path, runner)
     try:
-        status = await second.wait_for_instance(iid, 10)
+        status = await second.client.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert status["output"] == ["Hello 1", "Hello 2"]
         assert CALLS["hello"] == 2
@@ -284,13 +282,13 @@ async def test_an_orchestrator_that_blocks_is_moved_off_the_loop_thread(db_path,
     engine = await new_engine(db_path, runner)
     try:
         caplog.set_level(logging.WARNING, logger="helpers.host.durable")
-        iid = await engine.start_orchestration("slow_second_episode")
+        iid = await engine.client.start_orchestration("slow_second_episode")
         threading_timer = __import__("threading").Timer(0.2, REPLAY_GATE.set)
         threading_timer.start()  # the inline replay blocks the loop, so the gate opens from another thread
-        status = await engine.wait_for_instance(iid, 10)
+        status = await engine.client.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert "must not block" in caplog.text and "slow_second_episode" in caplog.text
-        assert "slow_second_episode" in engine._threaded_orchestrators
+        assert engine.episodes.runs_in_worker_threads("slow_second_episode")
     finally:
         REPLAY_GATE.set()
         await engine.stop(timeout=2)
@@ -314,8 +312,8 @@ async def test_a_result_consumed_at_once_goes_into_the_history_with_its_episode(
     eng = await new_engine(db_path, runner)
     inserted = _pending_inserts(eng)
     try:
-        iid = await eng.start_orchestration("noop_chain")
-        status = await eng.wait_for_instance(iid, 10)
+        iid = await eng.client.start_orchestration("noop_chain")
+        status = await eng.client.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert inserted == [0]  # only ExecutionStarted: both TaskCompleted events went straight into the history
         history = [ev["EventType"] for ev in eng.store.history_events(iid)]
@@ -332,7 +330,7 @@ async def test_a_result_held_back_is_written_by_the_next_commit_and_survives_a_c
     CALLS.clear()
     GATE.clear()
     first = await new_engine(db_path, runner)
-    iid = await first.start_orchestration("fan_in_with_gate")
+    iid = await first.client.start_orchestration("fan_in_with_gate")
     await wait_for(lambda: CALLS.get("hello") == 1 and CALLS.get("gated") == 1)
     await wait_for(lambda: len(first.store.pending_events(iid)) == 1 and not first.store.has_uncommitted_writes)
     crash(first)
@@ -340,7 +338,7 @@ async def test_a_result_held_back_is_written_by_the_next_commit_and_survives_a_c
     try:
         await wait_for(lambda: CALLS.get("gated") == 2)  # the unfinished one runs again ...
         GATE.set()
-        status = await second.wait_for_instance(iid, 10)
+        status = await second.client.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert status["output"] == ["Hello held", "gated fan-in"]
         assert CALLS["hello"] == 1  # ... the finished one, whose result was held back, does not
@@ -353,8 +351,8 @@ async def test_an_entity_answer_goes_into_the_callers_history_in_the_same_step(d
     eng = await new_engine(db_path, runner)
     inserted = _pending_inserts(eng)
     try:
-        iid = await eng.start_orchestration("entity_user", None, json.dumps("same-step"))
-        status = await eng.wait_for_instance(iid, 10)
+        iid = await eng.client.start_orchestration("entity_user", None, json.dumps("same-step"))
+        status = await eng.client.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert status["output"]["total"] == 7 and status["output"]["balance"] == 10, status
         assert inserted == [0]  # five answers (one a failure), none of them waited as a pending row
@@ -362,23 +360,29 @@ async def test_an_entity_answer_goes_into_the_callers_history_in_the_same_step(d
         await eng.stop(timeout=2)
 
 
+def episodes_run(engine: DurableEngine, instance_id: str) -> int | None:
+    """How many episodes the active instance has run, once none is running; None while one runs."""
+    inst = engine.instances.get(instance_id)
+    return None if inst is None or inst.busy else inst.book.episode
+
+
 async def test_an_event_written_while_a_threaded_replay_ran_is_not_delivered_again(db_path, runner):
     """A commit during a replay in a worker thread writes the episode's deferred event to `pending`; the episode
     that consumed it must delete that row, or a restart would deliver the event a second time."""
     first = await new_engine(db_path, runner, inline_replay=False)
-    iid = await first.start_orchestration("two_waits")
-    await wait_for(lambda: first._active[iid].book.episode == 1 and not first._active[iid].busy)
-    await first.raise_event(iid, "go", json.dumps(1))
-    await wait_for(lambda: first._active[iid].book.episode == 2 and not first._active[iid].busy)
+    iid = await first.client.start_orchestration("two_waits")
+    await wait_for(lambda: episodes_run(first, iid) == 1)
+    await first.client.raise_event(iid, "go", json.dumps(1))
+    await wait_for(lambda: episodes_run(first, iid) == 2)
     await first.stop(timeout=2)
     second = await new_engine(db_path, runner, inline_replay=False)
     try:
         assert second.store.pending_events(iid) == []
         await asyncio.sleep(0.2)
-        status = await second.get_status(iid)
+        status = await second.client.get_status(iid)
         assert status["runtimeStatus"] == "Running", status  # still waiting for its second event
-        await second.raise_event(iid, "go", json.dumps(2))
-        status = await second.wait_for_instance(iid, 10)
+        await second.client.raise_event(iid, "go", json.dumps(2))
+        status = await second.client.wait_for_instance(iid, 10)
         assert status["output"] == [1, 2], status
     finally:
         await second.stop(timeout=2)
@@ -387,19 +391,37 @@ async def test_an_event_written_while_a_threaded_replay_ran_is_not_delivered_aga
 async def test_an_entity_operation_starts_only_once_its_record_is_committed(db_path, runner):
     """The answer of one operation runs the caller's episode at once, which may queue the next operation for the
     same entity; that one must not start (a model call, for an agent) before the commit that records it."""
-    eng = await new_engine(db_path, runner)
     seen: list[bool] = []
-    run_one = eng.entities._run_one
 
-    async def checking(eid, row_id, op):
-        with StateFileReader(db_path) as other:  # a second connection sees committed rows only
-            seen.append(any(queued.row_id == row_id for queued in other.queued_entity_operations()))
-        return await run_one(eid, row_id, op)
+    def checking(handler):
+        def entity(request_json: str) -> str:
+            request = json.loads(request_json)
+            operation = request["batch"][0]
+            eid = entity_scheduler_id(request["self"]["name"], request["self"]["key"])
+            with StateFileReader(db_path) as other:  # a second connection sees committed rows only
+                committed = [
+                    (q.entity_id, EntityOperation.from_json(q.payload)) for q in other.queued_entity_operations()
+                ]
+            seen.append(
+                any(
+                    entity == eid and op.operation == operation["name"] and json.dumps(op.input) == operation["input"]
+                    for entity, op in committed
+                )
+            )
+            return handler(request_json)
 
-    eng.entities._run_one = checking
+        return entity
+
+    registry = Registry(
+        orchestrators=REGISTRY.orchestrators,
+        activities=REGISTRY.activities,
+        entities={key: replace(fn, handler=checking(fn.handler)) for key, fn in REGISTRY.entities.items()},
+    )
+    eng = DurableEngine(registry, db_path, runner, "TestHub", logging.getLogger("helpers.host.durable"))
+    await eng.start()
     try:
-        iid = await eng.start_orchestration("entity_user", None, json.dumps("committed-first"))
-        status = await eng.wait_for_instance(iid, 10)
+        iid = await eng.client.start_orchestration("entity_user", None, json.dumps("committed-first"))
+        status = await eng.client.wait_for_instance(iid, 10)
         assert status["runtimeStatus"] == "Completed", status
         assert len(seen) == 6 and all(seen), seen  # a signal and five calls, each started after its commit
     finally:

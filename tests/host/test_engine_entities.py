@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 async def wait_state(engine, name, key, predicate, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        exists, state = await engine.read_entity(name, key)
+        exists, state = await engine.client.read_entity(name, key)
         if exists and predicate(json.loads(state)):
             return json.loads(state)
         await asyncio.sleep(0.02)
@@ -38,16 +38,16 @@ async def test_orchestration_calls_and_signals_entities(engine):
     assert out["total"] == 7
     assert out["balance"] == 10
     assert "insufficient funds" in out["refused"]
-    exists, state = await engine.read_entity("Counter", "k1")
+    exists, state = await engine.client.read_entity("Counter", "k1")
     assert exists and json.loads(state) == 7
-    exists, state = await engine.read_entity("account", "k1")
+    exists, state = await engine.client.read_entity("account", "k1")
     assert exists and json.loads(state) == {"balance": 10}  # state untouched by the failed withdraw
 
 
 async def test_client_signals_run_one_at_a_time(engine):
     # 20 concurrent adds with a 50 ms read-modify-write each: overlap would lose updates
     for _ in range(20):
-        await engine.signal_entity("Counter", "serial", "add", "1")
+        await engine.client.signal_entity("Counter", "serial", "add", "1")
     assert await wait_state(engine, "counter", "serial", lambda v: v == 20) == 20
 
 
@@ -55,7 +55,7 @@ async def test_different_entities_progress_in_parallel(engine):
     began = time.perf_counter()
     for key in range(8):
         for _ in range(3):
-            await engine.signal_entity("Counter", f"p{key}", "add", "1")
+            await engine.client.signal_entity("Counter", f"p{key}", "add", "1")
     for key in range(8):
         await wait_state(engine, "Counter", f"p{key}", lambda v: v == 3)
     # 24 ops of 50 ms: serially 1.2 s, per-entity parallel ~0.15 s
@@ -63,14 +63,14 @@ async def test_different_entities_progress_in_parallel(engine):
 
 
 async def test_entity_listing_and_unknown_entities(engine):
-    await engine.signal_entity("Counter", "listed", "add", "4")
+    await engine.client.signal_entity("Counter", "listed", "add", "4")
     await wait_state(engine, "Counter", "listed", lambda v: v == 4)
-    listed = await engine.list_entities("Counter", fetch_state=True)
+    listed = await engine.client.list_entities("Counter", fetch_state=True)
     entry = next(e for e in listed if e["entityId"]["key"] == "listed")
     assert entry["entityId"] == {"name": "counter", "key": "listed"} and entry["state"] == 4
     assert "lastOperationTime" in entry
-    bare = await engine.list_entities(fetch_state=False)
+    bare = await engine.client.list_entities(fetch_state=False)
     assert all("state" not in e for e in bare)
-    assert await engine.read_entity("Counter", "never") == (False, None)
+    assert await engine.client.read_entity("Counter", "never") == (False, None)
     with pytest.raises(UnknownFunction):
-        await engine.signal_entity("NoSuchEntity", "x", "op", None)
+        await engine.client.signal_entity("NoSuchEntity", "x", "op", None)

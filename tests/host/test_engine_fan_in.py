@@ -83,12 +83,12 @@ async def test_staggered_results_join_one_episode(db_path, runner, caplog):
     await engine.start()
     try:
         spec = [["pause", 0.05 * i] for i in range(1, 6)]
-        iid = await engine.start_orchestration("staggered", input_json=json.dumps(spec))
+        iid = await engine.client.start_orchestration("staggered", input_json=json.dumps(spec))
         await asyncio.sleep(0.12)  # two of five results are in, three activities still run
         held = len(engine.store.pending_events(iid))
         assert held >= 1, "finished results wait in the committed pending table"
-        assert (await engine.get_status(iid))["runtimeStatus"] == "Running"
-        status = await engine.wait_for_instance(iid, 10)
+        assert (await engine.client.get_status(iid))["runtimeStatus"] == "Running"
+        status = await engine.client.wait_for_instance(iid, 10)
     finally:
         await engine.stop(timeout=2)
     assert status["runtimeStatus"] == "Completed" and status["output"] == pytest.approx(0.75)
@@ -101,8 +101,8 @@ async def test_a_failure_is_not_held_back(db_path, runner):
     try:
         began = time.perf_counter()
         spec = [["fail_after", 0.05], ["pause", 1.5], ["pause", 1.5]]
-        iid = await engine.start_orchestration("staggered", input_json=json.dumps(spec))
-        status = await engine.wait_for_instance(iid, 10)
+        iid = await engine.client.start_orchestration("staggered", input_json=json.dumps(spec))
+        status = await engine.client.wait_for_instance(iid, 10)
         elapsed = time.perf_counter() - began
     finally:
         await engine.stop(timeout=2)
@@ -114,10 +114,10 @@ async def test_task_any_wakes_on_the_first_result(db_path, runner):
     engine = make_engine(db_path, runner)
     await engine.start()
     try:
-        iid = await engine.start_orchestration("any_then_all")
+        iid = await engine.client.start_orchestration("any_then_all")
         await asyncio.sleep(0.4)
-        assert (await engine.get_status(iid))["customStatus"] == {"first": 0.05}
-        status = await engine.wait_for_instance(iid, 10)
+        assert (await engine.client.get_status(iid))["customStatus"] == {"first": 0.05}
+        status = await engine.client.wait_for_instance(iid, 10)
     finally:
         await engine.stop(timeout=2)
     assert status["runtimeStatus"] == "Completed" and status["output"] == [0.05, 0.6]
@@ -128,14 +128,14 @@ async def test_held_results_survive_a_restart(db_path, runner):
     engine = make_engine(db_path, runner)
     await engine.start()
     spec = [["pause", 0.05], ["pause", 0.8]]
-    iid = await engine.start_orchestration("staggered", input_json=json.dumps(spec))
+    iid = await engine.client.start_orchestration("staggered", input_json=json.dumps(spec))
     await asyncio.sleep(0.3)  # the fast result is held; the slow activity still runs
     assert len(engine.store.pending_events(iid)) == 1
     await engine.stop(timeout=0.01)  # the slow run is abandoned: its work row stays
     engine = make_engine(db_path, runner)
     await engine.start()
     try:
-        status = await engine.wait_for_instance(iid, 10)
+        status = await engine.client.wait_for_instance(iid, 10)
     finally:
         await engine.stop(timeout=2)
     assert status["runtimeStatus"] == "Completed" and status["output"] == pytest.approx(0.85)

@@ -44,14 +44,14 @@ async def test_chaining_completes_with_status_shape(engine):
 
 async def test_history_events_look_like_the_extension(engine):
     status = await run_to_end(engine, "chain", {"name": "Bo"})
-    full = await engine.get_status(status["instanceId"], show_history=True, show_history_output=True)
+    full = await engine.client.get_status(status["instanceId"], show_history=True, show_history_output=True)
     kinds = [e["EventType"] for e in full["historyEvents"]]
     assert kinds == ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"]
     started, first, _, done = full["historyEvents"]
     assert started["FunctionName"] == "chain"
     assert first["FunctionName"] == "hello" and "ScheduledTime" in first and first["Result"] == "Hello Bo"
     assert done["OrchestrationStatus"] == "Completed" and done["Result"] == ["Hello Bo", "Hello Hello Bo"]
-    brief = await engine.get_status(status["instanceId"], show_history=True)
+    brief = await engine.client.get_status(status["instanceId"], show_history=True)
     assert all("Result" not in e for e in brief["historyEvents"])
 
 
@@ -102,9 +102,9 @@ async def test_timer_wins_without_event(engine):
 
 
 async def test_event_beats_timer_and_arrives_as_body_text(engine):
-    iid = await engine.start_orchestration("approval", None, "30")
-    await engine.raise_event(iid, "Approve", json.dumps(json.dumps({"by": "me"})))
-    status = await engine.wait_for_instance(iid, 10)
+    iid = await engine.client.start_orchestration("approval", None, "30")
+    await engine.client.raise_event(iid, "Approve", json.dumps(json.dumps({"by": "me"})))
+    status = await engine.client.wait_for_instance(iid, 10)
     assert status["runtimeStatus"] == "Completed"
     assert status["output"] == {"approved": json.dumps({"by": "me"})}  # faithful: the JT string
 
@@ -112,7 +112,7 @@ async def test_event_beats_timer_and_arrives_as_body_text(engine):
 async def test_sub_orchestrations_and_child_failure(engine):
     status = await run_to_end(engine, "parent", ["a", "b"])
     assert status["output"] == ["Hello a", "Hello b"]
-    child = await engine.get_status(f"{status['instanceId']}-c1")
+    child = await engine.client.get_status(f"{status['instanceId']}-c1")
     assert child["runtimeStatus"] == "Completed"
     status = await run_to_end(engine, "parent", ["a", "bad"])
     assert status["runtimeStatus"] == "Failed"
@@ -128,7 +128,7 @@ async def test_sub_orchestrator_with_retry_surfaces_the_last_failure(engine):
 async def test_continue_as_new_restarts_history(engine):
     status = await run_to_end(engine, "countdown", 3)
     assert status["output"] == "liftoff" and CALLS["hello"] == 4
-    full = await engine.get_status(status["instanceId"], show_history=True)
+    full = await engine.client.get_status(status["instanceId"], show_history=True)
     assert [e["EventType"] for e in full["historyEvents"]] == [
         "ExecutionStarted",
         "TaskCompleted",
@@ -143,7 +143,7 @@ async def test_new_uuid_and_time_are_stable_across_replays(engine):
     assert out["first"][1] < out["last"][1]
     assert out["first"][0] != out["last"][0]
     # replaying the finished history again gives the very same values
-    history = await engine.get_status(status["instanceId"], show_history=True)
+    history = await engine.client.get_status(status["instanceId"], show_history=True)
     assert history["runtimeStatus"] == "Completed"
 
 
@@ -163,32 +163,32 @@ async def test_unknown_activity_fails_the_caller(engine):
 
 async def test_unknown_orchestrator_and_duplicates_and_missing(engine):
     with pytest.raises(UnknownFunction):
-        await engine.start_orchestration("nope")
-    iid = await engine.start_orchestration("approval", "fixed-id", "30")
+        await engine.client.start_orchestration("nope")
+    iid = await engine.client.start_orchestration("approval", "fixed-id", "30")
     with pytest.raises(InstanceExists):
-        await engine.start_orchestration("approval", "fixed-id", "30")
+        await engine.client.start_orchestration("approval", "fixed-id", "30")
     with pytest.raises(NotFound):
-        await engine.raise_event("missing", "Approve", "1")
-    await engine.terminate(iid, "enough")
-    status = await engine.get_status(iid)
+        await engine.client.raise_event("missing", "Approve", "1")
+    await engine.client.terminate(iid, "enough")
+    status = await engine.client.get_status(iid)
     assert status["runtimeStatus"] == "Terminated" and status["output"] == "enough"
     with pytest.raises(NotRunning):
-        await engine.raise_event(iid, "Approve", "1")
-    assert await engine.get_status("missing") is None
+        await engine.client.raise_event(iid, "Approve", "1")
+    assert await engine.client.get_status("missing") is None
 
 
 async def test_non_determinism_fails_naming_both(engine):
     NONDET["variant"] = "a"
-    iid = await engine.start_orchestration("shifty")
+    iid = await engine.client.start_orchestration("shifty")
     try:
         for _ in range(250):
-            status = await engine.get_status(iid, show_history=True)
+            status = await engine.client.get_status(iid, show_history=True)
             if any(e["EventType"] == "TaskCompleted" for e in status["historyEvents"]):
                 break
             await asyncio.sleep(0.02)
         NONDET["variant"] = "b"  # the code "changed" while the instance waits for Go
-        await engine.raise_event(iid, "Go", "null")
-        status = await engine.wait_for_instance(iid, 10)
+        await engine.client.raise_event(iid, "Go", "null")
+        status = await engine.client.wait_for_instance(iid, 10)
     finally:
         NONDET["variant"] = "a"
     assert status["runtimeStatus"] == "Failed"
@@ -197,32 +197,32 @@ async def test_non_determinism_fails_naming_both(engine):
 
 
 async def test_suspend_buffers_events_until_resume(engine):
-    iid = await engine.start_orchestration("approval", None, "30")
-    await engine.suspend(iid, "hold")
-    await engine.raise_event(iid, "Approve", '"yes"')
+    iid = await engine.client.start_orchestration("approval", None, "30")
+    await engine.client.suspend(iid, "hold")
+    await engine.client.raise_event(iid, "Approve", '"yes"')
     await asyncio.sleep(0.3)
-    assert (await engine.get_status(iid))["runtimeStatus"] == "Suspended"
-    await engine.resume(iid, "go")
-    status = await engine.wait_for_instance(iid, 10)
+    assert (await engine.client.get_status(iid))["runtimeStatus"] == "Suspended"
+    await engine.client.resume(iid, "go")
+    status = await engine.client.wait_for_instance(iid, 10)
     assert status["runtimeStatus"] == "Completed" and status["output"] == {"approved": "yes"}
 
 
 async def test_query_purge_restart(engine):
     a = await run_to_end(engine, "chain", {"name": "A"}, instance_id="q-a")
     b = await run_to_end(engine, "doomed", instance_id="q-b")
-    everything = await engine.query_instances(instance_id_prefix="q-")
+    everything = await engine.client.query_instances(instance_id_prefix="q-")
     assert {s["instanceId"] for s in everything} == {"q-a", "q-b"}
-    failed = await engine.query_instances(runtime_status=["Failed"], instance_id_prefix="q-")
+    failed = await engine.client.query_instances(runtime_status=["Failed"], instance_id_prefix="q-")
     assert [s["instanceId"] for s in failed] == ["q-b"]
-    assert len(await engine.query_instances(instance_id_prefix="q-", top=1)) == 1
-    later = await engine.query_instances(created_from="2999-01-01T00:00:00Z")
+    assert len(await engine.client.query_instances(instance_id_prefix="q-", top=1)) == 1
+    later = await engine.client.query_instances(created_from="2999-01-01T00:00:00Z")
     assert later == []
-    new_id = await engine.restart("q-a", new_id=True)
-    again = await engine.wait_for_instance(new_id, 10)
+    new_id = await engine.client.restart("q-a", new_id=True)
+    again = await engine.client.wait_for_instance(new_id, 10)
     assert again["output"] == a["output"] and new_id != "q-a"
-    assert await engine.purge("q-b") == 1
-    assert await engine.get_status("q-b") is None
-    assert await engine.purge_by(instance_id_prefix="q-") == 1
+    assert await engine.client.purge("q-b") == 1
+    assert await engine.client.get_status("q-b") is None
+    assert await engine.client.purge_by(instance_id_prefix="q-") == 1
     assert b["runtimeStatus"] == "Failed"
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from helpers.durable_vocabulary import EventType
 from helpers.host.engine.book import ExecutionBook, RetryLoop
 from helpers.host.engine.history import event
-from helpers.host.engine.rewind import plan_rewind
+from helpers.host.engine.rewind_plan import plan_rewind
 
 T = "2025-01-01T12:00:00.000000Z"
 

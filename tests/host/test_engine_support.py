@@ -338,7 +338,9 @@ async def run_to_end(
 ) -> dict[str, Any]:
     import json
 
-    iid = await engine.start_orchestration(name, instance_id, None if input_value is None else json.dumps(input_value))
-    status = await engine.wait_for_instance(iid, timeout)
+    iid = await engine.client.start_orchestration(
+        name, instance_id, None if input_value is None else json.dumps(input_value)
+    )
+    status = await engine.client.wait_for_instance(iid, timeout)
     assert status is not None
     return status

@@ -15,7 +15,7 @@ from ...durable_vocabulary import ENTITY_ACTIONS, HTTP_ACTIVITY, ActionType, Eve
 _COMPOUND = (ActionType.WhenAny, ActionType.WhenAll)
 
 
-def flatten(actions: list[Any]) -> list[dict[str, Any]]:
+def flatten_actions(actions: list[Any]) -> list[dict[str, Any]]:
     """Id-consuming actions in the order the SDK numbered them."""
     flat: list[dict[str, Any]] = []
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
-import logging
 import threading
 import time
 import traceback
@@ -33,6 +32,8 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from ...durable_vocabulary import HTTP_ACTIVITY, EventType
 from ..registry import Registry
 from ..user_code import UserCodeRunner
+from .contracts import Log
+from .errors import unknown_function_message
 from .history import event, now_iso
 from .http_calls import HttpCaller, HttpCallFailed
 
@@ -51,10 +52,6 @@ class ActivityRun:
 Outcome = tuple[ActivityRun, dict[str, Any]]
 
 
-def unknown_activity(name: str) -> str:
-    return f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
-
-
 class ActivityRunner:
     """Starts activity runs and reports their outcomes to `on_outcomes` on the event loop, in batches.
 
@@ -69,7 +66,7 @@ class ActivityRunner:
         self,
         registry: Registry,
         runner: UserCodeRunner,
-        log: logging.Logger,
+        log: Log,
         after_commit: Callable[[Callable[[], None]], None],
         on_outcomes: Callable[[list[Outcome]], None],
         http: HttpCaller | None = None,
@@ -83,7 +80,7 @@ class ActivityRunner:
         self._finished: list[tuple[ActivityRun, dict[str, Any], Any]] = []  # outcomes not yet handed over
         self._hand_over_scheduled = False
         self._lock = threading.Lock()
-        self._in_flight: set[concurrent.futures.Future] = set()
+        self._in_flight: set[concurrent.futures.Future[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, run: ActivityRun) -> None:
@@ -96,7 +93,7 @@ class ActivityRunner:
         if run.name == HTTP_ACTIVITY:
             future = self._runner.submit_coroutine(self._call_http(run))
         elif fn is None:
-            reason = unknown_activity(run.name)
+            reason = unknown_function_message(run.name, "activity")
             self._log.info(
                 "%s: Function '%s (Activity)' failed. TaskId: %d. %s", run.instance_id, run.name, run.task_id, reason
             )
@@ -110,7 +107,7 @@ class ActivityRunner:
             future = self._runner.submit_sync(self._call_sync, fn, run)
         self._in_flight.add(future)
 
-        def done(f: concurrent.futures.Future) -> None:
+        def done(f: concurrent.futures.Future[Any]) -> None:
             try:
                 outcome = f.result()
                 if inspect.isawaitable(outcome):  # a sync wrapper handed back a coroutine: finish it there
@@ -152,7 +149,7 @@ class ActivityRunner:
         if batch:
             self._on_outcomes([(run, outcome) for run, outcome, _ in batch])
 
-    def in_flight(self) -> list[asyncio.Future]:
+    def in_flight(self) -> list[asyncio.Future[Any]]:
         """Runs still executing, as awaitables (for an orderly stop)."""
         return [asyncio.wrap_future(f) for f in self._in_flight if not f.done()]
 

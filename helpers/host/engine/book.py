@@ -103,7 +103,7 @@ class ExecutionBook:
     # The signature of every id-consuming action handled, by position: the non-determinism check (replay.py).
     signatures: list[ActionSignature] = field(default_factory=list)
     retries: list[RetryLoop] = field(default_factory=list)  # retry loops in progress
-    # What a rewind needs (rewind.py): loops that gave up; loops another branch's failure cut short; the task ids
+    # What a rewind needs (rewind_plan.py): loops that gave up; loops another branch's failure cut short; the task ids
     # of failures a retry loop answered with another attempt.
     failed_loops: list[RetryLoop] = field(default_factory=list)
     interrupted_loops: list[RetryLoop] = field(default_factory=list)

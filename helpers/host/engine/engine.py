@@ -1,4 +1,4 @@
-"""DurableEngine: the durable engine behind the embedded host, put together from one module per concept.
+"""DurableEngine: the durable engine behind the embedded host, put together from its parts.
 
 Life of an instance: a client starts it (client.py), which stores it with a pending ExecutionStarted event
 (instances.py). An *episode* (episodes.py) appends the pending events to the history after a fresh
@@ -8,44 +8,48 @@ scheduling event and real work (dispatch.py: activities, durable HTTP calls, tim
 operations). Finished work comes back as a completion event, which triggers the next episode: usually in the
 same loop step and the same commit, so the event goes straight into the history; an event that has to wait (a
 fan-in still missing results, an instance whose episode runs in a worker thread) is written to `pending` by the
-next commit (instances._queue_event).
+next commit (Instances.queue_event).
 
-This module holds what ties them together: construction, start-up (resuming unfinished work from the Store)
-and an orderly stop. Everything runs on the caller's event loop; user code (orchestrator handles,
-activities, entities, HTTP calls) runs through UserCodeRunner so a slow function never blocks the loop.
+This module builds the parts, each with exactly what it uses, and holds the few verbs that join two of them
+(contracts.py): delivering an event (Instances.record, then Episodes.wake), starting an instance (Instances.create,
+then Episodes.wake), reporting an ended sub-orchestration to its parent, and handing over activity outcomes and
+entity answers. It also starts the engine (resuming unfinished work from the Store) and stops it in order.
+Everything runs on the caller's event loop; user code (orchestrator handles, activities, entities, HTTP calls)
+runs through UserCodeRunner so a slow function never blocks the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from typing import Any
 
-from ...durable_vocabulary import RUNNABLE_STATUSES
 from ..log_writer import deferring
 from ..registry import Registry
 from ..user_code import UserCodeRunner
 from .activities import ActivityRun, ActivityRunner
-from .client import ClientOperations
-from .dispatch import WorkDispatcher
+from .client import Client
+from .contracts import Log, ParentLink
+from .dispatch import Dispatcher
 from .entities import Entities
-from .episodes import EpisodeRunner
+from .episodes import Episodes
+from .history import Event, child_outcome
 from .http_calls import DEFAULT_TIMEOUT_SECONDS, HttpCaller
 from .in_flight import work_in_flight
 from .instance import Instance
-from .instances import InstanceBook
+from .instances import Instances
+from .rewind import Rewinder
 from .sdk_executor_memo import install as memoise_sdk_executor_class
 from .sdk_timestamps import install as memoise_sdk_timestamps
 from .store import Store
+from .timers import Timers
 from .versioning import Versioning
 
 DEFAULT_LOGGER = "helpers.host.durable"
 DEFAULT_HUB_NAME = "TestHubName"  # settings.DEFAULT_HUB_NAME; not imported, settings imports engine.versioning
 
 
-class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBook):
+class DurableEngine:
     """The durable orchestration + entity engine behind the embedded host (interface: the package docstring)."""
 
     def __init__(
@@ -63,123 +67,162 @@ class DurableEngine(ClientOperations, EpisodeRunner, WorkDispatcher, InstanceBoo
     ) -> None:
         memoise_sdk_timestamps()  # sdk_timestamps.py: replays stop re-parsing the timestamps of old events
         memoise_sdk_executor_class()  # sdk_executor_memo.py: no class is compiled anew for every episode
-        self.registry = registry
         self.hub_name = hub_name
-        self.runner = runner
+        self._runner = runner
         # Its informational lines are built off the hot path (log_writer.py) when the host's LogWriter runs.
-        self.log = deferring(logger or logging.getLogger(DEFAULT_LOGGER))
-        self.versioning = versioning or Versioning()
+        log: Log = deferring(logger or logging.getLogger(DEFAULT_LOGGER))
+        self._log = log
+        versioning = versioning or Versioning()
         self.store = Store(store_path, synchronous_full=synchronous_full)
-        self._active: dict[str, Instance] = {}
-        self._tasks: set[asyncio.Task] = set()
-        self._waiters: dict[str, list[asyncio.Future]] = {}
-        self._refusals_logged: set[str] = set()
-        self._unwritten: dict[str, Instance] = {}  # instances holding deferred events (instances._queue_event)
-        self.inline_replay = inline_replay  # episodes.py: replays on the loop thread unless an orchestrator blocks
-        self._threaded_orchestrators: set[str] = set()
-        self._stopping = False
-        self._started = False
-        self.entities: Entities | None = None
-        self.http = HttpCaller(http_timeout)
+        self._http = HttpCaller(http_timeout)
         self.activities = ActivityRunner(
-            registry,
-            runner,
-            self.log,
-            lambda start: self.store.after_commit(start),
-            self._activities_finished,
-            self.http,
+            registry, runner, log, self.store.after_commit, self._activities_finished, self._http
         )
+        self.entities = Entities(self.store, registry, runner, log, self._entity_answered)
+        self.instances = Instances(self.store, log, self._report_to_parent)
+        timers = Timers(self._deliver)
+        dispatcher = Dispatcher(
+            registry,
+            versioning,
+            self.instances,
+            self.activities,
+            self.entities,
+            timers,
+            self._deliver,
+            self._start_instance,
+            log,
+        )
+        self.episodes = Episodes(
+            registry, versioning, runner, self.store, self.instances, dispatcher, log, inline_replay=inline_replay
+        )
+        self._timers = timers
+        self._dispatcher = dispatcher
+        rewinder = Rewinder(
+            self.store, self.instances, dispatcher, timers, self.entities, self._deliver, self.episodes.wake, log
+        )
+        self.client = Client(
+            self.store,
+            registry,
+            versioning,
+            self.instances,
+            self.entities,
+            rewinder,
+            self._start_instance,
+            self._deliver,
+            self.episodes.wake,
+            log,
+        )
+        self._started = False
 
     # ================================================================================= lifecycle
     async def start(self) -> None:
         """Open and validate the state file, then resume every unfinished orchestration and entity queue."""
         self.store.open()
-        self.store.set_before_commit(self._write_unwritten)
-        self.entities = Entities(self.store, self.registry, self.runner, self.log, self._entity_answered)
+        self.store.set_before_commit(self.instances.write_unwritten)
         self._started = True
-        self._resume_instances()
+        resumed = self.instances.load_unfinished()
+        for inst in resumed:
+            in_flight = work_in_flight([*inst.history, *(ev for _, ev in inst.pending)])
+            for task in in_flight.tasks:
+                self._dispatcher.run_activity(inst, task.task_id, task.name, task.input_json)
+            for timer in in_flight.timers:
+                self._timers.arm(inst, timer.timer_id, timer.fire_at)
+            self.episodes.wake(inst)
+        if resumed:
+            self._log.info("Resumed %d unfinished orchestration(s) from %s.", len(resumed), self.store.path)
         self.entities.resume()
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting work, give in-flight user code `timeout` seconds, commit and close the file."""
         if not self._started:
             return
-        self._stopping = True
-        for inst in self._active.values():
-            for handle in inst.timers.values():
-                handle.cancel()
-        if self.entities is not None:
-            await self.entities.drain(timeout)
+        self.episodes.stop()
+        for inst in self.instances.all():
+            inst.cancel_timers()
+        await self.entities.drain(timeout)
         # Work that was running when the stop began finishes and is recorded. Nothing new starts: an episode
         # that returns now is discarded (its events stay pending for the next start), so no activity can be
         # scheduled after this point and then be cut off with its completion unrecorded.
         deadline = time.monotonic() + timeout
-        while (
-            pending := [t for t in self._tasks if not t.done()] + self.activities.in_flight()
-        ) and time.monotonic() < deadline:
+        while (pending := [*self.episodes.running(), *self.activities.in_flight()]) and time.monotonic() < deadline:
             await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
             await asyncio.sleep(0)  # let outcomes that just arrived reach their hand-over
         self.activities.flush()
-        for task in self._tasks:
-            task.cancel()
+        self.episodes.cancel()
         self.store.close()
         try:
-            await self.runner.call(self.http.aclose)
+            await self._runner.call(self._http.aclose)
         except Exception:
             pass
         self._started = False
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def abandon(self) -> None:
+        """Stop at once, as `kill -9` stops a host: nothing further runs, and what is not committed is lost.
+        (A state file is left exactly as a crash leaves it, for a restart to recover: the crash tests use it.)"""
+        self.episodes.stop()
+        self.entities.stop()
+        for inst in self.instances.all():
+            inst.cancel_timers()
+        self.store.abandon()
+        self._started = False
 
-    def _activities_finished(self, outcomes: list[tuple[ActivityRun, dict[str, Any]]]) -> None:
+    # ================================================================================= joining the parts
+    def _deliver(self, instance_id: str, execution_id: str, ev: Event, *, now: bool = False) -> None:
+        """An event arrived for an instance: keep it, and run an episode if one is due (`now`: within this call,
+        for callers that are a loop step of their own -- Episodes.wake)."""
+        inst = self.instances.record(instance_id, execution_id, ev)
+        if inst is not None:
+            self.episodes.wake(inst, now=now)
+
+    def _start_instance(
+        self,
+        name: str,
+        instance_id: str,
+        input_json: str | None,
+        *,
+        parent: ParentLink | None = None,
+        version: str | None = None,
+        input_is_value: bool = False,
+    ) -> Instance:
+        inst = self.instances.create(
+            name, instance_id, input_json, parent=parent, version=version, input_is_value=input_is_value
+        )
+        self.episodes.wake(inst)
+        return inst
+
+    def _report_to_parent(self, inst: Instance) -> None:
+        """An execution ended: a parent that awaits it as a sub-orchestration gets its outcome."""
+        parent = self.instances.get(inst.parent_id or "")
+        if parent is None or inst.parent_task_id is None:
+            return
+        ev = child_outcome(inst.parent_task_id, inst.instance_id, inst.status, inst.output)
+        self._deliver(parent.instance_id, parent.execution_id, ev)
+
+    def _activities_finished(self, outcomes: list[tuple[ActivityRun, Event]]) -> None:
         """Activity outcomes that arrived together: store them all, then decide once per instance."""
         touched: dict[str, Instance] = {}
         for run, ev in outcomes:
-            inst = self._record(run.instance_id, run.execution_id, ev)
+            inst = self.instances.record(run.instance_id, run.execution_id, ev)
             if inst is not None:
                 touched[inst.instance_id] = inst
         for inst in touched.values():
-            self._kick(inst, now=True)  # this is a loop step of its own: the episode needs no step of its own
+            self.episodes.wake(inst, now=True)  # this is a loop step of its own: the episode needs no step of its own
         if touched and self.store.is_open:
             # Commit now rather than at the end of the loop iteration: the next activity starts after the commit
-            # (store.after_commit), and nothing else in this step could join it.
+            # (Store.after_commit), and nothing else in this step could join it.
             self.store.commit()
 
-    def _entity_answered(self, instance_id: str, execution_id: str, ev: dict[str, Any]) -> None:
+    def _entity_answered(self, instance_id: str, execution_id: str, ev: Event) -> None:
         """An entity operation's answer for the orchestration that called it. The entity driver calls this as the
         last thing of its step, with nothing half-changed, so the caller's episode runs at once.
 
         An answer for an execution that Failed while the operation ran is kept as a pending row: the operation
-        ran, and a rewind hands its answer to the rewound instance (client.py `_rewind`)."""
+        ran, and a rewind hands its answer to the rewound instance (Rewinder)."""
         if (
-            instance_id not in self._active
+            instance_id not in self.instances
             and self.store.is_open
             and self.store.execution_failed(instance_id, execution_id)
         ):
-            self._insert_pending(instance_id, ev)
+            self.instances.keep_for_later(instance_id, ev)
             return
         self._deliver(instance_id, execution_id, ev, now=True)
-
-    def _resume_instances(self) -> None:
-        for record in self.store.unfinished_instances():
-            inst = Instance.from_record(record)
-            for text in self.store.history_texts(inst.instance_id):
-                inst.history.append(json.loads(text))
-                inst.history_text.append(text)
-            inst.pending.extend(self.store.pending_events(inst.instance_id))
-            self._active[inst.instance_id] = inst
-        for inst in list(self._active.values()):
-            in_flight = work_in_flight([*inst.history, *(ev for _, ev in inst.pending)])
-            for task in in_flight.tasks:
-                self.activities.start(
-                    ActivityRun(inst.instance_id, inst.execution_id, task.task_id, task.name, task.input_json)
-                )
-            for timer in in_flight.timers:
-                self._arm_timer(inst, timer.timer_id, timer.fire_at)
-            if inst.status in RUNNABLE_STATUSES:
-                self._kick(inst)
-        if self._active:
-            self.log.info("Resumed %d unfinished orchestration(s) from %s.", len(self._active), self.store.path)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from typing import Any
 from ...durable_vocabulary import EventType, parse_entity_id
 from ..registry import Registry
 from ..user_code import UserCodeRunner
-from .errors import UnknownFunction
+from .contracts import Log
+from .errors import UnknownFunction, unknown_function_message
 from .history import event, now_iso
 from .store import Store
 
@@ -33,10 +33,6 @@ def name_and_key(eid: str) -> tuple[str, str]:
     if parsed is None:
         raise ValueError(f"{eid!r} is not an entity id (@name@key)")
     return parsed
-
-
-def unknown_entity_message(name: str) -> str:
-    return f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
 
 
 @dataclass
@@ -72,7 +68,7 @@ class Entities:
     """Queues, runs and persists entity operations."""
 
     def __init__(
-        self, store: Store, registry: Registry, runner: UserCodeRunner, logger: logging.Logger, respond: ResponseSink
+        self, store: Store, registry: Registry, runner: UserCodeRunner, logger: Log, respond: ResponseSink
     ) -> None:
         self._store = store
         self._registry = registry
@@ -81,8 +77,8 @@ class Entities:
         self._respond = respond
         self._queues: dict[str, list[tuple[int, EntityOperation]]] = {}
         self._busy: set[str] = set()
-        self._tasks: set[asyncio.Task] = set()
-        self.stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     # -- queueing ----------------------------------------------------------------------------------------
     def enqueue(
@@ -99,7 +95,7 @@ class Entities:
         """Persist an operation for `eid` and make sure its driver runs. Raises UnknownFunction."""
         name, _ = name_and_key(eid)
         if self._registry.entity(name) is None:
-            raise UnknownFunction(unknown_entity_message(name))
+            raise UnknownFunction(unknown_function_message(name, "entity"))
         op = EntityOperation(
             operation, "null" if input_json is None else input_json, signal, caller, caller_execution, request_id
         )
@@ -126,7 +122,7 @@ class Entities:
             self._kick(eid)
 
     def _kick(self, eid: str) -> None:
-        if eid in self._busy or self.stopping:
+        if eid in self._busy or self._stopping:
             return
         self._busy.add(eid)
         task = asyncio.get_running_loop().create_task(self._drive(eid))
@@ -136,13 +132,13 @@ class Entities:
     async def _drive(self, eid: str) -> None:
         try:
             queue = self._queues.get(eid)
-            while queue and not self.stopping:
+            while queue and not self._stopping:
                 row_id, op = queue[0]
                 # An operation runs only once its record is on disk: it may have been queued in this very loop
                 # step (by the episode its predecessor's answer ran), and a crash must not find the caller
                 # waiting for an operation that already ran -- or the predecessor's answer unrecorded.
                 await self._store.flush()
-                if self.stopping:
+                if self._stopping:
                     break
                 await self._run_one(eid, row_id, op)
                 queue.pop(0)
@@ -163,7 +159,7 @@ class Entities:
         started = time.perf_counter()
         new_exists, new_state = exists, state
         if fn is None:
-            is_error, result = True, json.dumps(unknown_entity_message(name))
+            is_error, result = True, json.dumps(unknown_function_message(name, "entity"))
         else:
             request = {
                 "self": {"name": name, "key": key},
@@ -181,7 +177,7 @@ class Entities:
                 new_state = response.get("entityState") if new_exists else None
             except Exception as exc:  # the SDK wrapper itself failed: report it as the op's error
                 is_error, result = True, json.dumps(f"{type(exc).__name__}: {exc}")
-        if self.stopping and not self._store.is_open:
+        if self._stopping and not self._store.is_open:
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._log.info(
@@ -217,7 +213,12 @@ class Entities:
             out.append(item)
         return out
 
+    def stop(self) -> None:
+        """Start no operation from now on (one that is running finishes; `drain` waits for it)."""
+        self._stopping = True
+
     async def drain(self, timeout: float) -> None:
-        self.stopping = True
+        """Stop, and give the operations that are running `timeout` seconds to finish and be recorded."""
+        self.stop()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)

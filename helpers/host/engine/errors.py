@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class EngineError(Exception):
     """Base class of every error the durable engine reports to a caller."""
@@ -34,3 +36,8 @@ class StoreError(EngineError):
 
 class InvalidState(EngineError):
     """The instance exists but its state does not allow the request, e.g. purging a running one (HTTP 412)."""
+
+
+def unknown_function_message(name: str, kind: Literal["orchestrator", "activity", "entity"]) -> str:
+    """The extension's words for a function it cannot find (ThrowIfFunctionDoesNotExist, TaskNonexistentActivityShim)."""
+    return f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function."

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ...durable_vocabulary import EventType
+from ...durable_vocabulary import EventType, RuntimeStatus
 
 Event = dict[str, Any]  # a history event as the SDK reads it: DTFx field names, `EventType` as a number
 
@@ -54,19 +54,33 @@ def parse_iso(text: str) -> datetime:
     return dt.astimezone(UTC)
 
 
-def event(kind: EventType, timestamp: str, event_id: int = -1, **fields: Any) -> dict[str, Any]:
+def event(kind: EventType, timestamp: str, event_id: int = -1, **fields: Any) -> Event:
     return {"EventType": int(kind), "EventId": event_id, "IsPlayed": False, "Timestamp": timestamp, **fields}
 
 
-def _parse_jt(value: Any) -> Any:
-    """ParseToJToken: JSON text becomes its value; anything else stays a raw string."""
+def child_outcome(task_id: int, child_id: str, status: str, output_json: str | None) -> Event:
+    """What a sub-orchestration's end delivers to its parent: SubOrchestrationInstanceCompleted with the output, or
+    SubOrchestrationInstanceFailed with the failure's message as the reason (the SDK raises it in the parent)."""
+    if status == RuntimeStatus.Completed:
+        return event(
+            EventType.SubOrchestrationInstanceCompleted, now_iso(), TaskScheduledId=task_id, Result=output_json
+        )
+    message = json_value(output_json)
+    return event(
+        EventType.SubOrchestrationInstanceFailed,
+        now_iso(),
+        TaskScheduledId=task_id,
+        Reason=message if isinstance(message, str) else json.dumps(message),
+        Details=f"Sub-orchestration '{child_id}' {status.lower()}.",
+    )
+
+
+def json_value(value: Any) -> Any:
+    """ParseToJToken: stored JSON text becomes its value; anything else (not text, or not JSON) stays as it is."""
     if not isinstance(value, str):
         return value
-    stripped = value.strip()
-    if not stripped:
-        return ""
     try:
-        return json.loads(stripped)
+        return json.loads(value)
     except ValueError:
         return value
 
@@ -99,7 +113,7 @@ def public_history(events: list[dict[str, Any]], *, show_output: bool, show_inpu
                 if kind in (EventType.TaskCompleted, EventType.TaskFailed)
                 else "SubOrchestrationInstanceCreated"
             )
-            origin = scheduled.get((prefix, item.get("TaskScheduledId")))
+            origin = scheduled.get((prefix, item["TaskScheduledId"]))
             if origin is not None:
                 item["ScheduledTime"] = origin["Timestamp"]
                 item["FunctionName"] = origin.get("Name")
@@ -110,7 +124,7 @@ def public_history(events: list[dict[str, Any]], *, show_output: bool, show_inpu
             completed = kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted)
             if completed:
                 if show_output:
-                    item["Result"] = _parse_jt(item.get("Result"))
+                    item["Result"] = json_value(item.get("Result"))
                 else:
                     item.pop("Result", None)
         elif kind is EventType.ExecutionStarted:
@@ -119,7 +133,7 @@ def public_history(events: list[dict[str, Any]], *, show_output: bool, show_inpu
                 item.pop(key, None)
         elif kind is EventType.ExecutionCompleted:
             if show_output:
-                item["Result"] = _parse_jt(item.get("Result"))
+                item["Result"] = json_value(item.get("Result"))
             else:
                 item.pop("Result", None)
         elif kind is EventType.TimerFired:

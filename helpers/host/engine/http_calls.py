@@ -84,7 +84,7 @@ class HttpCaller:
         method = str(request.get("method") or "GET").upper()
         uri = request.get("uri")
         parts = urlsplit(uri) if isinstance(uri, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        if not isinstance(uri, str) or parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise HttpCallFailed(f"Invalid URI for call_http: {uri!r}; an absolute http(s) URI is required.")
         headers, content_type = _request_headers(request.get("headers"))
         content = request.get("content")

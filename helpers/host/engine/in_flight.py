@@ -53,9 +53,9 @@ def work_in_flight(events: Iterable[dict[str, Any]]) -> InFlight:
         if kind == EventType.TaskScheduled:
             tasks[ev["EventId"]] = ScheduledTask(ev["EventId"], ev["Name"], ev.get("Input"))
         elif kind in (EventType.TaskCompleted, EventType.TaskFailed):
-            tasks.pop(ev.get("TaskScheduledId"), None)
+            tasks.pop(ev["TaskScheduledId"], None)
         elif kind == EventType.TimerCreated:
             timers[ev["EventId"]] = ArmedTimer(ev["EventId"], ev["FireAt"])
         elif kind == EventType.TimerFired:
-            timers.pop(ev.get("TimerId"), None)
+            timers.pop(ev["TimerId"], None)
     return InFlight(sorted(tasks.values(), key=lambda t: t.task_id), sorted(timers.values(), key=lambda t: t.timer_id))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any
 
+from .history import Event
 from .records import InstanceRecord
 
 MAX_INSTANCE_ID_LENGTH = 256
@@ -35,7 +35,7 @@ def instance_id_problem(instance_id: str) -> str | None:
     return None
 
 
-def played_text(ev: dict[str, Any]) -> str:
+def played_text(ev: Event) -> str:
     """The stored JSON text of an event that now belongs to an earlier episode."""
     ev["IsPlayed"] = True
     return json.dumps(ev)
@@ -46,13 +46,11 @@ class Instance(InstanceRecord):
     """An orchestration instance that is still active (Pending, Running or Suspended): its stored record, and what
     the engine keeps of it in memory."""
 
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[Event] = field(default_factory=list)
     history_text: list[str] = field(default_factory=list)  # the same events, encoded (see module docstring)
-    pending: list[tuple[int | None, dict[str, Any]]] = field(
-        default_factory=list
-    )  # (row id or None if deferred, event)
-    busy: bool = False
-    timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
+    pending: list[tuple[int | None, Event]] = field(default_factory=list)  # (row id, None while deferred; event)
+    busy: bool = False  # an episode driver runs (Episodes.wake)
+    timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)  # armed durable timers, by timer id
 
     @classmethod
     def from_record(cls, record: InstanceRecord) -> Instance:
@@ -62,3 +60,9 @@ class Instance(InstanceRecord):
     @property
     def version(self) -> str | None:
         return self.book.version
+
+    def cancel_timers(self) -> None:
+        """Disarm the instance's durable timers (their TimerCreated events stay: a restart arms them again)."""
+        for handle in self.timers.values():
+            handle.cancel()
+        self.timers.clear()

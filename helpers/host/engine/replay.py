@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import describe, flatten, signature
+from .actions import describe, flatten_actions, signature
 from .book import ActionSignature, ExecutionBook
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
@@ -92,7 +92,7 @@ class EpisodePlan:
 
 def plan_episode(result: ReplayResult, book: ExecutionBook) -> EpisodePlan:
     """Which actions are new (and their ids), or why the replay does not match the recorded history."""
-    actions = flatten(result.actions)
+    actions = flatten_actions(result.actions)
     sigs = book.signatures
     mismatch = check_determinism(sigs, actions, allow_shorter=result.error is not None)
     if mismatch is not None:

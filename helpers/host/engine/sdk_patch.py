@@ -40,5 +40,5 @@ def uninstall(module_name: str, attribute: str) -> None:
     except ImportError:
         return
     current = getattr(module, attribute, None)
-    if getattr(current, "memoised", False):
+    if current is not None and getattr(current, "memoised", False):
         setattr(module, attribute, current.original)

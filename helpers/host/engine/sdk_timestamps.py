@@ -36,7 +36,8 @@ def fast_parse(text: str, fallback: Any) -> datetime:
         if zone is None:
             zone = _zone[fallback] = fallback("2000-01-01T00:00:00.000000Z").tzinfo
         return datetime.fromisoformat(text[:-1]).replace(tzinfo=zone)
-    return fallback(text)
+    parsed: datetime = fallback(text)
+    return parsed
 
 
 def install() -> bool:

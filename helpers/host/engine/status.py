@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .history import iso_seconds
+from .history import iso_seconds, json_value
 from .records import StatusRow
-
-
-def json_value(text: str | None) -> Any:
-    """The value of stored JSON text; text that is not JSON stays text (the extension's ParseToJToken)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def status_payload(row: StatusRow, show_input: bool) -> dict[str, Any]:

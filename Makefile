@@ -9,7 +9,7 @@
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
 #   make browser-check  run lessons in JupyterLab in headless Chromium; check what the page shows; screenshots
-#   make lint   ruff (lint + format check, notebooks included) and mypy; what CI and pre-commit run
+#   make lint   ruff (lint + format check, notebooks included), mypy and vulture; what CI and pre-commit run
 #   make clean  remove .venv, caches and local state
 
 PYTHON ?= python3
@@ -127,6 +127,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/vulture helpers functions_app --min-confidence 80
 
 # Lessons run in JupyterLab in a real browser (Debian's chromium: apt-get install -y chromium), checked and
 # photographed into build/browser-check/. Not part of `make test`: about a minute per lesson.

@@ -110,7 +110,7 @@ class Service:
     def __enter__(self) -> Service:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *_exc_info: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:

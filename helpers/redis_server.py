@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Starting {' '.join(command)}", flush=True)
     server = subprocess.Popen(command, stdin=subprocess.DEVNULL)
 
-    def stop(signum: int, frame: object) -> None:
+    def stop(_signum: int, _frame: object) -> None:
         if server.poll() is None:
             server.terminate()
 

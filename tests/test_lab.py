@@ -235,15 +235,15 @@ def test_swimlane_draws_only_the_instance_s_own_model_calls_with_labels_that_nev
 
 
 def test_replay_steps_table_labels_keys_and_leaves_out_an_empty_custom_status_column() -> None:
-    from helpers.lab.stepper import Episode, ReplaySteps, describe_action
+    from helpers.lab.stepper import ReplayedEpisode, ReplaySteps, describe_action
 
     call = describe_action({"actionType": 7, "instanceId": f"@dafx-writeragent@{KEY}", "operation": "run"})
     assert call == f"call entity dafx-writeragent/{KEY}.run"
-    steps = ReplaySteps("id", "chain", [Episode(1, ["start"], [(False, call)], [call])])
+    steps = ReplaySteps("id", "chain", [ReplayedEpisode(1, ["start"], [(False, call)], [call])])
     table = steps.table()
     assert "custom status" not in table.columns
     assert table[0]["new actions"] == "call entity dafx-writeragent/key-1.run"
-    steps.episodes.append(Episode(2, ["entity answer: hi"], [(True, call)], ["complete"], {"step": "done"}))
+    steps.episodes.append(ReplayedEpisode(2, ["entity answer: hi"], [(True, call)], ["complete"], {"step": "done"}))
     assert steps.table().column("custom status") == ["", '{"step": "done"}']
 
 

@@ -163,7 +163,7 @@ async def serve(host: HostRuntime, args: argparse.Namespace) -> int:
     server = _AnnouncingServer(config, lambda: _announce(host, args))
     # uvicorn re-raises the signal it caught once shutdown is complete, so that the process dies by it. For
     # SIGTERM that shutdown *is* the requested outcome: make the re-raised signal a no-op and exit 0.
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     try:
         await server.serve()
     finally:

@@ -412,7 +412,7 @@ async def read_entity(request: Request) -> Response:
     exists, state_json = await host_of(request).durable_client().read_entity(name, key)
     if not exists:
         return JSONResponse({"error": f"Entity {entity_scheduler_id(name, key)} does not exist"}, status_code=404)
-    # The body is the state value itself (protocol P17): the SDK and agent code read it as the state.
+    # The body is the state value itself, as the extension answers: the SDK and agent code read it as the state.
     return Response(state_json if state_json is not None else "null", media_type="application/json")
 
 

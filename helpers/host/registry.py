@@ -10,7 +10,7 @@ Interface (shared by the HTTP layer and the durable engine):
 
     registry = load_registry(app_dir)          # imports function_app.py; raises AppLoadError with the reason
     registry.orchestrator(name) -> DurableFunction | None
-    registry.activity(name)     -> DurableFunction | None   # also resolves the Python __name__ (P15)
+    registry.activity(name)     -> DurableFunction | None   # also resolves the Python __name__ (see _index)
     registry.entity(name)       -> DurableFunction | None   # case-insensitive; accepts 'dafx-Writer' or 'dafx-writer'
     registry.http_functions     -> list[HttpFunction]
     registry.mcp_functions      -> list[McpFunction]    # MCP tool / resource / prompt triggers (mcp_triggers.py)
@@ -180,7 +180,8 @@ def _index(registry: Registry, function: Any) -> None:
         ]
         table[durable_name.lower()] = durable
         if kind == "activity":
-            # `call_activity(fn_object)` sends the Python name, not the declared one (protocol P15).
+            # `call_activity(fn_object)` sends the function's Python name, not the declared one (e.g. `hello`, not
+            # `Greet` for `@app.function_name("Greet")`); the real host would not find it, this one does.
             python_name = getattr(getattr(handler, "client_function", handler), "__name__", None)
             if python_name:
                 table.setdefault(python_name.lower(), durable)

@@ -15,7 +15,9 @@ The package, one module per concept:
   backend check, and one clear message when a model call fails;
 - `polling`: wait for an instance with a progress bar;
 - `checks`: the exercises' self-checks (one module per lesson), each answering with a `Verdict`;
-- `stepper`: re-run an orchestrator episode by episode on its real history (`kit.replay_steps`);
+- `stepper`: re-run an orchestrator episode by episode on its real history (`kit.replay_steps`): the history
+  comes from the embedded host's history route, and the replay, in a process of its own, goes through the
+  engine's documented replay API (`helpers.host.engine`: the request the engine builds, the SDK's answer);
 - `deploy`: run orchestrators and activities written in a notebook on the kit's host (`kit.deploy`);
 - `streams`: read an app's server-sent-event stream route from a cursor (lesson 10's reliable streaming);
 - `views`, `replay`, `plots`: tables of history, conversations and episodes; replay walk-throughs; timelines;
@@ -46,16 +48,16 @@ from .model_errors import ModelBackendError
 from .plots import ModelCall, OverlapSummary, as_calls, overlap_summary, swimlane_plot, timeline_plot
 from .polling import poll
 from .session import Lab, current, host_environment, model_settings, start, with_task_hub
-from .views import Episode, Table, agent_text, episode_table, episodes, replay_counts
+from .views import LoggedEpisode, Table, agent_text, episode_table, episodes, replay_counts
 
 __all__ = [
     "KIT_ROOT",
     "TEACHING_APP",
     "TOOLS_AND_STREAMS_APP",
     "WORKFLOWS_APP",
-    "Episode",
     "Lab",
     "LabError",
+    "LoggedEpisode",
     "ModelBackendError",
     "ModelCall",
     "ModelCheck",
@@ -159,7 +161,7 @@ def _show_kit_errors_without_traceback() -> None:
     if shell is None:
         return
 
-    def show_message_only(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+    def show_message_only(shell: Any, etype: type, value: BaseException, _tb: Any, **_options: Any) -> list[str]:
         # IPython calls a custom handler instead of showing the error, so the handler shows it: an error
         # output (name and message, no frames), which Jupyter and nbval see as the cell's error.
         structured = shell.InteractiveTB.get_exception_only(etype, value)

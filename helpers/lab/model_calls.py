@@ -98,7 +98,7 @@ class ModelRecords:
     def set_model_faults(self, **faults: Any) -> dict[str, Any]:
         """Make the next model calls fail on purpose, in front of any backend; no arguments turns faults off.
 
-        Settings (see `helpers.offline_model.faults`): `fail_first=N`, `fail_every=K`, `fail_rate=p`,
+        Settings (see `helpers.model_traffic.faults`): `fail_first=N`, `fail_every=K`, `fail_rate=p`,
         `timeout_every=K`, with `fail_status` (default 429), `retry_after_seconds`, `timeout_seconds`, `seed`.
         Calls are counted from this call on. Injected answers say they were injected.
         """

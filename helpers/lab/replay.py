@@ -22,7 +22,7 @@ from ..durable_vocabulary import (
     agent_entity_id,
     parse_entity_id,
 )
-from .views import Episode, Table, agent_text, decode_nested, event_type, excerpt
+from .views import LoggedEpisode, Table, agent_text, decode_nested, event_type, excerpt
 
 T = TypeVar("T")
 
@@ -68,7 +68,7 @@ def _step(event: dict[str, Any]) -> str:
     return f"{kind} {event.get('Name') or ''}".strip()
 
 
-def replay_walkthrough(history: Sequence[dict[str, Any]], episodes: Sequence[Episode]) -> Table:
+def replay_walkthrough(history: Sequence[dict[str, Any]], episodes: Sequence[LoggedEpisode]) -> Table:
     """One row per orchestrator episode: what woke it, what it replayed from history, what it did new.
 
     "replayed from history" counts the scheduling and result events the episode's code read back before

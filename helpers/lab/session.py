@@ -320,7 +320,7 @@ class Lab(DurableApiClient, ModelRecords):
     def __enter__(self) -> Lab:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *_exc_info: object) -> None:
         self.stop()
 
     # ------------------------------------------------------------------------------------------ facts

@@ -61,7 +61,7 @@ class Span:
 
 
 @dataclass
-class Episode:
+class ReplayedEpisode:
     number: int
     woken_by: list[str]
     yields: list[tuple[bool, str]]  # (context.is_replaying at the yield, what the code waited for)
@@ -78,7 +78,7 @@ class ReplaySteps:
 
     instance_id: str
     name: str
-    episodes: list[Episode] = field(default_factory=list)
+    episodes: list[ReplayedEpisode] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)  # from the history's timestamps (see `history_spans`)
 
     def table(self) -> Table:
@@ -254,7 +254,7 @@ def replay(
         result = run_orchestrator(handle, request)
         actions = flatten_actions(result.actions)
         state = result.state
-        episode = Episode(
+        episode = ReplayedEpisode(
             number,
             [describe_event(ev) for ev in new[1:]],
             record,
@@ -340,7 +340,7 @@ def run_in_subprocess(app_dir: Path, stored: dict[str, Any], environment: dict[s
     if completed.returncode != 0:
         raise LabError(f"The replay stepper failed: {completed.stderr.strip()[-1500:]}")
     data = json.loads(completed.stdout.strip().splitlines()[-1])
-    episodes = [Episode(**{**ep, "yields": [tuple(y) for y in ep["yields"]]}) for ep in data["episodes"]]
+    episodes = [ReplayedEpisode(**{**ep, "yields": [tuple(y) for y in ep["yields"]]}) for ep in data["episodes"]]
     return ReplaySteps(data["instance_id"], data["name"], episodes, history_spans(stored["history"]))
 
 

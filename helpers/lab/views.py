@@ -449,7 +449,7 @@ _EPISODE_LINE = re.compile(
 
 
 @dataclass(frozen=True)
-class Episode:
+class LoggedEpisode:
     """One run of an orchestrator function: the first is new work, every later one replays history first."""
 
     instance_id: str
@@ -459,9 +459,9 @@ class Episode:
     history_events: int | None
 
 
-def episodes(log_lines: Iterable[str], instance_id: str | None = None) -> list[Episode]:
+def episodes(log_lines: Iterable[str], instance_id: str | None = None) -> list[LoggedEpisode]:
     """Every orchestrator episode line in a host log, optionally for one instance."""
-    found: list[Episode] = []
+    found: list[LoggedEpisode] = []
     counters: dict[str, int] = {}
     for line in log_lines:
         match = _EPISODE_LINE.search(line)
@@ -469,7 +469,7 @@ def episodes(log_lines: Iterable[str], instance_id: str | None = None) -> list[E
             continue
         counters[match["instance"]] = counters.get(match["instance"], 0) + 1
         found.append(
-            Episode(
+            LoggedEpisode(
                 instance_id=match["instance"],
                 orchestrator=match["name"],
                 number=int(match["episode"]) if match["episode"] else counters[match["instance"]],

@@ -11,7 +11,7 @@ token is the backend's. Bodies are decoded on the way through (`Content-Encoding
 gateway can read them; nothing else changes.
 
 Recording: requests to `.../chat/completions` and `.../responses` are model calls. Each gets a `CallRecord`
-(the offline model's record type, so both answer `/stats` in one shape): start, first byte, end, status,
+(model_traffic's record type, which the offline model keeps too, so both answer `/stats` in one shape): start, first byte, end, status,
 messages sent, user turns, agent, persona, tokens, the model that answered, and the error message of a
 failed call with any key or token it quoted replaced by `****`. Keys are read only to be removed from those
 messages; they are never stored or logged.
@@ -21,7 +21,7 @@ Service routes, under `/_gateway` so they cannot shadow a backend path:
     GET  /_gateway/stats        counters + recent calls (`?limit=N`), the offline model's `/stats` shape
     POST /_gateway/stats/reset
     GET  /_gateway/faults, POST /_gateway/faults   inject failures in front of any backend (see
-                                                   `helpers.offline_model.faults` for the settings)
+                                                   `helpers.model_traffic.faults` for the settings)
 
 Failures of the gateway's own hop answer in the OpenAI error shape, so the app's client reports them like
 any backend error: 502 `upstream_unreachable` (DNS, refused, TLS) and 504 `upstream_timeout`.
@@ -41,9 +41,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from ..offline_model.faults import FaultConfig, FaultConfigError, FaultInjector, fault_answer
-from ..offline_model.persona import persona_from_instructions
-from ..offline_model.stats import CallRecord, CallStats
+from ..model_traffic.call_stats import CallRecord, CallStats
+from ..model_traffic.faults import FaultConfig, FaultConfigError, FaultInjector, fault_answer
+from ..model_traffic.persona import persona_from_instructions
 from .observe import AnswerReader, api_of, error_message, route_of, summarise_request
 
 SOURCE = "model gateway"

@@ -5,6 +5,5 @@ point `AZURE_OPENAI_ENDPOINT` (or an OpenAI `base_url`) at it. Replies are compo
 depend on the whole conversation and the system instructions, and always say they come from an
 offline model. Run it with `python -m helpers.offline_model --help`.
 """
-# Nothing is imported here on purpose: the model gateway reuses this package's small modules (faults, stats,
-# persona) and must not pay for `server`, which loads the openai package's types. Use
-# `from helpers.offline_model.server import create_app`.
+# Nothing is imported here on purpose: `server` loads the openai package's types, which importing the package for
+# one small module should not cost. Use `from helpers.offline_model.server import create_app`.

@@ -7,8 +7,8 @@ import sys
 
 import uvicorn
 
+from ..model_traffic.faults import FaultConfig, FaultConfigError
 from ..parent_watch import stop_when_parent_exits
-from .faults import FaultConfig, FaultConfigError
 from .remote import RemoteRules
 from .server import create_app
 

@@ -234,7 +234,7 @@ def response_events(call_id: str, created: int, request: ModelRequest, reply: st
         yield sse(dump(event), event=event.type)  # type: ignore[attr-defined]
 
 
-# --- Models and errors ----------------------------------------------------------------------------
+# --- Models -------------------------------------------------------------------------------
 
 
 def model_list(names: list[str], created: int) -> dict[str, object]:
@@ -242,8 +242,3 @@ def model_list(names: list[str], created: int) -> dict[str, object]:
         "object": "list",
         "data": [json.loads(dump(Model(id=n, created=created, object="model", owned_by=OWNER))) for n in names],
     }
-
-
-def error_body(message: str, kind: str, code: str | None = None, param: str | None = None) -> dict[str, object]:
-    """The OpenAI error envelope: `{"error": {"message", "type", "param", "code"}}`."""
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 
+from ..model_traffic.persona import DOMAIN_VOCABULARY, Persona, persona_from_instructions
 from .conversation import Conversation
-from .persona import DOMAIN_VOCABULARY, Persona, persona_from_instructions
 
 OFFLINE_TAG = "offline model"
 

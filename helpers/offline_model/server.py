@@ -35,13 +35,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..model_traffic.call_stats import CallRecord, CallStats
+from ..model_traffic.faults import Fault, FaultConfig, FaultConfigError, FaultInjector, fault_answer
+from ..model_traffic.openai_errors import error_body
+from ..model_traffic.persona import persona_from_instructions
 from . import payloads
 from .conversation import BadRequest, Conversation, ModelRequest, parse_chat_request, parse_responses_request
-from .faults import Fault, FaultConfig, FaultConfigError, FaultInjector, fault_answer
-from .persona import persona_from_instructions
 from .remote import RemoteRules
 from .replies import compose_reply
-from .stats import CallRecord, CallStats
 from .structured import SchemaError, instance_for_schema
 
 LATENCY_HEADER = "x-offline-latency-ms"
@@ -96,7 +97,7 @@ def error(
     param: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(payloads.error_body(message, kind, code, param), status_code=status, headers=headers)
+    return JSONResponse(error_body(message, kind, code, param), status_code=status, headers=headers)
 
 
 def _latency_seconds(request: Request, state: ServerState) -> float:

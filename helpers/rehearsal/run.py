@@ -273,7 +273,7 @@ class _StandIns:
         answer = httpx.get(f"http://127.0.0.1:{self.identity_port}/issued", timeout=10, trust_env=False)
         return int(answer.json()["issued"])
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *_exc_info: object) -> None:
         for service in (self.model, self.identity):
             if service is not None:
                 service.stop()

@@ -8,7 +8,7 @@ Everything here is a pure function of its arguments, so it can be tested (and re
 
 `run_orchestrator` is where the out-of-process protocol is decoded: the handle returns the orchestrator state as
 JSON, or raises an exception whose text carries that state after a marker when the orchestrator failed.
-`plan_episode` applies the two rules the engine must follow exactly (protocol notes §5): the action list is
+`plan_episode` applies the two rules the engine must follow exactly: the action list is
 cumulative, so only actions beyond those already handled are new, each taking the next sequence id; and an
 action at a position already handled must match what was recorded there, or the orchestrator is
 non-deterministic. The engine's `book` (book.py) is read, never changed here.
@@ -33,8 +33,11 @@ def orchestrator_request(
     """The request the Durable extension sends an orchestrator: the whole history plus the episode's new events.
 
     `history_texts` and `new_texts` are already-encoded events (earlier episodes' with `IsPlayed: true`), joined
-    as text so an episode never re-encodes the history. Schema versions 1 + 2 select the SDK's V3 replay schema;
-    the timer-duration fields are left out on purpose (protocol notes §4.1).
+    as text so an episode never re-encodes the history. Schema versions 1 + 2 select the SDK's V3 replay schema
+    (with only 1 it answers schema 1, with 0 the legacy one, whose `actions` nest differently). The extension's
+    timer-duration fields (`maximumShortTimerDuration`, `longRunningTimerIntervalDuration`) are left out on
+    purpose: with them the SDK turns a timer longer than the maximum into a WhenAll of sub-timers; without them a
+    10-day timer is one CreateTimer, as on the SDK's own Durable Task Scheduler and MSSQL paths.
     """
     is_replay = bool(history_texts)
     return (

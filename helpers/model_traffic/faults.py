@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from .openai_errors import error_body
+
 
 class FaultConfigError(ValueError):
     """A fault setting is out of range or unknown (HTTP 400 from the admin API)."""
@@ -124,8 +126,6 @@ def fault_answer(fault: Fault, config: FaultConfig, call_number: int, *, source:
     Shared by the offline model and the kit's model gateway, so an injected fault looks the same whichever
     of the two injected it.
     """
-    from .payloads import error_body
-
     if fault.kind == "timeout":
         body = error_body(
             f"[{source}] Injected timeout on call {call_number} (rule {fault.rule}).", "timeout", "timeout"

@@ -4,7 +4,7 @@
     python -m bench.load_faults --full     # 500 chains from 50 clients, 100 runs of each seed orchestration
 
 What is measured, all over loopback HTTP against real host processes (`helpers.processes`):
-1. **Chain load** - N orchestrations of a two-activity chain (`tests/faults/apps/chain_journal`) started by C
+1. **Chain load** - N orchestrations of a two-activity chain (`tests/apps/chain_journal`) started by C
    concurrent clients. Every activity invocation is journaled by the app itself, so "exactly once" is counted
    from what really ran, not from what the host says.
 2. **Chain load under `kill -9`** - the same load while the host is killed at random moments and restarted on
@@ -43,7 +43,7 @@ from helpers.host.engine.store import StateFileReader
 from helpers.offline_settings import offline_host_env
 
 REPO_ROOT = processes.REPO_ROOT
-CHAIN_APP = REPO_ROOT / "tests" / "faults" / "apps" / "chain_journal"
+CHAIN_APP = REPO_ROOT / "tests" / "apps" / "chain_journal"
 FUNCTIONS_APP = REPO_ROOT / "functions_app"
 DURABLE = "/runtime/webhooks/durabletask"
 LOCKED = "database is locked"

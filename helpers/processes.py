@@ -355,6 +355,11 @@ _live_services: set[Service] = set()
 _scratch_dirs: list[Path] = []
 
 
+def live_services() -> set[Service]:
+    """The services this process started that are still running (each is stopped when the process exits)."""
+    return set(_live_services)
+
+
 def _cleanup() -> None:
     for service in list(_live_services):
         try:

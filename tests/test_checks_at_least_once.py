@@ -170,10 +170,10 @@ def test_constant_key_fails_instance_b(kit):
     assert verdict.ok is False, verdict
     assert "instance" in verdict.message and "context.instance_id" in verdict.hint
     # run again (the same code stays deployed): the constant key is in the outbox now, so even A finds it taken
-    deployments = kit._deployments
+    deployments = kit.deployments
     again = at_least_once.idempotency_key(kit, welcome_constant)
     assert again.ok is False and "instance A sent no e-mail" in again.message, again
-    assert kit._deployments == deployments
+    assert kit.deployments == deployments
 
 
 def test_send_without_key_fails(kit):
@@ -193,9 +193,9 @@ def test_unsolved_templates_are_not_yet(kit):
 
 
 def test_retry_right_passes(kit):
-    deployments = kit._deployments
+    deployments = kit.deployments
     verdict = at_least_once.lookup_retries(kit, lookup_right)
-    assert kit._deployments == deployments + 1  # this check deployed the answer itself
+    assert kit.deployments == deployments + 1  # this check deployed the answer itself
     assert verdict.ok is True, verdict
     assert "TaskFailed, TaskFailed, then TaskCompleted" in verdict.message
     assert repr(verdict).startswith("✓ ")

@@ -134,10 +134,10 @@ def test_the_unchanged_graph_still_drops_the_duplicate(kit: lab.Lab) -> None:
 
 
 def test_the_template_and_an_unmarked_function_are_not_yet_without_deploying(kit: lab.Lab) -> None:
-    deployments = kit._deployments
+    deployments = kit.deployments
     assert "NotImplementedError" in workflows.duplicate_branch(kit, template).message
     assert "@lab.workflow" in workflows.duplicate_branch(kit, not_marked).message
-    assert kit._deployments == deployments
+    assert kit.deployments == deployments
 
 
 def test_a_graph_the_builder_refuses_reports_the_builders_reason() -> None:

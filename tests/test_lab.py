@@ -308,7 +308,7 @@ def test_masking_never_shows_a_secret() -> None:
         {"AZURE_OPENAI_API_KEY": "sk-1234567890abcdef", "OPENAI_MODEL": "m", "X_TOKEN": "short"},
     )
     assert shown == {"AZURE_OPENAI_API_KEY": "****ef", "OPENAI_MODEL": "m", "X_TOKEN": "****"}
-    assert lab_env._endpoint_only("https://user:pw@example.com:8443/path?key=s") == "https://example.com:8443"
+    assert lab_env.endpoint_only("https://user:pw@example.com:8443/path?key=s") == "https://example.com:8443"
 
 
 def test_environment_report_says_what_start_will_use(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -56,11 +56,11 @@ def azure(
 
 def refused_start(secret: str | None = None) -> str:
     """Start a kit that must refuse; return its message after checking no service was left running."""
-    live_before = set(processes._live_services)
+    live_before = processes.live_services()
     with pytest.raises(lab.ModelBackendError) as raised:
         lab.start()
     message = str(raised.value)
-    assert set(processes._live_services) <= live_before, "a refused start left services running"
+    assert processes.live_services() <= live_before, "a refused start left services running"
     if secret:
         assert secret not in message
     return message

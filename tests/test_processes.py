@@ -21,7 +21,7 @@ KERNEL = textwrap.dedent("""
     import sys, time
     from helpers import processes
     model = processes.start_offline_model()
-    host = processes.start_host("tests/host/apps/http_basic")
+    host = processes.start_host("tests/apps/http_basic")
     print(model.pid, host.pid, flush=True)
     time.sleep(60)
 """)

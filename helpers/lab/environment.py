@@ -154,7 +154,7 @@ class BackendChoice:
         if self.kind == "offline":
             return "the offline model"
         name = "Azure OpenAI" if self.kind == "azure_openai" else "the OpenAI-compatible server"
-        return f"{name} at {_endpoint_only(self.upstream)}"
+        return f"{name} at {endpoint_only(self.upstream)}"
 
 
 def configured_backend(app_dir: Path = DEFAULT_APP_DIR) -> BackendChoice:
@@ -314,7 +314,7 @@ def describe_environment(
     shown = masked_environment(MODEL_SETTINGS, settings)
     for name, value in shown.items():
         if name.endswith("ENDPOINT") or name.endswith("BASE_URL"):
-            shown[name] = _endpoint_only(settings.get(name)) if settings.get(name) else value
+            shown[name] = endpoint_only(settings.get(name)) if settings.get(name) else value
     return EnvironmentReport(
         python=platform.python_version(),
         python_ok=python_supported(tuple(sys.version_info[:2])),
@@ -328,7 +328,7 @@ def describe_environment(
     )
 
 
-def _endpoint_only(url: str | None) -> str:
+def endpoint_only(url: str | None) -> str:
     """Scheme, host and port only: a URL's user info, path or query may carry a secret."""
     from urllib.parse import urlsplit
 

@@ -333,6 +333,11 @@ class Lab(DurableApiClient, ModelRecords):
         return f"http://127.0.0.1:{self._port}"
 
     @property
+    def deployments(self) -> int:
+        """How many times `deploy` has put functions on the host in this kit."""
+        return self._deployments
+
+    @property
     def gateway_url(self) -> str:
         """The model gateway the app's client calls; it forwards to the backend and records every call."""
         if self._gateway_url is None:

@@ -20,8 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers.durable_vocabulary import FINISHED_STATUSES, agent_entity_name
+from helpers.durable_vocabulary import agent_entity_name
 from tests.app.conftest import FUNCTIONS_APP, MODEL_LATENCY_MS, RunningApp
+from tests.conftest import wait_for_status
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,17 +33,8 @@ PROMPT = "What is temperature?"
 
 
 def wait_until_finished(http: httpx.Client, status_url: str, timeout: float = 45.0) -> dict[str, Any]:
-    """Poll the app's own status route until the orchestration finishes (bounded)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        response = http.get(status_url)
-        assert response.status_code == 200, f"{status_url}: HTTP {response.status_code} {response.text}"
-        last = response.json()
-        if last["runtimeStatus"] in FINISHED_STATUSES:
-            return last
-        time.sleep(0.03)
-    raise AssertionError(f"{status_url} did not finish within {timeout}s; last status: {last!r}")
+    """Poll the app's own status route (200 at every poll) until the orchestration finishes (bounded)."""
+    return wait_for_status(http, status_url, timeout=timeout, expect_codes=(200,), interval=0.03)
 
 
 def entity_conversations(app: RunningApp, agent: str, instance_id: str) -> dict[str, list[dict[str, Any]]]:

@@ -6,7 +6,6 @@ entity's state, so after `kill -9` and a restart only the call that was in fligh
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,11 @@ from helpers import processes
 from helpers.durable_vocabulary import FINISHED_STATUSES
 from helpers.offline_settings import offline_host_env
 from tests.app.conftest import FUNCTIONS_APP
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
 LATENCY_MS = 1500  # long enough to kill the host reliably while the second call is in flight
-
-
-def wait_for(predicate, what: str, timeout: float = 30.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_kill_9_during_the_second_model_call_repeats_only_that_call(tmp_path: Path) -> None:
@@ -43,8 +33,10 @@ def test_kill_9_during_the_second_model_call_repeats_only_that_call(tmp_path: Pa
         try:
             started = httpx.post(f"{host.url}/api/singleagent/run", timeout=30).json()
             instance_id = started["instanceId"]
-            wait_for(
-                lambda: (s := stats())["completed"] == 1 and s["in_flight"] == 1, "turn 1 answered and turn 2 in flight"
+            wait_until(
+                lambda: (s := stats())["completed"] == 1 and s["in_flight"] == 1,
+                timeout=30,
+                what="turn 1 answered and turn 2 in flight",
             )
             host.kill()
         finally:
@@ -58,7 +50,7 @@ def test_kill_9_during_the_second_model_call_repeats_only_that_call(tmp_path: Pa
                 body = httpx.get(f"{restarted.url}/api/singleagent/status/{instance_id}", timeout=10).json()
                 return body if body.get("runtimeStatus") in FINISHED_STATUSES else None
 
-            status = wait_for(finished, "the resumed orchestration to finish", timeout=60)
+            status = wait_until(finished, timeout=60, what="the resumed orchestration to finish")
             conversation_sizes = [call["input_messages"] for call in stats()["recent_calls"]]
 
     assert status["runtimeStatus"] == "Completed", status

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from bench.load_faults import FUNCTIONS_APP
-from helpers.durable_vocabulary import FINISHED_STATUSES
 from helpers.offline_settings import offline_host_env
+from tests.conftest import wait_for_status
 
 
 @dataclass
@@ -48,16 +48,8 @@ class AppWithModel:
         return self.wait(response.json()["statusQueryGetUri"], timeout), time.monotonic() - started
 
     def wait(self, status_url: str, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            response = self.http.get(status_url)
-            assert response.status_code == 200, response.text
-            last = response.json()
-            if last["runtimeStatus"] in FINISHED_STATUSES:
-                return last
-            time.sleep(0.05)
-        raise AssertionError(f"{status_url} still unfinished after {timeout}s (it must never hang): {last!r}")
+        """The run's final status from the app's own status route (200 at every poll); a run must never hang."""
+        return wait_for_status(self.http, status_url, timeout=timeout, expect_codes=(200,))
 
 
 def start_app_with_model(

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from helpers.processes import REPO_ROOT, ServiceError, free_port, start_host
-
-from .http_apps import APPS, app_copy
+from tests.conftest import HOST_APPS as APPS
+from tests.conftest import app_copy
 
 
 def run_host_until_exit(app_dir: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from helpers.processes import Service, start_host
-
-from .http_apps import app_copy
+from tests.conftest import app_copy
 
 MAX_BODY = 64 * 1024
 

@@ -1,6 +1,6 @@
 """MCP triggers on the embedded host, checked with the official `mcp` client over both transports.
 
-One host runs tests/host/apps/mcp_agents (durable agents as MCP tools, plain tools, a resource, a prompt) against
+One host runs tests/apps/mcp_agents (durable agents as MCP tools, plain tools, a resource, a prompt) against
 the offline model. Every protocol test runs twice: Streamable HTTP at /runtime/webhooks/mcp and the legacy SSE
 transport at /runtime/webhooks/mcp/sse, as MCP clients reach an app under `func start`.
 """

@@ -6,7 +6,7 @@ evaluates source code -- about 0.1 ms per episode, a quarter of the SDK's own ti
 (sdk_timestamps.py). The arguments never change, so the host hands the SDK's module a `namedtuple` that returns
 the class it built the first time for the same arguments. The executor's payloads are the same tuples with the
 same fields; only the class object is shared between executors, and nothing compares those classes
-(tests/host/test_engine_sdk_executor_memo.py checks the executor's table is equal). Nothing else of the SDK is
+(tests/engine/test_sdk_executor_memo.py checks the executor's table is equal). Nothing else of the SDK is
 touched; if a future SDK no longer calls `namedtuple` from that module, `install()` leaves it alone.
 """
 

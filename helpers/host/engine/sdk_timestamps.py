@@ -9,7 +9,7 @@ that one function in an LRU cache. Same input string, same (immutable) datetime:
 unchanged, only the repeated parsing is skipped. A first sight of a timestamp in the host's own format
 (`2025-01-01T12:00:00.123456Z`, history.iso) is parsed by `datetime.fromisoformat` with the tzinfo dateutil
 itself gives that format in this process (`tzutc()`, or `tzlocal()` when the machine's zone is UTC), which makes
-the very datetime dateutil would (tests/host/test_engine_sdk_timestamps.py checks it); any other text goes to
+the very datetime dateutil would (tests/engine/test_sdk_timestamps.py checks it); any other text goes to
 dateutil. Nothing else of the SDK is touched; if a future SDK no longer parses through
 `dt_parse`, `install()` leaves it alone.
 """

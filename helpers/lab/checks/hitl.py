@@ -47,7 +47,8 @@ def start(kit: Any, *, topic: str = CHECK_TOPIC, timeout_seconds: float = 60.0) 
     return response.json()["id"]
 
 
-def _custom(status: dict[str, Any]) -> dict[str, Any]:
+def custom_status(status: dict[str, Any]) -> dict[str, Any]:
+    """The instance's custom status as a dict ({} when it has none)."""
     custom = decode_nested(status.get("customStatus"))
     return custom if isinstance(custom, dict) else {}
 
@@ -57,7 +58,7 @@ def wait_for_review(kit: Any, instance_id: str, draft: int, timeout: float) -> d
     deadline = time.monotonic() + timeout
     while True:
         status = kit.status(instance_id)
-        custom = _custom(status)
+        custom = custom_status(status)
         if status.get("runtimeStatus") in FINISHED_STATUSES or (
             custom.get("step") == WAITING and custom.get("draft") == draft
         ):
@@ -111,7 +112,7 @@ def settle(kit: Any, instance_id: str, timeout: float) -> dict[str, Any]:
         if status.get("runtimeStatus") in FINISHED_STATUSES or time.monotonic() > deadline:
             return status
         waiting = False
-        if _custom(status).get("step") == WAITING:
+        if custom_status(status).get("step") == WAITING:
             history = kit.history(instance_id)
             timers = sum(1 for event in history if event_type(event) == EventType.TimerCreated.name)
             waiting = len(approval_events(history)) < timers
@@ -198,7 +199,7 @@ def reject_then_approve(kit: Any, review: Any, my_feedback: Any) -> Verdict:
     instance_id = start(kit, timeout_seconds=max(budget, 60.0))
     try:
         first = wait_for_review(kit, instance_id, 1, budget)
-        if _custom(first).get("step") != WAITING:
+        if custom_status(first).get("step") != WAITING:
             return not_yet(
                 f"the check's instance never waited for draft 1 ({first.get('runtimeStatus')}: "
                 f"{excerpt(first.get('output'), 200)}).",
@@ -222,7 +223,7 @@ def _judge_review(kit: Any, status: dict[str, Any], history: list[dict[str, Any]
     events = approval_events(history)
     decisions = [as_decision(data) for _, data in events]
     runtime = status.get("runtimeStatus")
-    draft = _custom(status).get("draft")
+    draft = custom_status(status).get("draft")
     if not decisions:
         others = other_event_names(history)
         named = f" (it received {', '.join(repr(n) for n in others)} instead)" if others else ""
@@ -318,7 +319,7 @@ def timeout_scenario(kit: Any) -> dict[str, Any]:
     budget = float(kit.wait_budget)
     instance_id = start(kit, timeout_seconds=TIMEOUT_SCENARIO_SECONDS)
     first = wait_for_review(kit, instance_id, 1, budget)
-    if _custom(first).get("step") != WAITING:
+    if custom_status(first).get("step") != WAITING:
         raise LabError(f"the scenario's instance never waited for draft 1 ({first.get('runtimeStatus')}).")
     kit.raise_event(instance_id, EVENT, {"approved": False, "feedback": TIMEOUT_SCENARIO_FEEDBACK})
     deadline = time.monotonic() + budget + 2 * TIMEOUT_SCENARIO_SECONDS

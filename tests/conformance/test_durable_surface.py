@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import DURABLE_WEBHOOKS, DurableApi
-from tests.host.conftest import unique, wait_until
+from tests.conftest import DURABLE_WEBHOOKS, DurableApi, unique, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -188,8 +187,8 @@ def test_rewind_keeps_an_entity_call_that_was_running_when_the_run_failed(api: D
     if rewind_when == "after it answered":
         wait_until(
             lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/slow_counter/{key}").text == "1",
-            10,
-            "the operation to finish",
+            timeout=10,
+            what="the operation to finish",
         )
     final = fix_and_rewind(api, failed, key)
     assert final["output"] == [1, "fixed on attempt 2"]

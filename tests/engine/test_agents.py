@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 
 import azure.durable_functions as df
@@ -13,12 +12,9 @@ import pytest
 from agent_framework import AgentResponse, Message
 from agent_framework.azure import AgentFunctionApp
 
-try:
-    from .test_engine_support import anyio_backend, build_registry, db_path, runner
-except ImportError:
-    from test_engine_support import anyio_backend, build_registry, db_path, runner  # noqa: F401
-
-from helpers.host.engine import DurableEngine
+from helpers.durable_vocabulary import agent_entity_name
+from tests.conftest import started_engine, wait_until_async
+from tests.engine.engine_app import build_registry
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -71,8 +67,7 @@ AGENT_REGISTRY = build_registry(agent_app)
 
 @pytest.fixture
 async def agent_engine(db_path, runner):
-    eng = DurableEngine(AGENT_REGISTRY, db_path, runner, "TestHub", logging.getLogger("helpers.host.durable"))
-    await eng.start()
+    eng = await started_engine(AGENT_REGISTRY, db_path, runner)
     yield eng
     await eng.stop(timeout=2)
 
@@ -89,7 +84,7 @@ async def test_agent_orchestration_runs_agents_concurrently(agent_engine):
     # each agent operation takes ~1 s here (0.5 s of "model" plus the framework's own bridging); run one
     # after another the three operations would need >= 3 s, so this bound fails if entities were serialised
     assert elapsed < 2.7, f"two parallel agents then one more took {elapsed:.2f} s"
-    agents = await agent_engine.client.list_entities("dafx-Physicist", fetch_state=True)
+    agents = await agent_engine.client.list_entities(agent_entity_name("Physicist"), fetch_state=True)
     assert len(agents) == 1
     history = agents[0]["state"]["data"]["conversationHistory"]
     assert [h["$type"] for h in history] == ["request", "response", "request", "response"]
@@ -104,13 +99,15 @@ async def test_signalled_agent_op_progresses_while_client_polls(agent_engine):
         "enable_tool_calls": True,
         "wait_for_response": True,
     }
-    await agent_engine.client.signal_entity("dafx-Chemist", "s1", "run", json.dumps(request))
+    await agent_engine.client.signal_entity(agent_entity_name("Chemist"), "s1", "run", json.dumps(request))
     polls = 0
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    async def answered() -> bool:
+        nonlocal polls
         polls += 1
-        exists, state = await agent_engine.client.read_entity("dafx-Chemist", "s1")
-        if exists and any(h.get("$type") == "response" for h in json.loads(state)["data"]["conversationHistory"]):
-            break
-        await asyncio.sleep(0.05)
+        exists, state = await agent_engine.client.read_entity(agent_entity_name("Chemist"), "s1")
+        return exists and any(h.get("$type") == "response" for h in json.loads(state)["data"]["conversationHistory"])
+
+    await wait_until_async(answered, what="the chemist's answer", interval=0.05)
+    exists, _ = await agent_engine.client.read_entity(agent_entity_name("Chemist"), "s1")
     assert exists and polls > 3  # reads were answered while the 0.5 s operation ran

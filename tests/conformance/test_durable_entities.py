@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import DURABLE_WEBHOOKS, DurableApi
-from tests.host.conftest import unique
+from tests.conftest import DURABLE_WEBHOOKS, DurableApi, unique, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,14 +22,11 @@ def read_via_app(api: DurableApi, name: str, key: str) -> dict[str, Any]:
 
 
 def wait_for_state(api: DurableApi, name: str, key: str, expected: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    seen: Any = None
-    while time.monotonic() < deadline:
+    def reached() -> list[Any] | None:
         seen = read_via_app(api, name, key)
-        if seen["exists"] and seen["state"] == expected:
-            return seen["state"]
-        time.sleep(0.05)
-    raise AssertionError(f"entity {name}/{key}: expected state {expected!r}, last seen {seen!r}")
+        return [seen["state"]] if seen["exists"] and seen["state"] == expected else None
+
+    return wait_until(reached, timeout=timeout, what=f"entity {name}/{key} to hold {expected!r}", interval=0.05)[0]
 
 
 def test_signal_then_read_through_sdk_client(api: DurableApi) -> None:
@@ -126,10 +122,12 @@ def test_entity_delete_operation(api: DurableApi) -> None:
     api.http.post(api.app_url(f"entities/Counter/{key}/add"), json=1)
     wait_for_state(api, "Counter", key, 1)
     api.http.post(api.app_url(f"entities/Counter/{key}/delete"))
-    deadline = time.monotonic() + 10
-    while read_via_app(api, "Counter", key)["exists"]:
-        assert time.monotonic() < deadline, "entity still exists after destruct_on_exit"
-        time.sleep(0.05)
+    wait_until(
+        lambda: not read_via_app(api, "Counter", key)["exists"],
+        timeout=10,
+        what="the entity to be gone after destruct_on_exit",
+        interval=0.05,
+    )
 
 
 def test_signal_with_falsy_input(api: DurableApi) -> None:

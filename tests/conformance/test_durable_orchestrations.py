@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DurableApi
-from tests.host.conftest import unique
+from tests.conftest import DurableApi, unique
 
 pytestmark = pytest.mark.timeout(60)
 

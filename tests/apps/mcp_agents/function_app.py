@@ -22,7 +22,7 @@ import azure.functions as func
 from agent_framework import Agent
 from agent_framework.azure import AgentFunctionApp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "functions_app"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "functions_app"))
 from model_client import chat_client_from_environment
 
 client = chat_client_from_environment()

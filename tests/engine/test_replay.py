@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import json
 
-try:
-    from .test_engine_support import REGISTRY
-except ImportError:
-    from test_engine_support import REGISTRY
-
 from helpers.durable_vocabulary import ActionType, EventType
 from helpers.host.engine.book import ExecutionBook
 from helpers.host.engine.history import event
 from helpers.host.engine.replay import orchestrator_request, plan_episode, run_orchestrator
+from tests.engine.engine_app import REGISTRY
 
 T0, T1 = "2025-01-01T12:00:00.000000Z", "2025-01-01T12:00:01.000000Z"
 

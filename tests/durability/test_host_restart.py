@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DURABLE_WEBHOOKS, DurableApi
-from tests.host.conftest import wait_until
+from tests.conftest import DURABLE_WEBHOOKS, DurableApi, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -49,7 +48,7 @@ def test_kill_9_mid_run_resumes_without_repeating_completed_activities(start_hos
     run = response.json()["id"]
 
     # Step 2 only starts after the host has recorded step 1's result: kill while step 2 is in flight.
-    wait_until(lambda: ("start", 2) in read_journal(journal, run), 10, "step 2 to start")
+    wait_until(lambda: ("start", 2) in read_journal(journal, run), timeout=10, what="step 2 to start")
     first.kill()
     api.close()
     before_kill = read_journal(journal, run)
@@ -107,7 +106,9 @@ def test_entity_state_and_history_survive_restart(start_host, tmp_path: Path) ->
     for amount in (3, 4):
         response = api.http.post(f"{DURABLE_WEBHOOKS}/entities/Tally/{key}", params={"op": "add"}, json=amount)
         assert response.status_code == 202, response.text
-    wait_until(lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/Tally/{key}").text == "7", 10, "tally = 7")
+    wait_until(
+        lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/Tally/{key}").text == "7", timeout=10, what="tally = 7"
+    )
     response = api.http.post(api.app_url("start/three_steps"))
     assert response.status_code == 202, response.text
     finished_run = api.wait_for(response.json()["id"])
@@ -127,7 +128,9 @@ def test_entity_state_and_history_survive_restart(start_host, tmp_path: Path) ->
         assert after_restart.json()["output"] == ["ONE", "TWO", "THREE"]
         assert after_restart.json()["historyEvents"] == history_before
         api.http.post(f"{DURABLE_WEBHOOKS}/entities/Tally/{key}", params={"op": "add"}, json=1)
-        wait_until(lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/Tally/{key}").text == "8", 10, "tally = 8")
+        wait_until(
+            lambda: api.http.get(f"{DURABLE_WEBHOOKS}/entities/Tally/{key}").text == "8", timeout=10, what="tally = 8"
+        )
     finally:
         api.close()
 
@@ -147,7 +150,7 @@ def test_one_log_line_per_orchestrator_episode(start_host, tmp_path: Path) -> No
     def episodes() -> list[re.Match[str]]:
         return [m for m in EPISODE_LINE.finditer(host.log_text()) if m["instance"] == run]
 
-    wait_until(lambda: len(episodes()) >= 4, 5, "four episode log lines")
+    wait_until(lambda: len(episodes()) >= 4, timeout=5, what="four episode log lines")
     found = episodes()
     assert len(found) == 4, [m.group(0) for m in found]
     assert all(m["name"] == "three_steps" for m in found)

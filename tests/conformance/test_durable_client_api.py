@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import DURABLE_WEBHOOKS, DurableApi
-from tests.host.conftest import unique
+from tests.conftest import DURABLE_WEBHOOKS, DurableApi, unique
 
 pytestmark = pytest.mark.timeout(60)
 

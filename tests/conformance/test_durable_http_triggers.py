@@ -8,8 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import DurableApi
-from tests.host.http_apps import app_copy
+from tests.conftest import DurableApi, app_copy
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,13 +1,13 @@
-"""A small Durable Functions app and fixtures shared by the engine tests (imported by test_engine_*.py).
+"""A small Durable Functions app for the in-process engine tests (tests/engine, tests/durability), and its registry.
 
 The registry is built here straight from `app.get_functions()` so the engine tests do not depend on the
 function_app loader; the names follow the same rules (durable name, else function name, case-insensitive).
+The counters and gates let a test see what ran and hold an activity or an episode at a chosen moment.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 from datetime import timedelta
@@ -15,11 +15,8 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-import pytest
 
-from helpers.host.engine import DurableEngine
 from helpers.host.registry import DurableFunction, Registry
-from helpers.host.user_code import UserCodeRunner
 
 # ---------------------------------------------------------------------------------------------- the app
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -304,43 +301,3 @@ def build_registry(dfapp: df.DFApp) -> Registry:
 
 
 REGISTRY = build_registry(app)
-
-
-# ---------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def runner():
-    code_runner = UserCodeRunner(max_workers=32)
-    yield code_runner
-    code_runner.shutdown(wait=False)
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return str(tmp_path / "state.db")
-
-
-@pytest.fixture
-async def engine(db_path, runner):
-    CALLS.clear()
-    eng = DurableEngine(REGISTRY, db_path, runner, "TestHub", logging.getLogger("helpers.host.durable"))
-    await eng.start()
-    yield eng
-    await eng.stop(timeout=2)
-
-
-async def run_to_end(
-    engine: DurableEngine, name: str, input_value: Any = None, *, timeout: float = 10, instance_id: str | None = None
-) -> dict[str, Any]:
-    import json
-
-    iid = await engine.client.start_orchestration(
-        name, instance_id, None if input_value is None else json.dumps(input_value)
-    )
-    status = await engine.client.wait_for_instance(iid, timeout)
-    assert status is not None
-    return status

@@ -10,14 +10,9 @@ import time
 
 import pytest
 
-try:
-    from .test_engine_support import *  # noqa: F403
-    from .test_engine_support import CALLS, NONDET, run_to_end
-except ImportError:
-    from test_engine_support import *  # noqa: F403
-    from test_engine_support import CALLS, NONDET, run_to_end
-
 from helpers.host.engine import InstanceExists, NotFound, NotRunning, UnknownFunction
+from tests.conftest import run_to_end, started_engine
+from tests.engine.engine_app import CALLS, IN_SECOND_EPISODE, NONDET, REGISTRY, REPLAY_GATE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -236,3 +231,23 @@ async def test_a_large_input_is_written_once_not_in_every_episode(engine):
     # Three copies: its row, ExecutionStarted as a pending event until the first episode takes it, and in the
     # history. With the input in the instance row, rewritten whole in every episode, the log held nine.
     assert wal_bytes < 4 * len(pad), wal_bytes
+
+
+async def test_an_orchestrator_that_blocks_is_moved_off_the_loop_thread(db_path, runner, caplog):
+    """One replay that blocks past the limit demotes its orchestrator to worker threads, with a warning."""
+    CALLS.clear()
+    IN_SECOND_EPISODE.clear()
+    REPLAY_GATE.clear()
+    engine = await started_engine(REGISTRY, db_path, runner)
+    try:
+        caplog.set_level(logging.WARNING, logger="helpers.host.durable")
+        iid = await engine.client.start_orchestration("slow_second_episode")
+        threading_timer = __import__("threading").Timer(0.2, REPLAY_GATE.set)
+        threading_timer.start()  # the inline replay blocks the loop, so the gate opens from another thread
+        status = await engine.client.wait_for_instance(iid, 10)
+        assert status["runtimeStatus"] == "Completed", status
+        assert "must not block" in caplog.text and "slow_second_episode" in caplog.text
+        assert engine.episodes.runs_in_worker_threads("slow_second_episode")
+    finally:
+        REPLAY_GATE.set()
+        await engine.stop(timeout=2)

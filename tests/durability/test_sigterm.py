@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bench.load_faults import CHAIN_APP, ActivityJournal, activities_in_flight
-from tests.conftest import DurableApi
+from tests.conftest import DurableApi, wait_until
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
 
@@ -25,10 +25,7 @@ def start_load(host, journal: ActivityJournal) -> list[str]:
         for instance_id in ids:
             response = http.post(f"/api/chain/{instance_id}", json={"ms": ACTIVITY_MS})
             assert response.status_code == 202, response.text
-    deadline = time.monotonic() + 10
-    while not any(kind == "start" for kind, _, _ in journal.lines()):
-        assert time.monotonic() < deadline, "no activity started"
-        time.sleep(0.01)
+    wait_until(lambda: any(kind == "start" for kind, _, _ in journal.lines()), timeout=10, what="an activity to start")
     return ids
 
 

@@ -7,18 +7,17 @@ and people/notebooks using the public URLs. Status codes are the contract the SD
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from helpers.processes import Service, start_host
+from tests.conftest import HOST_APPS, wait_for_status, wait_until
 
-APP = Path(__file__).parent / "apps" / "http_durable"
+APP = HOST_APPS / "http_durable"
 API = "/runtime/webhooks/durabletask"
 
 
@@ -36,15 +35,8 @@ def client(host: Service) -> Iterator[httpx.Client]:
 
 
 def wait_until_finished(client: httpx.Client, status_url: str, timeout: float = 15) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get(status_url)
-        if response.status_code == 200:
-            return response.json()
-        assert response.status_code == 202, response.text
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still {response.json()['runtimeStatus']} after {timeout}s")
-        time.sleep(0.05)
+    """The Durable HTTP API answers 202 while an instance runs and 200 once it finished; nothing else."""
+    return wait_for_status(client, status_url, timeout=timeout, expect_codes=(200, 202))
 
 
 def start(client: httpx.Client, name: str, body: Any = None, instance_id: str | None = None) -> str:
@@ -129,10 +121,7 @@ def test_running_instance_answers_202_and_takes_an_event_once(client: httpx.Clie
 def test_terminate_suspend_resume(client: httpx.Client) -> None:
     instance_id = start(client, "approval")
     assert client.post(f"{API}/instances/{instance_id}/suspend", params={"reason": "wait"}).status_code == 202
-    deadline = time.monotonic() + 10
-    while client.get(f"{API}/instances/{instance_id}").json()["runtimeStatus"] != "Suspended":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_status(client, f"{API}/instances/{instance_id}", {"Suspended"}, timeout=10)
     assert client.post(f"{API}/instances/{instance_id}/resume").status_code == 202
     assert client.post(f"{API}/instances/{instance_id}/terminate", params={"reason": "enough"}).status_code == 202
     status = wait_until_finished(client, f"{API}/instances/{instance_id}")
@@ -191,10 +180,11 @@ def test_entities_via_orchestration_public_api_and_sdk(client: httpx.Client) -> 
     # curl style (plain JSON) and SDK style (JSON text inside a JSON string) both deliver the number.
     assert client.post(f"{API}/entities/counter/{key}", params={"op": "add"}, json=5).status_code == 202
     assert client.post(f"{API}/entities/Counter/{key}", params={"op": "add"}, json="2").status_code == 202
-    deadline = time.monotonic() + 10
-    while client.get(f"/api/counter/{key}").json() != {"exists": True, "state": 10}:
-        assert time.monotonic() < deadline, client.get(f"/api/counter/{key}").text
-        time.sleep(0.05)
+    wait_until(
+        lambda: client.get(f"/api/counter/{key}").json() == {"exists": True, "state": 10},
+        timeout=10,
+        what="the counter to reach 10",
+    )
 
     listed = client.get(f"{API}/entities/Counter", params={"fetchState": "true"}).json()
     mine = [row for row in listed if row["entityId"]["key"] == key]

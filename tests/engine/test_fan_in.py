@@ -7,18 +7,13 @@ import json
 import logging
 import threading
 import time
-from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 import pytest
 
-from helpers.host.engine import DurableEngine
-
-try:
-    from .test_engine_support import anyio_backend, build_registry, db_path, runner
-except ImportError:
-    from test_engine_support import anyio_backend, build_registry, db_path, runner  # noqa: F401
+from tests.conftest import started_engine
+from tests.engine.engine_app import build_registry
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -64,10 +59,6 @@ REGISTRY = build_registry(app)
 LOGGER = "helpers.host.durable"
 
 
-def make_engine(db_path: str, runner: Any) -> DurableEngine:
-    return DurableEngine(REGISTRY, db_path, runner, "FanInHub", logging.getLogger(LOGGER))
-
-
 def episode_lines(caplog: pytest.LogCaptureFixture, instance_id: str) -> list[str]:
     return [
         r.getMessage()
@@ -79,8 +70,7 @@ def episode_lines(caplog: pytest.LogCaptureFixture, instance_id: str) -> list[st
 async def test_staggered_results_join_one_episode(db_path, runner, caplog):
     caplog.set_level(logging.INFO, logger=LOGGER)
     RUNS.clear()
-    engine = make_engine(db_path, runner)
-    await engine.start()
+    engine = await started_engine(REGISTRY, db_path, runner)
     try:
         spec = [["pause", 0.05 * i] for i in range(1, 6)]
         iid = await engine.client.start_orchestration("staggered", input_json=json.dumps(spec))
@@ -96,8 +86,7 @@ async def test_staggered_results_join_one_episode(db_path, runner, caplog):
 
 
 async def test_a_failure_is_not_held_back(db_path, runner):
-    engine = make_engine(db_path, runner)
-    await engine.start()
+    engine = await started_engine(REGISTRY, db_path, runner)
     try:
         began = time.perf_counter()
         spec = [["fail_after", 0.05], ["pause", 1.5], ["pause", 1.5]]
@@ -111,8 +100,7 @@ async def test_a_failure_is_not_held_back(db_path, runner):
 
 
 async def test_task_any_wakes_on_the_first_result(db_path, runner):
-    engine = make_engine(db_path, runner)
-    await engine.start()
+    engine = await started_engine(REGISTRY, db_path, runner)
     try:
         iid = await engine.client.start_orchestration("any_then_all")
         await asyncio.sleep(0.4)
@@ -125,15 +113,13 @@ async def test_task_any_wakes_on_the_first_result(db_path, runner):
 
 async def test_held_results_survive_a_restart(db_path, runner):
     RUNS.clear()
-    engine = make_engine(db_path, runner)
-    await engine.start()
+    engine = await started_engine(REGISTRY, db_path, runner)
     spec = [["pause", 0.05], ["pause", 0.8]]
     iid = await engine.client.start_orchestration("staggered", input_json=json.dumps(spec))
     await asyncio.sleep(0.3)  # the fast result is held; the slow activity still runs
     assert len(engine.store.pending_events(iid)) == 1
     await engine.stop(timeout=0.01)  # the slow run is abandoned: its work row stays
-    engine = make_engine(db_path, runner)
-    await engine.start()
+    engine = await started_engine(REGISTRY, db_path, runner)
     try:
         status = await engine.client.wait_for_instance(iid, 10)
     finally:

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import pytest
 
-try:
-    from .test_engine_support import *  # noqa: F403
-    from .test_engine_support import run_to_end
-except ImportError:
-    from test_engine_support import *  # noqa: F403
-    from test_engine_support import run_to_end
-
 from helpers.host.engine import UnknownFunction
+from tests.conftest import run_to_end, wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
 
 async def wait_state(engine, name, key, predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """The entity's state once `predicate` holds for it."""
+
+    async def matching():
         exists, state = await engine.client.read_entity(name, key)
-        if exists and predicate(json.loads(state)):
-            return json.loads(state)
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"entity {name}/{key} never reached the expected state (last: {state!r})")
+        return [json.loads(state)] if exists and predicate(json.loads(state)) else None
+
+    found = await wait_until_async(matching, timeout=timeout, what=f"entity {name}/{key} to reach the expected state")
+    return found[0]
 
 
 async def test_orchestration_calls_and_signals_entities(engine):

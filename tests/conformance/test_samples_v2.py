@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DURABLE_WEBHOOKS, DurableApi
-from tests.host.http_apps import app_copy
+from tests.conftest import DURABLE_WEBHOOKS, DurableApi, app_copy
 
 pytestmark = pytest.mark.timeout(90)
 

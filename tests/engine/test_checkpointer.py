@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers.host.engine.store import Store, checkpointer
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -37,9 +38,7 @@ def test_no_checkpoint_in_the_pauses_of_a_running_orchestration(store: Store) ->
 def test_checkpoint_after_a_quiet_moment(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checkpointer, "CHECKPOINT_IDLE_SECONDS", 0.3)
     commit_one(store, 0)
-    deadline = time.monotonic() + 5
-    while store.checkpoints == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: store.checkpoints, timeout=5, what="a checkpoint", interval=0.05)
     assert store.checkpoints == 1
     time.sleep(0.5)  # nothing new was committed: nothing to checkpoint again
     assert store.checkpoints == 1
@@ -47,11 +46,14 @@ def test_checkpoint_after_a_quiet_moment(store: Store, monkeypatch: pytest.Monke
 
 def test_a_large_wal_is_checkpointed_even_while_busy(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checkpointer, "CHECKPOINT_FORCE_BYTES", 64 * 1024)
-    n = 0
-    deadline = time.monotonic() + 5
-    while store.checkpoints == 0 and time.monotonic() < deadline:
-        store.append_history("i", n, ["x" * 2000] * 20)
-        n += 20
+    written = 0
+
+    def busy_until_checkpointed() -> int:
+        nonlocal written
+        store.append_history("i", written, ["x" * 2000] * 20)
+        written += 20
         store.commit()
-        time.sleep(0.02)
+        return store.checkpoints
+
+    wait_until(busy_until_checkpointed, timeout=5, what="a checkpoint while commits go on")
     assert store.checkpoints >= 1

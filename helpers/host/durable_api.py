@@ -70,16 +70,21 @@ def extension_error(
     return JSONResponse(body, status_code=status)
 
 
-def instance_exists_error(error: BaseException) -> JSONResponse:
-    """Starting (or restarting in place) an id that is still Pending, Running or Suspended. The extension has no
-    handler of its own for it: DTFx's InvalidOperationException reaches HttpApiHandler's catch-all, which
-    answers 500 -- the body a Python `start_new` raises on Azure (azure-functions-durable-python#514)."""
+def invalid_operation_error(error: BaseException) -> JSONResponse:
+    """An InvalidOperationException that reaches HttpApiHandler's catch-all: 500 with the extension's message."""
     return extension_error(
         500,
         "Something went wrong while processing your request",
         error,
         exception_type="System.InvalidOperationException",
     )
+
+
+def instance_exists_error(error: BaseException) -> JSONResponse:
+    """Starting (or restarting in place) an id that is still Pending, Running or Suspended. The extension has no
+    handler of its own for it: DTFx's InvalidOperationException reaches HttpApiHandler's catch-all, which
+    answers 500 -- the body a Python `start_new` raises on Azure (azure-functions-durable-python#514)."""
+    return invalid_operation_error(error)
 
 
 # ------------------------------------------------------------------------------------------------ decoding
@@ -306,21 +311,33 @@ async def raise_event(request: Request) -> Response:
     return Response(status_code=202)
 
 
-def _instance_operation(operation: str) -> Callable[[Request], Awaitable[Response]]:
-    """terminate / suspend / resume share one request shape: instance id + optional `reason`; 202 when accepted."""
-
-    async def endpoint(request: Request) -> Response:
-        client = host_of(request).durable_client()
-        await getattr(client, operation)(request.path_params["instance_id"], _query(request, "reason") or "")
-        return Response(status_code=202)
-
-    endpoint.__name__ = endpoint.__qualname__ = operation
-    return _engine_errors(endpoint)
+@_engine_errors
+async def terminate(request: Request) -> Response:
+    """HandleTerminateInstanceRequestAsync: 202; 404 for an unknown instance, 410 for a finished one."""
+    await host_of(request).durable_client().terminate(request.path_params["instance_id"], _query(request, "reason"))
+    return Response(status_code=202)
 
 
-terminate = _instance_operation("terminate")
-suspend = _instance_operation("suspend")
-resume = _instance_operation("resume")
+@_engine_errors
+async def suspend(request: Request) -> Response:
+    """HandleSuspendInstanceRequestAsync: 202; 404, 410 as for terminate. Suspending a Suspended instance meets
+    DurableClient.SuspendAsync's InvalidOperationException in the handler's catch-all: 500."""
+    try:
+        await host_of(request).durable_client().suspend(request.path_params["instance_id"], _query(request, "reason"))
+    except InvalidState as error:
+        return invalid_operation_error(error)
+    return Response(status_code=202)
+
+
+@_engine_errors
+async def resume(request: Request) -> Response:
+    """HandleResumeInstanceRequestAsync: 202; 404, 410 as for terminate; resuming an instance that is not Suspended
+    is DurableClient.ResumeAsync's InvalidOperationException: 500."""
+    try:
+        await host_of(request).durable_client().resume(request.path_params["instance_id"], _query(request, "reason"))
+    except InvalidState as error:
+        return invalid_operation_error(error)
+    return Response(status_code=202)
 
 
 async def restart(request: Request) -> Response:
@@ -351,12 +368,7 @@ async def rewind(request: Request) -> Response:
     except NotRunning as error:
         return JSONResponse({"error": str(error)}, status_code=410)
     except InvalidState as error:
-        return extension_error(
-            500,
-            "Something went wrong while processing your request",
-            error,
-            exception_type="System.InvalidOperationException",
-        )
+        return invalid_operation_error(error)
     return Response(status_code=202)
 
 

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from tests.conftest import DURABLE_WEBHOOKS, DurableApi, unique, wait_until
+from tests.conftest import DURABLE_WEBHOOKS, DurableApi, HostLauncher, unique, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")
-def api(start_module_host) -> Iterator[DurableApi]:
-    client = DurableApi(start_module_host("durable_surface").url)
+def host(start_module_host: HostLauncher) -> Any:
+    return start_module_host("durable_surface")
+
+
+@pytest.fixture(scope="module")
+def api(host: Any) -> Iterator[DurableApi]:
+    client = DurableApi(host.url)
     yield client
     client.close()
 
@@ -313,3 +319,42 @@ def test_a_request_naming_another_task_hub_does_not_reach_this_hubs_instances(ap
     refused = api.http.post(f"{DURABLE_WEBHOOKS}/orchestrators/waiter", params={"taskHub": "SomeOtherHub"}, json="x")
     assert refused.status_code == 400 and own_hub in refused.json()["error"]
     api.http.post(f"{DURABLE_WEBHOOKS}/instances/{started['id']}/terminate")
+
+
+# ---------------------------------------------------------------------------------------- suspend and resume
+def test_suspending_a_suspended_instance_or_resuming_a_running_one_is_refused_as_by_the_extension(
+    api: DurableApi, host: Any
+) -> None:
+    """DurableClient.SuspendAsync / ResumeAsync refuse an instance in the wrong state with an
+    InvalidOperationException, which HttpApiHandler answers with 500, and log why; the SDK client then raises."""
+    instance_id = start(api, "waiter", "held")["id"]
+    api.wait_for(instance_id, {"Running"})
+    instance = f"{DURABLE_WEBHOOKS}/instances/{instance_id}"
+
+    refused = api.http.post(f"{instance}/resume")
+    assert refused.status_code == 500, refused.text
+    assert refused.json()["ExceptionMessage"] == (
+        f"Cannot resume the orchestration instance {instance_id} because instance is in the Running state."
+    )
+    assert refused.json()["ExceptionType"] == "System.InvalidOperationException"
+    by_sdk = api.http.post(api.app_url(f"lifecycle/resume/{instance_id}"))
+    assert by_sdk.status_code == 409 and "500" in by_sdk.json()["refused"], by_sdk.text
+
+    assert api.http.post(f"{instance}/suspend").status_code == 202
+    api.wait_for(instance_id, {"Suspended"})
+    refused = api.http.post(f"{instance}/suspend")
+    assert refused.status_code == 500, refused.text
+    assert refused.json()["ExceptionMessage"] == (
+        f"Cannot suspend the orchestration instance {instance_id} because instance is in the Suspended state."
+    )
+    by_sdk = api.http.post(api.app_url(f"lifecycle/suspend/{instance_id}"))
+    assert by_sdk.status_code == 409 and "500" in by_sdk.json()["refused"], by_sdk.text
+
+    assert api.http.post(api.app_url(f"lifecycle/resume/{instance_id}")).status_code == 202  # the right state
+    assert api.status(instance_id).json()["runtimeStatus"] == "Running"
+    api.http.post(f"{instance}/raiseEvent/Go", json="go")
+    assert api.wait_for(instance_id)["runtimeStatus"] == "Completed"
+    assert api.host_is_running()  # the status read writes out the log lines queued so far
+    log = host.log_text()
+    assert "Cannot resume orchestration instance in the Running state." in log
+    assert "Cannot suspend orchestration instance in the Suspended state." in log

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from helpers.host.engine import InstanceExists, NotFound, NotRunning, UnknownFunction
-from tests.conftest import run_to_end, started_engine
+from helpers.host.engine import InstanceExists, InvalidState, NotFound, NotRunning, UnknownFunction
+from tests.conftest import run_to_end, started_engine, wait_until_async
 from tests.engine.engine_app import CALLS, IN_SECOND_EPISODE, NONDET, REGISTRY, REPLAY_GATE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -200,6 +200,26 @@ async def test_suspend_buffers_events_until_resume(engine):
     await engine.client.resume(iid, "go")
     status = await engine.client.wait_for_instance(iid, 10)
     assert status["runtimeStatus"] == "Completed" and status["output"] == {"approved": "yes"}
+
+
+async def test_suspend_of_a_suspended_instance_and_resume_of_a_running_one_are_refused(engine, caplog):
+    caplog.set_level(logging.WARNING, logger="helpers.host.durable")
+    iid = await engine.client.start_orchestration("approval", None, "30")
+
+    async def running() -> bool:
+        return (await engine.client.get_status(iid))["runtimeStatus"] == "Running"
+
+    await wait_until_async(running, what="the first episode")
+    with pytest.raises(InvalidState, match=r"Cannot resume the orchestration instance \S+ because .* Running state"):
+        await engine.client.resume(iid)
+    await engine.client.suspend(iid, "hold")
+    with pytest.raises(InvalidState, match=r"Cannot suspend the orchestration instance \S+ because .* Suspended state"):
+        await engine.client.suspend(iid, "again")
+    assert "Cannot resume orchestration instance in the Running state." in caplog.text
+    assert "Cannot suspend orchestration instance in the Suspended state." in caplog.text
+    await engine.client.resume(iid)
+    assert (await engine.client.get_status(iid))["runtimeStatus"] == "Running"
+    await engine.client.terminate(iid)
 
 
 async def test_query_purge_restart(engine):

@@ -46,6 +46,8 @@ Interface used by the HTTP layer (coroutines on the server's event loop unless n
                                  instance_id_prefix=None, top=None, show_input=True) -> list[dict]
     await client.raise_event(instance_id, event_name, input_json) -> None   # raises NotFound / NotRunning
     await client.terminate(instance_id, reason) / suspend(...) / resume(...) / restart(instance_id, new_id: bool) -> str
+                                                       # suspend of a Suspended instance, resume of one that is not:
+                                                       # InvalidState (500, as the extension)
     await client.rewind(instance_id, reason)           # raises NotFound, NotRunning (finished, not Failed: 410),
                                                        # InvalidState (still running: 500, as the extension)
     await client.purge(instance_id) -> int  (InvalidState while running) ; await client.purge_by(**filters) -> int

@@ -12,7 +12,7 @@ import asyncio
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, NoReturn
 
 from ...durable_vocabulary import EventType, RuntimeStatus, entity_scheduler_id
 from ..registry import Registry
@@ -52,6 +52,7 @@ class Client:
         deliver: Deliver,
         wake: Wake,
         log: Log,
+        hub_name: str,
     ) -> None:
         self._store = store
         self._registry = registry
@@ -63,6 +64,7 @@ class Client:
         self._deliver = deliver
         self._wake = wake
         self._log = log
+        self._hub_name = hub_name
 
     # ================================================================================= starting
     async def start_orchestration(
@@ -195,9 +197,11 @@ class Client:
         await self._store.flush()
 
     async def suspend(self, instance_id: str, reason: str | None = None) -> None:
+        """Suspend a Pending or Running instance: its events wait until it is resumed. A Suspended one is refused,
+        as by the extension's DurableClient.SuspendAsync (InvalidState; HTTP 500)."""
         inst = self._require_active(instance_id)
         if inst.status == RuntimeStatus.Suspended:
-            return
+            self._refuse("suspend", inst)
         self._instances.append_history(inst, [event(EventType.ExecutionSuspended, now_iso(), Reason=reason or "")])
         inst.status = RuntimeStatus.Suspended
         self._instances.save(inst)
@@ -205,9 +209,10 @@ class Client:
         self._log.info("%s: Function '%s (Orchestrator)' suspended. Reason: %s", instance_id, inst.name, reason or "")
 
     async def resume(self, instance_id: str, reason: str | None = None) -> None:
+        """Resume a Suspended instance. Any other is refused, as by DurableClient.ResumeAsync (InvalidState)."""
         inst = self._require_active(instance_id)
         if inst.status != RuntimeStatus.Suspended:
-            return
+            self._refuse("resume", inst)
         self._instances.append_history(inst, [event(EventType.ExecutionResumed, now_iso(), Reason=reason or "")])
         inst.status = RuntimeStatus.Running
         self._instances.save(inst)
@@ -220,6 +225,22 @@ class Client:
         NotRunning (finished, not Failed: 410) or InvalidState (still running: 500, as the extension)."""
         self._rewinder.rewind(instance_id, reason or "")
         await self._store.flush()
+
+    def _refuse(self, operation: Literal["suspend", "resume"], inst: Instance) -> NoReturn:
+        """The extension's refusal of a suspend or resume the instance's status does not allow: a warning in the
+        host log (its ExtensionWarningEvent line) and an InvalidOperationException carrying the reason."""
+        self._log.warning(
+            "Cannot %s orchestration instance in the %s state. InstanceId: %s. Function: %s. HubName: %s.",
+            operation,
+            inst.status,
+            inst.instance_id,
+            inst.name,
+            self._hub_name,
+        )
+        raise InvalidState(
+            f"Cannot {operation} the orchestration instance {inst.instance_id} because instance is in the "
+            f"{inst.status} state."
+        )
 
     def _require_active(self, instance_id: str) -> Instance:
         inst = self._instances.get(instance_id)

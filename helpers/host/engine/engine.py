@@ -111,6 +111,7 @@ class DurableEngine:
             self._deliver,
             self.episodes.wake,
             log,
+            hub_name,
         )
         self._started = False
 

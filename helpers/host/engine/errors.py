@@ -35,7 +35,9 @@ class StoreError(EngineError):
 
 
 class InvalidState(EngineError):
-    """The instance exists but its state does not allow the request, e.g. purging a running one (HTTP 412)."""
+    """The instance exists but its state does not allow the request: purging a running one (HTTP 412), rewinding one
+    that is not Failed, suspending a Suspended one or resuming one that is not (HTTP 500, the extension's
+    InvalidOperationException)."""
 
 
 def unknown_function_message(name: str, kind: Literal["orchestrator", "activity", "entity"]) -> str:

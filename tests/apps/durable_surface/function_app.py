@@ -1,5 +1,5 @@
-"""Durable features beyond the basic patterns, written as for `func start`: durable HTTP calls, rewind, and
-starting an instance id that is still running.
+"""Durable features beyond the basic patterns, written as for `func start`: durable HTTP calls, rewind, starting
+an instance id that is still running, and suspend/resume refused in the wrong state.
 
 The app also serves the HTTP targets its `call_http` orchestrators call (routes under `target/`), so the tests
 need no other server. Module-level dicts hold what the tests inspect or flip (`FIXED`, `CALLS`): the host runs
@@ -45,6 +45,18 @@ async def rewind(req: func.HttpRequest, client) -> func.HttpResponse:
         await client.rewind(req.route_params["instanceId"], req.params.get("reason", "fixed"))
     except Exception as exc:
         return _json({"refused": str(exc)}, 400)
+    return func.HttpResponse(status_code=202)
+
+
+@app.route(route="lifecycle/{operation}/{instanceId}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def lifecycle(req: func.HttpRequest, client) -> func.HttpResponse:
+    """`client.suspend` / `client.resume` as a function calls them; what the SDK raises comes back as `refused`."""
+    operation = getattr(client, req.route_params["operation"])
+    try:
+        await operation(req.route_params["instanceId"], req.params.get("reason", "from the app"))
+    except Exception as exc:
+        return _json({"refused": str(exc)}, 409)
     return func.HttpResponse(status_code=202)
 
 

@@ -34,7 +34,7 @@ from .mcp_server import MCP_PATH
 from .registry import AppLoadError, load_registry
 from .routing import RouteTemplateError
 from .runtime import DEFAULT_MAX_BODY_BYTES, HostRuntime
-from .settings import SettingsError, load_host_config, load_local_settings
+from .settings import SettingsError, disabled_functions, load_host_config, load_local_settings
 from .user_code import UserCodeRunner
 
 LOG_FORMAT = "[%(asctime)s] %(levelname)s %(name)s: %(message)s"
@@ -91,7 +91,7 @@ def load_host(args: argparse.Namespace, logger: logging.Logger) -> HostRuntime:
     try:
         load_local_settings(app_dir)
         config = load_host_config(app_dir)
-        registry = load_registry(app_dir)
+        registry = load_registry(app_dir, disabled=disabled_functions())
     except (SettingsError, AppLoadError) as error:
         raise StartupError(str(error)) from error
     # The app and its libraries stay loaded for the host's lifetime: move them out of the garbage collector's
@@ -135,7 +135,7 @@ def print_functions(host: HostRuntime, origin: str) -> None:
             methods = ",".join(sorted(function.methods)) or "GET,POST,PUT,DELETE,PATCH,HEAD,OPTIONS"
             lines.append(f"  {info.name}: [{methods}] {host.public_url(origin, function)}")
         else:
-            lines.append(f"  {info.name}: {info.trigger}")
+            lines.append(f"  {info.name}: {info.trigger}" + (" (disabled)" if info.disabled else ""))
     lines.append("")
     if host.registry.mcp_functions:  # as the MCP extension announces itself under func start
         lines.append(f"MCP server endpoint: {origin}{MCP_PATH}")

@@ -64,6 +64,8 @@ async def list_functions(request: Request) -> Response:
             )
         else:
             row["detail"] = info.detail
+        if info.disabled:
+            row["disabled"] = True  # AzureWebJobs.<function>.Disabled: listed, not served or run
         rows.append(row)
     return JSONResponse(rows)
 

@@ -8,13 +8,18 @@ in entity ids (`@counter@key`).
 
 Interface (shared by the HTTP layer and the durable engine):
 
-    registry = load_registry(app_dir)          # imports function_app.py; raises AppLoadError with the reason
+    registry = load_registry(app_dir, disabled=settings.disabled_functions())   # imports function_app.py once;
+                                               # raises AppLoadError with the reason
     registry.orchestrator(name) -> DurableFunction | None
     registry.activity(name)     -> DurableFunction | None   # also resolves the Python __name__ (see _index)
     registry.entity(name)       -> DurableFunction | None   # case-insensitive; accepts 'dafx-Writer' or 'dafx-writer'
     registry.http_functions     -> list[HttpFunction]
     registry.mcp_functions      -> list[McpFunction]    # MCP tool / resource / prompt triggers (mcp_triggers.py)
-    registry.all_functions      -> list[FunctionInfo]  (for listing / the admin endpoint)
+    registry.all_functions      -> list[FunctionInfo]  (for listing / the admin endpoint; disabled ones marked)
+
+A disabled function (`AzureWebJobs.<function>.Disabled`, settings.disabled_functions) is listed and nothing else:
+no lookup finds it, so its route is not served, an orchestration that calls it finds no such function, and it
+cannot be started -- the Functions host's answers for a function it does not run.
 
 `DurableFunction.handler` is what `get_user_function()` returned:
   - orchestrator / entity: the SDK's synchronous `handle(context_json_str) -> str` wrapper, called positionally;
@@ -28,7 +33,7 @@ import importlib.util
 import inspect
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -76,6 +81,7 @@ class FunctionInfo:
     name: str
     trigger: str  # httpTrigger, orchestrationTrigger, activityTrigger, entityTrigger, ...
     detail: str = ""  # e.g. "POST api/singleagent/run"
+    disabled: bool = False  # turned off by an AzureWebJobs.<function>.Disabled setting
 
 
 @dataclass
@@ -108,8 +114,9 @@ _DURABLE_TRIGGERS: dict[str, tuple[DurableKind, str]] = {
 }
 
 
-def load_registry(app_dir: str | Path) -> Registry:
-    """Import `<app_dir>/function_app.py` once and index every function it declares.
+def load_registry(app_dir: str | Path, *, disabled: Collection[str] = frozenset()) -> Registry:
+    """Import `<app_dir>/function_app.py` once and index every function it declares; those named in `disabled`
+    (lower-cased function names) are listed but not served or run.
 
     The app directory goes first on `sys.path` so `function_app.py` can import its sibling modules, exactly
     as the Functions Python worker arranges it. Any failure becomes an `AppLoadError` whose message is the
@@ -134,6 +141,11 @@ def load_registry(app_dir: str | Path) -> Registry:
         except Exception as error:
             raise AppLoadError(f"Indexing functions in {script} failed: {error}") from error
         for function in functions:
+            name = function.get_function_name() or ""
+            if name.lower() in disabled:
+                trigger_type = getattr(function.get_trigger(), "type", "") or "unknown"
+                registry.all_functions.append(FunctionInfo(name, trigger_type, disabled=True))
+                continue
             _index(registry, function)
     return registry
 

@@ -6,6 +6,9 @@
   (`extensions.durableTask.hubName`, which may reference a setting as `%NAME%`) and orchestration versioning
   (`extensions.durableTask.defaultVersion`, `versionMatchStrategy`, `versionFailureStrategy`; see
   engine/versioning.py for what they do).
+- An app setting `AzureWebJobs.<function>.Disabled` set to `true` or `1` (any letter case, as the Functions host
+  reads a boolean setting; setting names are case-insensitive too) turns that function off (`disabled_functions`):
+  the registry then serves and runs it no more, as if the app did not have it, and lists it as disabled.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ DEFAULT_ROUTE_PREFIX = "api"
 DEFAULT_HUB_NAME = "TestHubName"  # what Core Tools uses when host.json names no hub
 
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+_DISABLED_SETTING = re.compile(r"AzureWebJobs\.(?P<function>.+)\.Disabled", re.IGNORECASE)
 
 
 class SettingsError(Exception):
@@ -52,6 +56,18 @@ def load_local_settings(app_dir: Path, environ: MutableMapping[str, str] | None 
         environ[key] = text
         applied[key] = text
     return applied
+
+
+def disabled_functions(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The functions (lower-cased names) an `AzureWebJobs.<function>.Disabled` setting turns off; read from the
+    environment (default `os.environ`), where `load_local_settings` has put local.settings.json `Values`."""
+    environ = os.environ if environ is None else environ
+    disabled = set()
+    for name, value in environ.items():
+        match = _DISABLED_SETTING.fullmatch(name)
+        if match and value.strip().lower() in ("true", "1"):
+            disabled.add(match["function"].lower())
+    return frozenset(disabled)
 
 
 def load_host_config(app_dir: Path, environ: MutableMapping[str, str] | None = None) -> HostConfig:

@@ -87,7 +87,7 @@ class Client:
         if fn is None:
             raise UnknownFunction(
                 unknown_function_message(name, "orchestrator")
-                + " Additional info: the app defines no orchestrator with that name."
+                + " Additional info: the app has no enabled orchestrator with that name."
             )
         instance_id = instance_id or uuid.uuid4().hex
         if (problem := instance_id_problem(instance_id)) is not None:

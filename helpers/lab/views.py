@@ -15,7 +15,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from ..durable_vocabulary import TASK_FAILURE_EVENTS, EventType, event_type_name, parse_entity_id
+from ..durable_vocabulary import (
+    SCHEDULING_EVENTS,
+    TASK_FAILURE_EVENTS,
+    TASK_OUTCOME_EVENTS,
+    EventType,
+    event_type_name,
+    parse_entity_id,
+)
 
 EXCERPT_CHARS = 60
 
@@ -258,18 +265,8 @@ def history_rows(events: Iterable[dict[str, Any]], *, timestamps: bool = False) 
 # The rows of a public history that stand for work the orchestrator scheduled, each of which took one task id
 # (sequence number) from the SDK: entity calls and signals, activities, timers, sub-orchestrations. The HTTP API
 # folds TaskScheduled / SubOrchestrationInstanceCreated into the completion row, which keeps `ScheduledTime`.
-_SCHEDULING_ROWS = frozenset(
-    {
-        "EventSent",
-        "TaskScheduled",
-        "TaskCompleted",
-        "TaskFailed",
-        "TimerCreated",
-        "SubOrchestrationInstanceCreated",
-        "SubOrchestrationInstanceCompleted",
-        "SubOrchestrationInstanceFailed",
-    }
-)
+# Scheduled work, and the completions the Durable HTTP API folds their scheduling events into.
+_SCHEDULING_ROWS = frozenset(kind.name for kind in SCHEDULING_EVENTS | TASK_OUTCOME_EVENTS)
 _NONDETERMINISM_POSITION = re.compile(r"(?:Event: |sequence ID )(\d+)")
 
 

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ...durable_vocabulary import EventType, RuntimeStatus
+from ...durable_vocabulary import TASK_OUTCOME_EVENTS, EventType, RuntimeStatus
 
 Event = dict[str, Any]  # a history event as the SDK reads it: DTFx field names, `EventType` as a number
 
@@ -102,17 +102,9 @@ def public_history(events: list[dict[str, Any]], *, show_output: bool, show_inpu
         if kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated):
             scheduled[(kind.name, item["EventId"])] = {"index": index, **item}
             item.pop("Version", None)
-        elif kind in (
-            EventType.TaskCompleted,
-            EventType.TaskFailed,
-            EventType.SubOrchestrationInstanceCompleted,
-            EventType.SubOrchestrationInstanceFailed,
-        ):
-            prefix = (
-                "TaskScheduled"
-                if kind in (EventType.TaskCompleted, EventType.TaskFailed)
-                else "SubOrchestrationInstanceCreated"
-            )
+        elif kind in TASK_OUTCOME_EVENTS:
+            task = kind in (EventType.TaskCompleted, EventType.TaskFailed)
+            prefix = (EventType.TaskScheduled if task else EventType.SubOrchestrationInstanceCreated).name
             origin = scheduled.get((prefix, item["TaskScheduledId"]))
             if origin is not None:
                 item["ScheduledTime"] = origin["Timestamp"]

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ...durable_vocabulary import FINISHED_STATUSES
 from ..errors import LabError
 from ..views import scheduled_work
 from . import Verdict, never_raises, not_yet, passed, unsolved
@@ -37,7 +38,6 @@ PATHS = {
 NEW_PATH = ["check_facts", "notify_reviewer", "translate_newsletter", "publish_newsletter"]
 CURRENT_VERSION = "2.0"  # the newest version the lesson deployed before the exercise
 TOPIC = "tide pools"
-FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 RUN_TIMEOUT = 60.0  # one writer turn and a few activities per instance; a real model may take a while
 _NUMERIC_VERSION = re.compile(r"^\d+(\.\d+){1,3}$")  # what host.json versions usually look like: 2.0, 3.1.0
 
@@ -73,7 +73,7 @@ def _wait(kit: Any, instance_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + RUN_TIMEOUT
     while True:
         status = kit.status(instance_id)
-        if status.get("runtimeStatus") in FINISHED:
+        if status.get("runtimeStatus") in FINISHED_STATUSES:
             return status
         if time.monotonic() > deadline:
             kit.terminate(instance_id, "self-check")

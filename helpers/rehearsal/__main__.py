@@ -1,6 +1,6 @@
 """`python -m helpers.rehearsal [APP_DIR] [--work-dir DIR]` — rehearse deploying the app to Azure, offline.
 
-Uses the app settings lesson 11's deployment gives the app (`helpers.lab.azure_plan.AzurePlan`), prints one line
+Uses the app settings lesson 11's deployment gives the app (`helpers.rehearsal.plan.AzurePlan`), prints one line
 per step, and exits 1 when a step fails, so a deployment script stops before it uploads anything. The zip it
 rehearsed is left in `WORK_DIR/package/` for `az functionapp deployment source config-zip --src` to upload.
 """
@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .plan import AzurePlan
 from .run import rehearse
 
 
@@ -23,8 +24,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from helpers.lab.azure_plan import AzurePlan  # the settings the deployment gives the app
-
     rehearsal = rehearse(args.app_dir, AzurePlan().app_settings(), work_dir=args.work_dir)
     print(rehearsal, flush=True)
     if rehearsal.package is not None and rehearsal.ok:

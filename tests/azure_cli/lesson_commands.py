@@ -8,7 +8,7 @@ import re
 import shlex
 from pathlib import Path
 
-from helpers.lab.azure_plan import AzurePlan
+from helpers.rehearsal.plan import AzurePlan
 
 from .script_calls import recorded_calls
 

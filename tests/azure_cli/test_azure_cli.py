@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from helpers.lab.azure_plan import DTS_API_VERSION, AzurePlan
+from helpers.rehearsal.plan import DTS_API_VERSION, AzurePlan
 
 from .lesson_commands import plan_calls, text_commands
 

@@ -6,7 +6,7 @@
 #   make setup  create .venv at the repo root, install requirements.txt and the kit (editable), register a kernel
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
-#   make lint   ruff (lint + format check, notebooks included) and mypy; what CI and pre-commit run
+#   make lint   ruff (lint + format check, notebooks included), mypy and zizmor; what CI and pre-commit run
 #   make clean  remove .venv, caches and local state
 
 PYTHON ?= python3
@@ -103,9 +103,11 @@ $(DEV_STAMP): requirements-dev.txt $(STAMP)
 	$(UV) pip install --quiet --python $(PY) $(UV_SOURCE) -r requirements-dev.txt
 	@touch $@
 
+# zizmor audits the CI workflow and the Dependabot settings offline (no GitHub API calls), in well under a second.
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/zizmor --offline --quiet .
 	$(VENV)/bin/mypy
 
 # Rewrites files: import order and other safe fixes, then the formatter.

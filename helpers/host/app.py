@@ -4,6 +4,7 @@ URL space (as under `func start`):
   /admin/host/status                     readiness: {"state": "Running", ...}
   /admin/functions                       the function index (name, trigger, route/url) for listings
   /admin/instances/{id}/history          an instance's history as the orchestrator is fed it (replay_history.py)
+  /admin/openapi.json                    an OpenAPI description of all of this, the app's routes included (openapi.py)
   /runtime/webhooks/durabletask/...      the Durable Functions HTTP API (durable_api.py)
   /<routePrefix>/<route>                 the app's HTTP-triggered functions
 """
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from . import durable_api, log_writer
+from . import durable_api, log_writer, openapi
 from .durable_urls import WEBHOOK_PATH
 from .errors import HttpError, error_response, read_body
 from .http_functions import build_http_request, invoke_http_function, to_response
@@ -64,6 +65,11 @@ async def list_functions(request: Request) -> Response:
             row["detail"] = info.detail
         rows.append(row)
     return JSONResponse(rows)
+
+
+async def openapi_document(request: Request) -> Response:
+    host = host_of(request)
+    return JSONResponse(openapi.document(host.registry.http_functions, host.config.route_prefix))
 
 
 async def http_trigger(request: Request) -> Response:
@@ -167,6 +173,7 @@ def create_app(host: HostRuntime) -> Starlette:
         Route("/admin/host/status", host_status, methods=["GET"]),
         Route("/admin/functions", list_functions, methods=["GET"]),
         Route("/admin/instances/{instance_id}/history", stored_history, methods=["GET"]),
+        Route("/admin/openapi.json", openapi_document, methods=["GET"]),
         Mount(WEBHOOK_PATH, routes=durable_api.ROUTES),
         # Every method reaches the dispatcher; the function's own method list decides (404 otherwise, as in func).
         Route("/{path:path}", http_trigger, methods=ALL_METHODS),

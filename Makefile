@@ -6,6 +6,7 @@
 #   make setup  create .venv at the repo root, install requirements.txt and the kit (editable), register a kernel
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
+#   make fuzz   10,000 generated requests against a running kit: no crash, hang, undocumented 5xx or damaged state
 #   make lint   ruff (lint + format check, notebooks included), mypy and zizmor; what CI and pre-commit run
 #   make clean  remove .venv, caches and local state
 
@@ -14,7 +15,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model bench notebooks executed-notebooks clean
+.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model bench fuzz notebooks executed-notebooks clean
 
 setup: $(STAMP)
 
@@ -95,6 +96,13 @@ executed-notebooks: bytecode
 
 bench: bytecode
 	$(PY) -m bench.run_all
+
+# Generated requests (tests/fuzz): the Durable HTTP API, entity, admin and app routes from the host's OpenAPI
+# description, raw requests of any method, path and body, and the model gateway. A new seed every run (printed);
+# FUZZ_SEED=<seed> repeats one. `make test` runs a small fixed run of the same harness.
+FUZZ_REQUESTS ?= 10000
+fuzz: bytecode
+	$(PY) -m tests.fuzz --requests $(FUZZ_REQUESTS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED),)
 
 # Lint, format and type gates. The tools are pinned in requirements-dev.txt and live in .venv too.
 DEV_STAMP := $(VENV)/.installed-dev-requirements

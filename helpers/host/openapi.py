@@ -332,7 +332,7 @@ def durable_api_paths() -> dict[str, Any]:
                     "200": _answer("How many were deleted.", _ref("PurgeResult")),
                     "400": BAD_QUERY,
                     "404": _answer(
-                        "Nothing matched, or `taskHub` names another task hub.", {"oneOf": [_ref("HostError")]}
+                        "No finished instance matched, or `taskHub` names another task hub.", _ref("HostError")
                     ),
                 },
             },

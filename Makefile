@@ -17,9 +17,14 @@ STAMP  := $(VENV)/.installed-requirements
 
 .PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model bench fuzz notebooks executed-notebooks clean
 
-setup: $(STAMP)
+# The same kernel inside .venv itself, where only this clone's JupyterLab looks (`make lab` puts it first).
+VENV_JUPYTER := $(CURDIR)/$(VENV)/share/jupyter
+VENV_KERNEL := $(VENV)/share/jupyter/kernels/durable-agents-kit/kernel.json
+
+setup: $(STAMP) $(VENV_KERNEL)
 
 # The Jupyter kernel `make setup` registers for this .venv, so VS Code or a JupyterLab of your own finds it.
+# It is registered for your user, so the last `make setup` of several clones wins: give each its own name.
 KERNEL_NAME ?= durable-agents-kit
 
 # uv installs the pinned requirements (into .venv, with pip's semantics) about ten times faster than pip, and
@@ -40,6 +45,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --user --name $(KERNEL_NAME) --display-name "Python (durable agents kit)" >/dev/null
 	@touch $(STAMP)
 
+$(VENV_KERNEL): $(STAMP)
+	$(PY) -m ipykernel install --sys-prefix --name durable-agents-kit --display-name "Python (durable agents kit)" >/dev/null
+
 # The kit's own modules compiled ahead of time, every time (only changed files are recompiled). Python reads
 # .pyc files even where PYTHONDONTWRITEBYTECODE (set in many containers and CI images) stops it writing them;
 # without this, each of the ~200 host, model, gateway and kernel processes of a test run compiles them again.
@@ -49,8 +57,10 @@ bytecode: setup
 # Jupyter refuses to run as root unless told; workshop containers and CI images often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: bytecode
-	$(PY) -m jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
+# JUPYTER_PATH first: notebooks ask for the kernel `durable-agents-kit`, and this clone's own .venv must answer,
+# whichever clone last registered that name for the user.
+lab: bytecode $(VENV_KERNEL)
+	JUPYTER_PATH=$(VENV_JUPYTER) $(PY) -m jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
 
 demo: bytecode
 	$(PY) -m helpers.demo

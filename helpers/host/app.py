@@ -12,16 +12,20 @@ URL space (as under `func start`):
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import durable_api, log_writer, openapi
 from .durable_urls import WEBHOOK_PATH
@@ -168,6 +172,27 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     return error_response(500, f"Internal host error: {type(error).__name__}: {error}")
 
 
+_ENCODED_SLASH = re.compile(r"(%2[fF])")
+
+
+class KeepEncodedSlashes:
+    """Route on the path as ASP.NET Core (the Functions host) decodes it: everything but `%2F`, which stays the
+    text `%2F` inside its segment. uvicorn decodes it to `/`, which split an id or key in two: `GET
+    .../instances/%2F` answered the instance list, and an app asking its durable client for the status of such an
+    id got that list back and failed with a 500 (found by the kit's generated requests, tests/fuzz)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw_path and b"%2f" in raw_path.lower():
+            parts = _ENCODED_SLASH.split(raw_path.decode("latin-1"))
+            path = "".join(part if _ENCODED_SLASH.fullmatch(part) else unquote(part) for part in parts)
+            scope = {**scope, "path": path}
+        await self.app(scope, receive, send)
+
+
 def create_app(host: HostRuntime) -> Starlette:
     routes = [
         Route("/admin/host/status", host_status, methods=["GET"]),
@@ -189,6 +214,7 @@ def create_app(host: HostRuntime) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(KeepEncodedSlashes)],
         exception_handlers={
             HttpError: _http_error,
             HTTPException: _starlette_error,

@@ -102,6 +102,27 @@ def test_status_routes_answer_404_for_ids_the_client_cannot_address(
 
 
 @pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/runtime/webhooks/durabletask/instances/%2F"),
+        ("POST", "/runtime/webhooks/durabletask/instances/a%2Fb/terminate"),
+        ("POST", "/runtime/webhooks/durabletask/entities/dafx-writeragent/%2F"),
+        ("GET", "/api/hitl/status/%252F"),
+        ("GET", "/api/singleagent/status/a%2Fb"),
+    ],
+)
+def test_an_encoded_slash_stays_inside_its_segment(
+    fuzzed: FuzzedKit, http: httpx.Client, method: str, path: str
+) -> None:
+    """As ASP.NET Core routes: `%2F` is not a separator. Decoded, `/instances/%2F` answered the instance list, a
+    signal to an entity key `%2F` a 405, and an app asking its client about such an id got the list: a 500."""
+    response = http.request(method, fuzzed.kit.base_url + path, json={} if method == "POST" else None)
+    assert response.status_code in (202, 404), response.text
+    if response.status_code == 404:
+        assert "%2F" in reason(response) or "not found" in reason(response).lower(), response.text
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "/runtime/webhooks/durabletask/instances/no-such-id",

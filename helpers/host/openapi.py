@@ -607,7 +607,7 @@ def document(functions: list[HttpFunction] | None = None, route_prefix: str = "a
 
 def as_yaml(description: dict[str, Any]) -> str:
     """YAML for people: every shared piece written out in full where it is used (no `&id001` anchors)."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information
 
     class Dumper(yaml.SafeDumper):
         def ignore_aliases(self, data: Any) -> bool:

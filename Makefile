@@ -86,9 +86,9 @@ test-notebooks: bytecode
 REMOTE_VENV  := .venv-remote
 REMOTE_STAMP := $(REMOTE_VENV)/.installed-requirements
 
-$(REMOTE_STAMP): tests/own_model/requirements-remote.txt
+$(REMOTE_STAMP): tests/own_model/requirements-remote.txt $(STAMP)
 	@test -x $(REMOTE_VENV)/bin/python || $(PYTHON) -m venv $(REMOTE_VENV)
-	$(REMOTE_VENV)/bin/python -m pip install --quiet -r tests/own_model/requirements-remote.txt
+	$(UV) pip install --quiet --python $(REMOTE_VENV)/bin/python $(UV_SOURCE) -r tests/own_model/requirements-remote.txt
 	@touch $@
 
 test-own-model: bytecode $(REMOTE_STAMP)

@@ -81,7 +81,7 @@ AGENT_ENDPOINT = re.compile(r"/api/agents/[^/]+/run/?", re.IGNORECASE)
 
 @dataclass
 class Failure:
-    kind: str  # crash, hang, 5xx, conformance, state, bystander
+    kind: str  # crash, hang, transport (a dropped connection), 5xx, conformance, state, bystander
     target: str
     detail: str
     reproduce: str
@@ -377,6 +377,9 @@ def fuzz(
             report.fail("hang", "host", f"{label}: no answer within {REQUEST_TIMEOUT:g} s", case.as_curl_command())
             return
         except requests_lib.ConnectionError as error:
+            if not fuzzed.services_answer():  # the host dropped this connection, and still serves the next
+                report.fail("transport", "host", f"{label}: {error!r}", case.as_curl_command(), key=label)
+                return
             aborted.append(f"{label}: {error}")
             report.fail("crash", "host", f"{label}: {error}", case.as_curl_command())
             return
@@ -384,7 +387,6 @@ def fuzz(
         report.statuses[str(response.status_code)] += 1
         record(
             report,
-            fuzzed,
             "host",
             case.method,
             response.request.path_url,
@@ -450,7 +452,6 @@ def fuzz(
         report.statuses[str(response.status_code)] += 1
         record(
             report,
-            fuzzed,
             target,
             request.method,
             request.path,
@@ -505,7 +506,6 @@ def fuzz(
 
 def record(
     report: Report,
-    fuzzed: FuzzedKit,
     target: str,
     method: str,
     path: str,
@@ -514,6 +514,7 @@ def record(
     reproduce: str,
     label: str,
 ) -> None:
+    """A 5xx answer: counted under its documented case, or a property violation."""
     if status < 500:
         return
     query = path.split("?", 1)[1] if "?" in path else ""

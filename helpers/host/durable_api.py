@@ -295,7 +295,7 @@ async def list_instances(request: Request) -> Response:
     log_writer.flush()
     engine = host_of(request).require_engine()
     top = _query(request, "top")
-    if top is not None and not (top.isascii() and top.isdigit() and int(top) < 2**31):  # the extension's int
+    if top is not None and not (top.isascii() and top.isdigit() and len(top) <= 10 and int(top) < 2**31):
         raise HttpError(400, f"Query parameter top must be a whole number from 0 to {2**31 - 1}, not {top!r}")
     instances = await engine.query_instances(
         **_filters(request), top=int(top) if top else None, show_input=_flag(request, "showInput", default=True)

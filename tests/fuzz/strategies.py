@@ -147,6 +147,7 @@ SPECIAL_VALUES = [
     "0.5",
     "99999999999999999999999",
     "2147483648",
+    "9" * 5000,  # past the digits int() converts
     "",
     " ",
     "true",

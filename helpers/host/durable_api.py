@@ -28,12 +28,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from . import log_writer
 from .engine import InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, UnknownFunction
 from .errors import HttpError, read_body
+from .json_answers import JSONResponse
 from .runtime import host_of
 
 RUNNING_STATES = {"Running", "Pending", "ContinuedAsNew", "Suspended"}

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from .errors import error_response
+from .json_answers import JSONResponse
 from .runtime import host_of
 
 

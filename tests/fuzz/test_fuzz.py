@@ -154,6 +154,17 @@ def test_fault_settings_that_are_not_finite_or_too_long_are_400(
         assert not http.get(url).json()["active"]
 
 
+def test_an_input_json_cannot_hold_is_shown_as_the_extension_writes_it(fuzzed: FuzzedKit, http: httpx.Client) -> None:
+    """Python's json reads `1e400` as infinity and `NaN` as NaN, and writes them back as no JSON can hold them: the
+    status and the instance list then failed with a 500 (and the host dropped the next request's connection)."""
+    base = f"{fuzzed.kit.base_url}{WEBHOOKS}"
+    started = http.post(f"{base}/orchestrators/replay_logging", content=b'[1e400, NaN, {"a": -Infinity}]')
+    assert started.status_code == 202, started.text
+    status = http.get(f"{base}/instances/{started.json()['id']}", params={"showHistory": "true"})
+    assert status.status_code in (200, 202) and status.json()["input"] == ["Infinity", "NaN", {"a": "-Infinity"}]
+    assert http.get(f"{base}/instances").status_code == 200
+
+
 def test_generated_requests_keep_every_property(fuzzed: FuzzedKit) -> None:
     """A few hundred generated requests: no crash, no hang, no undocumented 5xx, documented answers only, the
     state file intact and the bystanders untouched (harness.py). Derandomized: the same requests every run."""

@@ -9,7 +9,8 @@
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
 #   make bench  benchmarks of the embedded host
 #   make browser-check  run lessons in JupyterLab in headless Chromium; check what the page shows; screenshots
-#   make lint   ruff (lint + format check, notebooks included), mypy and vulture; what CI and pre-commit run
+#   make fuzz   10,000 generated requests against a running kit: no crash, hang, undocumented 5xx or damaged state
+#   make lint   ruff (lint + format check, notebooks included), mypy, vulture and zizmor; what CI and pre-commit run
 #   make clean  remove .venv, caches and local state
 
 PYTHON ?= python3
@@ -17,11 +18,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model test-azure-cli rehearse bench browser-check notebooks executed-notebooks clean
+.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model test-azure-cli rehearse bench browser-check fuzz notebooks executed-notebooks clean
 
-setup: $(STAMP)
+# The same kernel inside .venv itself, where only this clone's JupyterLab looks (`make lab` puts it first).
+VENV_JUPYTER := $(CURDIR)/$(VENV)/share/jupyter
+VENV_KERNEL := $(VENV)/share/jupyter/kernels/durable-agents-kit/kernel.json
+
+setup: $(STAMP) $(VENV_KERNEL)
 
 # The Jupyter kernel `make setup` registers for this .venv, so VS Code or a JupyterLab of your own finds it.
+# It is registered for your user, so the last `make setup` of several clones wins: give each its own name.
 KERNEL_NAME ?= durable-agents-kit
 
 # uv installs the pinned requirements (into .venv, with pip's semantics) about ten times faster than pip, and
@@ -42,6 +48,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --user --name $(KERNEL_NAME) --display-name "Python (durable agents kit)" >/dev/null
 	@touch $(STAMP)
 
+$(VENV_KERNEL): $(STAMP)
+	$(PY) -m ipykernel install --sys-prefix --name durable-agents-kit --display-name "Python (durable agents kit)" >/dev/null
+
 # The kit's own modules compiled ahead of time, every time (only changed files are recompiled). Python reads
 # .pyc files even where PYTHONDONTWRITEBYTECODE (set in many containers and CI images) stops it writing them;
 # without this, each of the ~200 host, model, gateway and kernel processes of a test run compiles them again.
@@ -51,8 +60,10 @@ bytecode: setup
 # Jupyter refuses to run as root unless told; workshop containers and CI images often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: bytecode
-	$(PY) -m jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
+# JUPYTER_PATH first: notebooks ask for the kernel `durable-agents-kit`, and this clone's own .venv must answer,
+# whichever clone last registered that name for the user.
+lab: bytecode $(VENV_KERNEL)
+	JUPYTER_PATH=$(VENV_JUPYTER) $(PY) -m jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
 
 demo: bytecode
 	$(PY) -m helpers.demo
@@ -78,9 +89,9 @@ test-notebooks: bytecode
 REMOTE_VENV  := .venv-remote
 REMOTE_STAMP := $(REMOTE_VENV)/.installed-requirements
 
-$(REMOTE_STAMP): tests/own_model/requirements-remote.txt
+$(REMOTE_STAMP): tests/own_model/requirements-remote.txt $(STAMP)
 	@test -x $(REMOTE_VENV)/bin/python || $(PYTHON) -m venv $(REMOTE_VENV)
-	$(REMOTE_VENV)/bin/python -m pip install --quiet -r tests/own_model/requirements-remote.txt
+	$(UV) pip install --quiet --python $(REMOTE_VENV)/bin/python $(UV_SOURCE) -r tests/own_model/requirements-remote.txt
 	@touch $@
 
 test-own-model: bytecode $(REMOTE_STAMP)
@@ -116,6 +127,13 @@ executed-notebooks: bytecode
 bench: bytecode
 	$(PY) -m bench.run_all
 
+# Generated requests (tests/fuzz): the Durable HTTP API, entity, admin and app routes from the host's OpenAPI
+# description, raw requests of any method, path and body, and the model gateway. A new seed every run (printed);
+# FUZZ_SEED=<seed> repeats one. `make test` runs a small fixed run of the same harness.
+FUZZ_REQUESTS ?= 10000
+fuzz: bytecode
+	$(PY) -m tests.fuzz --requests $(FUZZ_REQUESTS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED),)
+
 # Lint, format and type gates. The tools are pinned in requirements-dev.txt and live in .venv too.
 DEV_STAMP := $(VENV)/.installed-dev-requirements
 
@@ -123,9 +141,11 @@ $(DEV_STAMP): requirements-dev.txt $(STAMP)
 	$(UV) pip install --quiet --python $(PY) $(UV_SOURCE) -r requirements-dev.txt
 	@touch $@
 
+# zizmor audits the CI workflow and the Dependabot settings offline (no GitHub API calls), in well under a second.
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/zizmor --offline --quiet .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/vulture helpers functions_app --min-confidence 80
 

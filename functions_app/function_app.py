@@ -259,6 +259,8 @@ async def _status_response(
     instance_id = req.route_params.get("instanceId")
     if not instance_id:
         return _error_response("Missing instanceId", status_code=400)
+    if not addressable_instance_id(instance_id):
+        return _error_response(f"Instance not found: {instance_id}", status_code=404)
 
     status = await client.get_status(instance_id)
     # For an unknown id the client returns an empty (falsy) status object, not None.
@@ -276,6 +278,14 @@ async def _status_response(
     if status.output is not None:
         response_data["output"] = status.output
     return _json_response(response_data)
+
+
+def addressable_instance_id(instance_id: str) -> bool:
+    """Whether the durable client can ask about this id. It puts the id into a URL path as it is, so '.', '..', or
+    an id holding '/', '?', '#', '\\' or a control character addresses another URL (on Azure too: asking for '.'
+    lists every instance, and the client then fails). The Durable extension refuses such ids when an instance
+    starts ('.' and '..' aside), so no instance of this app has one: the answer is 404."""
+    return instance_id not in (".", "..") and not any(c in "/?#\\" or ord(c) < 32 or ord(c) == 127 for c in instance_id)
 
 
 def _build_status_url(request_url: str, instance_id: str, *, route: str) -> str:

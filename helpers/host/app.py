@@ -4,6 +4,7 @@ URL space (as under `func start`):
   /admin/host/status                     readiness: {"state": "Running", ...}
   /admin/functions                       the function index (name, trigger, route/url) for listings
   /admin/instances/{id}/history          an instance's history as the orchestrator is fed it (replay_history.py)
+  /admin/openapi.json                    an OpenAPI description of all of this, the app's routes included (openapi.py)
   /runtime/webhooks/durabletask/...      the Durable Functions HTTP API (durable_api.py)
   /runtime/webhooks/mcp[/sse|/message]   the app's MCP server, when it has MCP triggers (mcp_server.py)
   /<routePrefix>/<route>                 the app's HTTP-triggered functions
@@ -12,18 +13,22 @@ URL space (as under `func start`):
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import durable_api, log_writer
+from . import durable_api, log_writer, openapi
 from .durable_urls import WEBHOOK_PATH
 from .errors import HttpError, error_response, read_body
 from .http_functions import build_http_request, invoke_http_function, to_response
@@ -68,6 +73,11 @@ async def list_functions(request: Request) -> Response:
             row["disabled"] = True  # AzureWebJobs.<function>.Disabled: listed, not served or run
         rows.append(row)
     return JSONResponse(rows)
+
+
+async def openapi_document(request: Request) -> Response:
+    host = host_of(request)
+    return JSONResponse(openapi.document(host.registry.http_functions, host.config.route_prefix))
 
 
 async def http_trigger(request: Request) -> Response:
@@ -166,6 +176,27 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     return error_response(500, f"Internal host error: {type(error).__name__}: {error}")
 
 
+_ENCODED_SLASH = re.compile(r"(%2[fF])")
+
+
+class KeepEncodedSlashes:
+    """Route on the path as ASP.NET Core (the Functions host) decodes it: everything but `%2F`, which stays the
+    text `%2F` inside its segment. uvicorn decodes it to `/`, which split an id or key in two: `GET
+    .../instances/%2F` answered the instance list, and an app asking its durable client for the status of such an
+    id got that list back and failed with a 500 (found by the kit's generated requests, tests/fuzz)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw_path and b"%2f" in raw_path.lower():
+            parts = _ENCODED_SLASH.split(raw_path.decode("latin-1"))
+            path = "".join(part if _ENCODED_SLASH.fullmatch(part) else unquote(part) for part in parts)
+            scope = {**scope, "path": path}
+        await self.app(scope, receive, send)
+
+
 async def no_mcp_server(request: Request) -> Response:
     raise HttpError(
         404, f"No MCP server at {request.url.path}: this app declares no MCP tool, resource or prompt trigger"
@@ -180,6 +211,7 @@ def create_app(host: HostRuntime, *, bind_host: str = "127.0.0.1") -> Starlette:
         Route("/admin/host/status", host_status, methods=["GET"]),
         Route("/admin/functions", list_functions, methods=["GET"]),
         Route("/admin/instances/{instance_id}/history", stored_history, methods=["GET"]),
+        Route("/admin/openapi.json", openapi_document, methods=["GET"]),
         Mount(WEBHOOK_PATH, routes=durable_api.ROUTES),
         *mcp_routes,
         # Every method reaches the dispatcher; the function's own method list decides (404 otherwise, as in func).
@@ -197,6 +229,7 @@ def create_app(host: HostRuntime, *, bind_host: str = "127.0.0.1") -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(KeepEncodedSlashes)],
         exception_handlers={
             HttpError: _http_error,
             HTTPException: _starlette_error,

@@ -28,13 +28,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ..durable_vocabulary import FINISHED_STATUSES, UNFINISHED_STATUSES, RuntimeStatus, entity_scheduler_id
 from . import log_writer
 from .engine import InstanceExists, InvalidInstanceId, InvalidState, NotFound, NotRunning, UnknownFunction
 from .errors import HttpError, read_body
+from .json_answers import JSONResponse
 from .runtime import host_of
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -104,7 +105,7 @@ def decode_posted_input(body: bytes) -> tuple[str | None, bool]:
         try:
             json.loads(parsed)
             return parsed, False
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return json.dumps(parsed), True
 
@@ -112,7 +113,7 @@ def decode_posted_input(body: bytes) -> tuple[str | None, bool]:
 def _parse_json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # RecursionError: nested past json's limit
         raise HttpError(400, f"Request body is not valid JSON: {error}") from None
 
 
@@ -236,14 +237,28 @@ async def wait_for_completion_response(request: Request, instance_id: str, timeo
     return start_response(request, instance_id)
 
 
+# The longest wait TimeSpan.FromSeconds accepts; the extension fails past it (OverflowException).
+LONGEST_WAIT_SECONDS = 922_337_203_685.0
+
+
 def _seconds(request: Request, name: str) -> float | None:
+    """`timeout` / `pollingInterval` of a start-and-wait. Text that is not a number is ignored, as the extension's
+    double.TryParse ignores it; a number the extension cannot make a TimeSpan of (NaN, infinite, past
+    TimeSpan.MaxValue) and a negative one are refused with 400 -- NaN used to reach asyncio as a 500, infinity
+    made the request wait for good."""
     value = _query(request, name)
     if value is None:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        return None  # the extension ignores what double.TryParse refuses
+        return None
+    if not 0 <= seconds <= LONGEST_WAIT_SECONDS:  # also false for NaN
+        raise HttpError(
+            400,
+            f"Query parameter {name} must be a number of seconds from 0 to {LONGEST_WAIT_SECONDS:.0f}, not {value!r}",
+        )
+    return seconds
 
 
 @_engine_errors
@@ -285,8 +300,8 @@ async def list_instances(request: Request) -> Response:
     log_writer.flush()
     client = host_of(request).durable_client()
     top = _query(request, "top")
-    if top is not None and not top.isdigit():
-        raise HttpError(400, f"Query parameter top must be a positive integer, not {top!r}")
+    if top is not None and not (top.isascii() and top.isdigit() and len(top) <= 10 and int(top) < 2**31):
+        raise HttpError(400, f"Query parameter top must be a whole number from 0 to {2**31 - 1}, not {top!r}")
     instances = await client.query_instances(
         **_filters(request), top=int(top) if top else None, show_input=_flag(request, "showInput", default=True)
     )
@@ -303,8 +318,13 @@ async def raise_event(request: Request) -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             return extension_error(400, "Only application/json request content is supported")
+        try:
+            event_json = body.decode("utf-8")  # stored as text, so UTF-8 (json.loads also takes UTF-16 and -32)
+        except UnicodeDecodeError as error:
+            return extension_error(400, f"The event body must be UTF-8 encoded JSON: {error}")
         _parse_json(body)  # reject malformed JSON with 400; store the text itself (module docstring)
-    event_json = body.decode("utf-8") if body.strip() else "null"
+    else:
+        event_json = "null"
     await host.durable_client().raise_event(
         request.path_params["instance_id"], request.path_params["event"], event_json
     )
@@ -374,9 +394,10 @@ async def rewind(request: Request) -> Response:
 
 @_engine_errors
 async def purge_instance(request: Request) -> Response:
-    deleted = await host_of(request).durable_client().purge(request.path_params["instance_id"])
-    if not deleted:
-        return Response(status_code=404)
+    instance_id = request.path_params["instance_id"]
+    deleted = await host_of(request).durable_client().purge(instance_id)
+    if not deleted:  # the extension sends no body; a reason, as for every 404 here (the SDK reads only the code)
+        return JSONResponse({"error": f"No instance with ID '{instance_id}' found."}, status_code=404)
     return JSONResponse({"instancesDeleted": deleted}, status_code=200)
 
 
@@ -386,7 +407,7 @@ async def purge_instances(request: Request) -> Response:
         return JSONResponse("Please provide value for 'createdTimeFrom' parameter.", status_code=400)
     deleted = await host_of(request).durable_client().purge_by(**filters)
     if not deleted:
-        return Response(status_code=404)
+        return JSONResponse({"error": "No finished instance matches the filters."}, status_code=404)
     return JSONResponse({"instancesDeleted": deleted}, status_code=200)
 
 

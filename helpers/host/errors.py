@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+
+from .json_answers import JSONResponse
 
 
 class HttpError(Exception):

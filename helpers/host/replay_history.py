@@ -11,9 +11,10 @@ host's own route: real `func start` keeps this history inside its storage provid
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from .errors import error_response
+from .json_answers import JSONResponse
 from .runtime import host_of
 
 

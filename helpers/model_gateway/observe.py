@@ -62,7 +62,7 @@ def summarise_request(api: str, body: bytes) -> RequestSummary:
     summary = RequestSummary()
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested past json's depth limit
         return summary
     if not isinstance(data, dict):
         return summary
@@ -179,7 +179,7 @@ class AnswerReader:
     def _read(self, payload: bytes) -> None:
         try:
             data = json.loads(payload)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # nested past json's depth limit
             return
         if isinstance(data, dict):
             (self.summary.read_chat if self.api == CHAT_API else self.summary.read_response)(data)
@@ -189,7 +189,7 @@ def error_message(body: bytes) -> str:
     """The message of an error answer: OpenAI's `{"error": {"message"}}`, Azure's variants, or the text."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested past json's depth limit
         return body.decode("utf-8", errors="replace").strip()[:ERROR_CHARS]
     if isinstance(data, dict):
         inner = data.get("error", data)

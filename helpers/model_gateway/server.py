@@ -289,7 +289,7 @@ async def faults(request: web.Request) -> web.Response:
         raw = await request.read()
         try:
             state.faults.configure(FaultConfig.from_json(json.loads(raw) if raw.strip() else {}))
-        except (ValueError, FaultConfigError) as exc:
+        except (ValueError, RecursionError, FaultConfigError) as exc:
             return gateway_error(400, f"Fault settings: {exc}", "bad_request")
     return web.json_response({**state.faults.describe(), "injected": dict(state.faults.injected)})
 

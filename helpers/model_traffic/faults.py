@@ -17,6 +17,9 @@ from typing import Any, Literal
 
 from .openai_errors import error_body
 
+MAX_STALL_SECONDS = 600  # as the offline model's latency: ten minutes
+MAX_RETRY_AFTER_SECONDS = 3600
+
 
 class FaultConfigError(ValueError):
     """A fault setting is out of range or unknown (HTTP 400 from the admin API)."""
@@ -34,6 +37,8 @@ class FaultConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        # NaN and infinity (Python's json reads both) fail every range check below: a stall or Retry-After
+        # that long would only make a call hang, or fail when the header is written.
         if not 0.0 <= self.fail_rate <= 1.0:
             raise FaultConfigError("fail_rate must be between 0 and 1.")
         if not 400 <= self.fail_status <= 599:
@@ -41,8 +46,10 @@ class FaultConfig:
         for name in ("fail_first", "fail_every", "timeout_every"):
             if getattr(self, name) < 0:
                 raise FaultConfigError(f"{name} must be >= 0.")
-        if self.timeout_seconds < 0 or self.retry_after_seconds < 0:
-            raise FaultConfigError("timeout_seconds and retry_after_seconds must be >= 0.")
+        if not 0 <= self.timeout_seconds <= MAX_STALL_SECONDS:
+            raise FaultConfigError(f"timeout_seconds must be between 0 and {MAX_STALL_SECONDS}.")
+        if not 0 <= self.retry_after_seconds <= MAX_RETRY_AFTER_SECONDS:
+            raise FaultConfigError(f"retry_after_seconds must be between 0 and {MAX_RETRY_AFTER_SECONDS}.")
 
     @property
     def active(self) -> bool:

@@ -171,7 +171,7 @@ async def _model_call(request: Request, route: str, api: str) -> Response:
     try:
         try:
             body = json.loads(await read_body(request))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
             raise BadRequest(f"We could not parse the JSON body of your request ({exc}).") from None
         if api == "chat.completions":
             model_request = parse_chat_request(body, request.path_params.get("deployment"))
@@ -272,7 +272,7 @@ async def _json_body(request: Request) -> Any:
     raw = await read_body(request)
     try:
         return json.loads(raw) if raw.strip() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise BadRequest(f"Body must be JSON ({exc}).") from None
 
 

@@ -189,7 +189,7 @@ def content_generation_hitl_orchestration(context: df.DurableOrchestrationContex
 async def start_content_generation(req: func.HttpRequest, client: df.DurableOrchestrationClient):
     try:
         body = req.get_json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python's json reads
         return _error(
             'Send a JSON body: {"topic": "..."} (optional: max_review_attempts, approval_timeout_seconds).', 400
         )
@@ -208,7 +208,7 @@ async def start_content_generation(req: func.HttpRequest, client: df.DurableOrch
 async def send_human_approval(req: func.HttpRequest, client: df.DurableOrchestrationClient):
     try:
         approval = HumanApproval.model_validate(req.get_json())
-    except (ValueError, ValidationError):
+    except (ValueError, RecursionError, ValidationError):
         return _error('Send a JSON body: {"approved": true|false, "feedback": "..."}.', 400)
     instance_id = req.route_params["instanceId"]
     try:
@@ -232,6 +232,8 @@ async def send_human_approval(req: func.HttpRequest, client: df.DurableOrchestra
 @app.route(route="hitl/status/{instanceId}", methods=["GET"])
 @app.durable_client_input(client_name="client")
 async def get_content_generation_status(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    if not kit.addressable_instance_id(req.route_params["instanceId"]):
+        return _error("Instance not found.", 404)
     status = await client.get_status(req.route_params["instanceId"], show_input=True)
     if status is None or status.runtime_status is None:
         return _error("Instance not found.", 404)

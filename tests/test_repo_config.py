@@ -92,7 +92,7 @@ def test_pre_commit_runs_every_tool_of_make_lint_from_the_pinned_venv() -> None:
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\nlint: ", 1)[1].split("\n\n", 1)[0]
     lint_tools = set(re.findall(r"\$\(VENV\)/bin/(\w+)", recipe))
-    assert lint_tools == {"ruff", "mypy", "zizmor"}
+    assert lint_tools == {"ruff", "mypy", "zizmor", "vulture"}
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     [local] = config["repos"]
     assert local["repo"] == "local"

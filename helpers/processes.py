@@ -148,7 +148,7 @@ def start_host(
     state = Path(state_db) if state_db is not None else scratch / "state.sqlite3"
     args = [str(Path(app_dir)), "--port", str(port), "--state-db", str(state), *extra_args]
     command = [*(launcher or (sys.executable, "-m", "helpers.host")), *args]
-    return _start(
+    return start_service(
         "host",
         command,
         port,
@@ -175,7 +175,7 @@ def start_offline_model(
     port = port or free_port()
     scratch = Path(tempfile.mkdtemp(prefix="kit-model-"))
     args = ["--port", str(port), "--latency-ms", str(latency_ms), *extra_args]
-    return _start(
+    return start_service(
         "offline_model",
         [sys.executable, "-m", "helpers.offline_model", *args],
         port,
@@ -202,7 +202,7 @@ def start_model_gateway(
     port = port or free_port()
     scratch = Path(tempfile.mkdtemp(prefix="kit-gateway-"))
     args = ["--port", str(port), "--label", label]
-    return _start(
+    return start_service(
         "model_gateway",
         [sys.executable, "-m", "helpers.model_gateway", *args],
         port,
@@ -229,7 +229,7 @@ def start_identity_endpoint(
     args = ["--port", str(port), "--token", token, "--secret", secret]
     if client_id is not None:
         args += ["--client-id", client_id]
-    return _start(
+    return start_service(
         "identity_endpoint",
         [sys.executable, "-m", "helpers.identity_endpoint", *args],
         port,
@@ -272,7 +272,7 @@ def start_redis(
     return service
 
 
-def _start(
+def start_service(
     name: str,
     command: list[str],
     port: int,
@@ -285,6 +285,8 @@ def _start(
     cwd: Path = REPO_ROOT,
     inherit_env: bool = True,
 ) -> Service:
+    """Run `command` as a service (its output in `log_path`, else `scratch/<name>.log`) and wait until
+    `http://127.0.0.1:<port><ready_path>` answers 200; the start_* functions above are this with their commands."""
     log = Path(log_path) if log_path is not None else scratch / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     base_env = os.environ if inherit_env else {}

@@ -1,8 +1,9 @@
 """Starting a service under a start-up storm: a service still working towards ready gets the time it needs; one
-that does nothing is reported as stuck after the timeout (helpers.processes._wait_ready)."""
+that does nothing is reported as stuck after the timeout (helpers.processes.start_service)."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import textwrap
 import time
@@ -28,7 +29,8 @@ SLOW_START = textwrap.dedent("""
 def start(script: str, *args: str, timeout: float) -> processes.Service:
     port = processes.free_port()
     scratch = Path(tempfile.mkdtemp(prefix="kit-storm-"))
-    return processes._start("slow", ["-c", script, *args, str(port)], port, "/", None, None, scratch, timeout)
+    command = [sys.executable, "-c", script, *args, str(port)]
+    return processes.start_service("slow", command, port, "/", None, None, scratch, timeout)
 
 
 def test_a_start_that_keeps_working_past_its_timeout_is_waited_for() -> None:

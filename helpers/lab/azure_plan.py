@@ -67,7 +67,7 @@ def package_table(package: Package) -> Table:
         if "__pycache__/" not in f.path  # compiled files change with every Python: counted, not listed
     ]
     cached = sum(1 for f in package.files if "__pycache__/" in f.path)
-    title = f"{package.zip_path.name}: {len(package.shipped)} files, {package.zip_bytes / 1024:.0f} KB"
+    title = f"{package.zip_path.name}: {len(package.shipped)} files"  # no size: every edit of the app changes it
     if cached:
         title += f" ({cached} compiled __pycache__ files left out, not listed)"
     return Table(("file", "in the package"), rows, title=title)

@@ -173,7 +173,7 @@ def rehearse(
         return result.failed("package", " ".join(missing))
     result.passed(
         "package",
-        f"{len(package.shipped)} files in {package.zip_path.name} ({package.zip_bytes / 1024:.0f} KB), "
+        f"{len(package.shipped)} files in {package.zip_path.name}, "
         f"{len(package.left_out)} left out; no local.settings.json",
     )
 

@@ -28,8 +28,11 @@ def test_every_route_of_the_durable_api_and_the_admin_is_described() -> None:
 
 
 def test_the_admin_routes_of_a_built_app_are_described() -> None:
+    class _Registry:
+        mcp_functions = ()  # an app without MCP triggers: no MCP server
+
     class _Host:  # only what create_app reads at build time
-        pass
+        registry = _Registry()
 
     app = create_app(_Host())  # type: ignore[arg-type]
     admin = {

@@ -144,8 +144,8 @@ def start_host(
     host `env` alone instead of this process's environment plus `env`.
     """
     port = port or free_port()
-    scratch = Path(tempfile.mkdtemp(prefix="kit-host-"))
-    state = Path(state_db) if state_db is not None else scratch / "state.sqlite3"
+    scratch = scratch_dir("kit-host-", needed=state_db is None or log_path is None)
+    state = Path(state_db) if state_db is not None else Path(scratch or ".") / "state.sqlite3"
     args = [str(Path(app_dir)), "--port", str(port), "--state-db", str(state), *extra_args]
     command = [*(launcher or (sys.executable, "-m", "helpers.host")), *args]
     return start_service(
@@ -173,7 +173,7 @@ def start_offline_model(
 ) -> Service:
     """Start `python -m helpers.offline_model` and wait until `GET /v1/models` answers."""
     port = port or free_port()
-    scratch = Path(tempfile.mkdtemp(prefix="kit-model-"))
+    scratch = scratch_dir("kit-model-", needed=log_path is None)
     args = ["--port", str(port), "--latency-ms", str(latency_ms), *extra_args]
     return start_service(
         "offline_model",
@@ -200,7 +200,7 @@ def start_model_gateway(
     The upstream URL travels in the environment, not on the command line, so it never shows in a process list.
     """
     port = port or free_port()
-    scratch = Path(tempfile.mkdtemp(prefix="kit-gateway-"))
+    scratch = scratch_dir("kit-gateway-", needed=log_path is None)
     args = ["--port", str(port), "--label", label]
     return start_service(
         "model_gateway",
@@ -225,7 +225,7 @@ def start_identity_endpoint(
 ) -> Service:
     """Start `python -m helpers.identity_endpoint` (a local managed-identity token endpoint) until it answers."""
     port = port or free_port()
-    scratch = Path(tempfile.mkdtemp(prefix="kit-identity-"))
+    scratch = scratch_dir("kit-identity-", needed=log_path is None)
     args = ["--port", str(port), "--token", token, "--secret", secret]
     if client_id is not None:
         args += ["--client-id", client_id]
@@ -255,9 +255,9 @@ def start_redis(
     from .redis_server import ping
 
     port = port or free_port()
-    scratch = Path(tempfile.mkdtemp(prefix="kit-redis-"))
-    data_dir = Path(work_dir) if work_dir is not None else scratch
-    log = Path(log_path) if log_path is not None else scratch / "redis.log"
+    scratch = scratch_dir("kit-redis-", needed=work_dir is None or log_path is None)
+    data_dir = Path(work_dir) if work_dir is not None else Path(scratch or ".")
+    log = Path(log_path) if log_path is not None else Path(scratch or ".") / "redis.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "helpers.redis_server", "--port", str(port), "--dir", str(data_dir)]
     process = _spawn(command, {**os.environ, "PYTHONUNBUFFERED": "1"}, REPO_ROOT, log)
@@ -272,6 +272,12 @@ def start_redis(
     return service
 
 
+def scratch_dir(prefix: str, *, needed: bool) -> Path | None:
+    """A temp folder for what the caller did not place itself (a log, a state file), removed when Python exits;
+    None when nothing needs one (a notebook's kernel may be killed, not exited, and leave empty folders behind)."""
+    return Path(tempfile.mkdtemp(prefix=prefix)) if needed else None
+
+
 def start_service(
     name: str,
     command: list[str],
@@ -279,7 +285,7 @@ def start_service(
     ready_path: str,
     env: Mapping[str, str] | None,
     log_path: str | os.PathLike[str] | None,
-    scratch: Path,
+    scratch: Path | None,
     timeout: float,
     *,
     cwd: Path = REPO_ROOT,
@@ -287,7 +293,9 @@ def start_service(
 ) -> Service:
     """Run `command` as a service (its output in `log_path`, else `scratch/<name>.log`) and wait until
     `http://127.0.0.1:<port><ready_path>` answers 200; the start_* functions above are this with their commands."""
-    log = Path(log_path) if log_path is not None else scratch / f"{name}.log"
+    if log_path is None and scratch is None:
+        raise ValueError(f"start_service({name!r}): give a log_path or a scratch folder for the log")
+    log = Path(log_path) if log_path is not None else Path(scratch or ".") / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     base_env = os.environ if inherit_env else {}
     process = _spawn(command, {**base_env, **(env or {}), "PYTHONUNBUFFERED": "1"}, cwd, log)

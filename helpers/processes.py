@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,16 @@ LOG_TAIL_CHARS = 4000
 
 class ServiceError(RuntimeError):
     """A service did not come up (exited or never became ready); the message ends with its log tail."""
+
+
+class PortInUse(ServiceError):
+    """The service could not listen on its port: another program took the port between its choice and the bind
+    (many kits starting at once on one machine, a workshop room). Starting again on another port helps."""
+
+
+# How uvicorn, aiohttp and redis-server say that their port is taken.
+_PORT_TAKEN = re.compile(r"address already in use|errno 98\b|EADDRINUSE", re.IGNORECASE)
+PORT_ATTEMPTS = 3  # ports chosen by the kit itself are chosen again this often
 
 
 def free_port() -> int:
@@ -143,23 +154,26 @@ def start_host(
     `python -m helpers.host`, `cwd` the repository root as working folder, and `inherit_env=False` gives the
     host `env` alone instead of this process's environment plus `env`.
     """
-    port = port or free_port()
-    scratch = scratch_dir("kit-host-", needed=state_db is None or log_path is None)
-    state = Path(state_db) if state_db is not None else Path(scratch or ".") / "state.sqlite3"
-    args = [str(Path(app_dir)), "--port", str(port), "--state-db", str(state), *extra_args]
-    command = [*(launcher or (sys.executable, "-m", "helpers.host")), *args]
-    return start_service(
-        "host",
-        command,
-        port,
-        "/admin/host/status",
-        env,
-        log_path,
-        scratch,
-        timeout,
-        cwd=Path(cwd) if cwd is not None else REPO_ROOT,
-        inherit_env=inherit_env,
-    )
+
+    def start(port: int) -> Service:
+        scratch = scratch_dir("kit-host-", needed=state_db is None or log_path is None)
+        state = Path(state_db) if state_db is not None else Path(scratch or ".") / "state.sqlite3"
+        args = [str(Path(app_dir)), "--port", str(port), "--state-db", str(state), *extra_args]
+        command = [*(launcher or (sys.executable, "-m", "helpers.host")), *args]
+        return start_service(
+            "host",
+            command,
+            port,
+            "/admin/host/status",
+            env,
+            log_path,
+            scratch,
+            timeout,
+            cwd=Path(cwd) if cwd is not None else REPO_ROOT,
+            inherit_env=inherit_env,
+        )
+
+    return _on_a_free_port(port, start)
 
 
 def start_offline_model(
@@ -172,19 +186,14 @@ def start_offline_model(
     timeout: float = DEFAULT_START_TIMEOUT,
 ) -> Service:
     """Start `python -m helpers.offline_model` and wait until `GET /v1/models` answers."""
-    port = port or free_port()
-    scratch = scratch_dir("kit-model-", needed=log_path is None)
-    args = ["--port", str(port), "--latency-ms", str(latency_ms), *extra_args]
-    return start_service(
-        "offline_model",
-        [sys.executable, "-m", "helpers.offline_model", *args],
-        port,
-        "/v1/models",
-        env,
-        log_path,
-        scratch,
-        timeout,
-    )
+
+    def start(port: int) -> Service:
+        scratch = scratch_dir("kit-model-", needed=log_path is None)
+        args = ["--port", str(port), "--latency-ms", str(latency_ms), *extra_args]
+        command = [sys.executable, "-m", "helpers.offline_model", *args]
+        return start_service("offline_model", command, port, "/v1/models", env, log_path, scratch, timeout)
+
+    return _on_a_free_port(port, start)
 
 
 def start_model_gateway(
@@ -199,19 +208,14 @@ def start_model_gateway(
 
     The upstream URL travels in the environment, not on the command line, so it never shows in a process list.
     """
-    port = port or free_port()
-    scratch = scratch_dir("kit-gateway-", needed=log_path is None)
-    args = ["--port", str(port), "--label", label]
-    return start_service(
-        "model_gateway",
-        [sys.executable, "-m", "helpers.model_gateway", *args],
-        port,
-        "/_gateway",
-        {"KIT_GATEWAY_UPSTREAM": upstream},
-        log_path,
-        scratch,
-        timeout,
-    )
+
+    def start(port: int) -> Service:
+        scratch = scratch_dir("kit-gateway-", needed=log_path is None)
+        command = [sys.executable, "-m", "helpers.model_gateway", "--port", str(port), "--label", label]
+        env = {"KIT_GATEWAY_UPSTREAM": upstream}
+        return start_service("model_gateway", command, port, "/_gateway", env, log_path, scratch, timeout)
+
+    return _on_a_free_port(port, start)
 
 
 def start_identity_endpoint(
@@ -224,21 +228,16 @@ def start_identity_endpoint(
     timeout: float = DEFAULT_START_TIMEOUT,
 ) -> Service:
     """Start `python -m helpers.identity_endpoint` (a local managed-identity token endpoint) until it answers."""
-    port = port or free_port()
-    scratch = scratch_dir("kit-identity-", needed=log_path is None)
-    args = ["--port", str(port), "--token", token, "--secret", secret]
-    if client_id is not None:
-        args += ["--client-id", client_id]
-    return start_service(
-        "identity_endpoint",
-        [sys.executable, "-m", "helpers.identity_endpoint", *args],
-        port,
-        "/issued",
-        None,
-        log_path,
-        scratch,
-        timeout,
-    )
+
+    def start(port: int) -> Service:
+        scratch = scratch_dir("kit-identity-", needed=log_path is None)
+        args = ["--port", str(port), "--token", token, "--secret", secret]
+        if client_id is not None:
+            args += ["--client-id", client_id]
+        command = [sys.executable, "-m", "helpers.identity_endpoint", *args]
+        return start_service("identity_endpoint", command, port, "/issued", None, log_path, scratch, timeout)
+
+    return _on_a_free_port(port, start)
 
 
 def start_redis(
@@ -254,22 +253,56 @@ def start_redis(
     """
     from .redis_server import ping
 
-    port = port or free_port()
-    scratch = scratch_dir("kit-redis-", needed=work_dir is None or log_path is None)
-    data_dir = Path(work_dir) if work_dir is not None else Path(scratch or ".")
-    log = Path(log_path) if log_path is not None else Path(scratch or ".") / "redis.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "helpers.redis_server", "--port", str(port), "--dir", str(data_dir)]
-    process = _spawn(command, {**os.environ, "PYTHONUNBUFFERED": "1"}, REPO_ROOT, log)
-    service = Service("redis", process, f"redis://127.0.0.1:{port}", log, scratch)
-    deadline = time.monotonic() + timeout
-    while not ping(port):
-        if not service.running or time.monotonic() > deadline:
-            service.stop(timeout=3)
-            state = f"exited with code {process.returncode}" if process.returncode is not None else "did not answer"
-            raise ServiceError(f"redis {state} before it was ready on port {port}. Log tail:\n{service.log_tail()}")
-        time.sleep(0.02)
-    return service
+    def start(port: int) -> Service:
+        scratch = scratch_dir("kit-redis-", needed=work_dir is None or log_path is None)
+        data_dir = Path(work_dir) if work_dir is not None else Path(scratch or ".")
+        log = Path(log_path) if log_path is not None else Path(scratch or ".") / "redis.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "helpers.redis_server", "--port", str(port), "--dir", str(data_dir)]
+        process = _spawn(command, {**os.environ, "PYTHONUNBUFFERED": "1"}, REPO_ROOT, log)
+        service = Service("redis", process, f"redis://127.0.0.1:{port}", log, scratch)
+        deadline = time.monotonic() + timeout
+        while not (ping(port) and _listens_on(service, port)):  # answers, and it is this Redis that does
+            if not service.running or time.monotonic() > deadline:
+                service.stop(timeout=3)
+                state = f"exited with code {process.returncode}" if process.returncode is not None else "did not answer"
+                error = PortInUse if _PORT_TAKEN.search(service.log_tail()) else ServiceError
+                raise error(f"redis {state} before it was ready on port {port}. Log tail:\n{service.log_tail()}")
+            time.sleep(0.02)
+        return service
+
+    return _on_a_free_port(port, start)
+
+
+def _on_a_free_port(port: int | None, start: Callable[[int], Service]) -> Service:
+    """`start(port)`. With no port asked for, the kit chooses one, and chooses again if another program took it
+    before the service could listen on it."""
+    if port is not None:
+        return start(port)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return start(free_port())
+        except PortInUse:
+            if attempt == PORT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _listens_on(service: Service, port: int) -> bool:
+    """Whether the service's own process (or one it started: redis-server) listens on `port`. A port another
+    program took before the service could bind it answers too, but for that other program."""
+    try:
+        process = psutil.Process(service.pid)
+        processes = [process, *process.children(recursive=True)]
+        return any(
+            c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+            for p in processes
+            for c in p.net_connections(kind="tcp")
+        )
+    except psutil.AccessDenied:
+        return True  # a system that does not tell: the answer it gave is taken as the service's own
+    except psutil.Error:
+        return False
 
 
 def scratch_dir(prefix: str, *, needed: bool) -> Path | None:
@@ -345,13 +378,14 @@ def _wait_ready(service: Service, ready_path: str, timeout: float) -> None:
     with httpx.Client(timeout=2.0, trust_env=False) as client:
         while True:
             if not service.running:
-                raise ServiceError(
+                error = PortInUse if _PORT_TAKEN.search(service.log_tail()) else ServiceError
+                raise error(
                     f"{service.name} exited with code {service.process.returncode} before it was ready. "
                     f"Log tail:\n{service.log_tail()}"
                 )
             try:
                 response = client.get(service.url + ready_path)
-                if response.status_code == 200 and _ready_body(response):
+                if response.status_code == 200 and _ready_body(response) and _listens_on(service, service.port):
                     return
             except httpx.HTTPError:
                 pass  # not listening yet

@@ -106,6 +106,7 @@ class Lab(DurableApiClient, ModelRecords):
         self._gateway_url: str | None = None  # known before the gateway answers: the host is started with it
         self._http = httpx.Client(timeout=30.0, trust_env=False)
         self._stopped = False
+        self._started = False  # True once the first start succeeded: the host's port is then fixed
         # One task hub per func kit, kept across restart_host()/start_host() so unfinished work resumes.
         self.task_hub: str | None = new_task_hub_name() if host == "func" else None
 
@@ -117,36 +118,60 @@ class Lab(DurableApiClient, ModelRecords):
         With the offline model the three start side by side: each is a Python process that spends most of its
         start importing libraries, and the host calls the model only when an agent runs, never while starting.
         With your own model the host waits for `check_model()`, so a wrong key is reported before anything else.
+        A port another program took between its choice and the bind (many kits starting at once, a workshop
+        room on one machine) is chosen again: everything this start began stops, and it starts over.
         """
-        try:
-            if self.uses_redis:  # its URL goes into the host's settings; it answers long before the host does
-                (self._redis_port,) = _distinct_free_ports(1)
-            if self.model.mode == "offline":
-                model_port, gateway_port, self._port = _distinct_free_ports(3)
-                self._gateway_url = f"http://127.0.0.1:{gateway_port}"
-                _side_by_side(
-                    lambda: self._start_offline_model(model_port),
-                    lambda: self._start_gateway(f"http://127.0.0.1:{model_port}", gateway_port),
-                    self._start_redis,
-                    self._start_host,
-                )
-            elif not self.model.configured:
-                raise LabError(
-                    f"model='env' asks for a real model, but none is configured: {self.model.problem}\n"
-                    "Use lab.start(model='offline'), or set the variables (see notebook 00)."
-                )
-            else:
-                assert self.model.upstream is not None
-                gateway_port, self._port = _distinct_free_ports(2)
-                self._gateway_url = f"http://127.0.0.1:{gateway_port}"
-                self._start_gateway(self.model.upstream, gateway_port)
-                self.check_model()  # a wrong key or deployment is reported now, in one sentence, not mid-lesson
-                self._start_redis()
-                self._start_host()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        for attempt in range(1, processes.PORT_ATTEMPTS + 1):
+            try:
+                self._start_services()
+                self._started = True
+                return self
+            except processes.PortInUse:
+                self._stop_services()
+                if attempt == processes.PORT_ATTEMPTS:
+                    self.stop()
+                    raise LabError(
+                        f"Another program took the ports chosen for the kit, {attempt} times in a row; "
+                        "start it again when fewer kits are starting."
+                    ) from None
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable")
+
+    def _start_services(self) -> None:
+        if self.uses_redis:  # its URL goes into the host's settings; it answers long before the host does
+            (self._redis_port,) = _distinct_free_ports(1)
+        if self.model.mode == "offline":
+            model_port, gateway_port, self._port = _distinct_free_ports(3)
+            self._gateway_url = f"http://127.0.0.1:{gateway_port}"
+            _side_by_side(
+                lambda: self._start_offline_model(model_port),
+                lambda: self._start_gateway(f"http://127.0.0.1:{model_port}", gateway_port),
+                self._start_redis,
+                self._start_host,
+            )
+        elif not self.model.configured:
+            raise LabError(
+                f"model='env' asks for a real model, but none is configured: {self.model.problem}\n"
+                "Use lab.start(model='offline'), or set the variables (see notebook 00)."
+            )
+        else:
+            assert self.model.upstream is not None
+            gateway_port, self._port = _distinct_free_ports(2)
+            self._gateway_url = f"http://127.0.0.1:{gateway_port}"
+            self._start_gateway(self.model.upstream, gateway_port)
+            self.check_model()  # a wrong key or deployment is reported now, in one sentence, not mid-lesson
+            self._start_redis()
+            self._start_host()
+
+    def _stop_services(self) -> None:
+        """Stop what a start that failed had started, so it can start over on other ports."""
+        for service in (self._host, self._gateway, self._model_service, self._redis):
+            if service is not None:
+                with contextlib.suppress(Exception):
+                    service.stop(timeout=3)
+        self._host = self._gateway = self._model_service = self._redis = None
 
     def _start_offline_model(self, port: int) -> None:
         self._model_service = processes.start_offline_model(
@@ -172,6 +197,8 @@ class Lab(DurableApiClient, ModelRecords):
                 log_path=self.work_dir / "redis.log",
                 timeout=self.start_timeout,
             )
+        except processes.PortInUse:
+            raise  # _start chooses other ports
         except processes.ServiceError as error:
             raise LabError(f"Redis did not start. {error}") from None
 
@@ -201,6 +228,13 @@ class Lab(DurableApiClient, ModelRecords):
                 log_path=self.host_log_path,
                 timeout=self.start_timeout,
             )
+        except processes.PortInUse as error:
+            if not self._started:
+                raise  # _start chooses other ports
+            raise LabError(
+                f"Another program took port {self._port} while the host was stopped, and the host must come back "
+                f"on it (the URLs it handed out name it). Stop the kit and start it again. {error}"
+            ) from None
         except processes.ServiceError as error:
             raise LabError(f"The Functions host did not start. {error}") from None
 

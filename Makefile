@@ -62,8 +62,13 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # JUPYTER_PATH first: notebooks ask for the kernel `durable-agents-kit`, and this clone's own .venv must answer,
 # whichever clone last registered that name for the user.
+# A kernel gets 3 minutes to answer its first request instead of Jupyter's 60 s: in a room of learners on one
+# machine, many kernels and kits start at once (bench/workshop_room.py saw a kernel take longer than 60 s).
+KERNEL_START_SECONDS ?= 180
+
 lab: bytecode $(VENV_KERNEL)
-	JUPYTER_PATH=$(VENV_JUPYTER) $(PY) -m jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
+	JUPYTER_PATH=$(VENV_JUPYTER) $(PY) -m jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  --MappingKernelManager.kernel_info_timeout=$(KERNEL_START_SECONDS) $(ALLOW_ROOT)
 
 demo: bytecode
 	$(PY) -m helpers.demo

@@ -25,6 +25,9 @@ from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
 from nbval.plugin import coalesce_streams
 
 CELL_TIMEOUT_SECONDS = 180
+# How long a new kernel may take to answer: as `make lab` gives it (KERNEL_START_SECONDS), not nbclient's 60 s,
+# which a machine running many kernels and kits at once (a workshop room) exceeds.
+KERNEL_START_SECONDS = 180
 # The kernel `make setup` registers (Makefile KERNEL_NAME's default and display name).
 KIT_KERNELSPEC = {"display_name": "Python (durable agents kit)", "language": "python", "name": "durable-agents-kit"}
 
@@ -48,6 +51,7 @@ def execute(
         notebook,
         km=kernel,
         timeout=timeout,
+        startup_timeout=KERNEL_START_SECONDS,
         record_timing=False,
         store_widget_state=False,  # a bar's widget models change on every run; its text fallback is enough
         coalesce_streams=False,  # nbclient's would move all stdout above stderr: see `in_arrival_order`

@@ -4,6 +4,7 @@
 #   make test   set up if needed, then pytest (tests/) and nbval (notebooks/)
 #   make test-own-model  every lesson with LAB_MODEL=env against model servers posing as your own
 #   make test-azure-cli  every az command lesson 11 shows, checked by the real Azure CLI's parser (no login)
+#   make test-af-samples AF_SAMPLES=<path>  Agent Framework's Azure Functions samples, unchanged but for the chat client
 #   make rehearse  rehearse deploying functions_app/ to Azure, offline (lesson 11); leaves the zip in build/azure/
 #   make setup  create .venv at the repo root, install requirements.txt and the kit (editable), register a kernel
 #   make notebooks  re-execute every notebook and save its outputs (what nbval compares)
@@ -18,7 +19,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model test-azure-cli rehearse bench browser-check fuzz notebooks executed-notebooks clean
+.PHONY: lint format setup bytecode lab demo test test-py test-notebooks test-own-model test-azure-cli test-af-samples af-samples-folder rehearse bench browser-check fuzz notebooks executed-notebooks clean
 
 # The same kernel inside .venv itself, where only this clone's JupyterLab looks (`make lab` puts it first).
 VENV_JUPYTER := $(CURDIR)/$(VENV)/share/jupyter
@@ -114,6 +115,19 @@ $(AZ_STAMP): tests/azure_cli/requirements-azure-cli.txt $(STAMP)
 
 test-azure-cli: bytecode $(AZ_STAMP)
 	KIT_AZURE_CLI_PYTHON=$(AZ_VENV)/bin/python $(PY) -m pytest -p no:cacheprovider -q tests/azure_cli
+
+# Agent Framework's own Azure Functions samples on the embedded host, each unchanged but for its chat client (the
+# kit's, on the offline model), driven as its demo.http or README says (tests/upstream_samples). The samples are
+# another project's code and stay out of this repository: AF_SAMPLES names a checkout's samples folder (README).
+#   make test-af-samples AF_SAMPLES=~/agent-framework/python/samples/04-hosting/azure_functions
+AF_SAMPLES ?=
+af-samples-folder:
+	@test -n "$(AF_SAMPLES)" || { echo "Set AF_SAMPLES to a checkout's python/samples/04-hosting/azure_functions (see README.md)."; exit 2; }
+	@ls "$(AF_SAMPLES)"/*/function_app.py >/dev/null 2>&1 || { \
+	  echo "AF_SAMPLES=$(AF_SAMPLES) holds no sample folders (<folder>/function_app.py): give python/samples/04-hosting/azure_functions of an agent-framework checkout (see README.md)."; exit 2; }
+
+test-af-samples: af-samples-folder bytecode
+	KIT_AF_SAMPLES="$(AF_SAMPLES)" $(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) -v -rA tests/upstream_samples
 
 # The deployment rehearsal of lesson 11: package, clean venv with only requirements.txt, both orchestrations.
 rehearse: bytecode

@@ -46,7 +46,9 @@ DEFAULT_LESSONS = tuple(f"{number:02d}" for number in range(12))  # every lesson
 EXPECTED_RED_BARS = {"04": 1, "06": 1, "07": 2, "08": 1}
 # What each lesson's clean-up cell prints last: "host running: False", except where it stops no kit of its own.
 CLEANUP_LINES = {"11": "work folder removed: True"}
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium by default; KIT_CHROMIUM names another Chromium-based browser (Google Chrome on a GitHub runner,
+# where Ubuntu's `chromium` is only a snap wrapper).
+CHROMIUM = os.environ.get("KIT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -312,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "browser-check", help="screenshots go here")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
-        raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium).")
+        raise SystemExit(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), "
+            "or name another Chromium-based browser in KIT_CHROMIUM."
+        )
     from playwright.sync_api import sync_playwright  # a maintainer tool: requirements-dev.txt
 
     lessons = []

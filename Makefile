@@ -123,8 +123,8 @@ test-azure-cli: bytecode $(AZ_STAMP)
 AF_SAMPLES ?=
 af-samples-folder:
 	@test -n "$(AF_SAMPLES)" || { echo "Set AF_SAMPLES to a checkout's python/samples/04-hosting/azure_functions (see README.md)."; exit 2; }
-	@ls "$(AF_SAMPLES)"/*/function_app.py >/dev/null 2>&1 || { \
-	  echo "AF_SAMPLES=$(AF_SAMPLES) holds no sample folders (<folder>/function_app.py): give python/samples/04-hosting/azure_functions of an agent-framework checkout (see README.md)."; exit 2; }
+	@test -f "$(AF_SAMPLES)/README.md" && grep -qs AgentFunctionApp "$(AF_SAMPLES)"/*/function_app.py || { \
+	  echo "AF_SAMPLES=$(AF_SAMPLES) is not the samples folder (a README.md and sample folders whose function_app.py uses AgentFunctionApp): give python/samples/04-hosting/azure_functions of an agent-framework checkout (see README.md)."; exit 2; }
 
 test-af-samples: af-samples-folder bytecode
 	KIT_AF_SAMPLES="$(AF_SAMPLES)" $(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) -v -rA tests/upstream_samples

@@ -501,4 +501,17 @@ _ENDPOINTS: list[tuple[str, Endpoint, str]] = [
     ("/entities/{name}/{key}", read_entity, "GET"),
     ("/entities/{name}/{key}", signal_entity, "POST"),
 ]
-ROUTES = [Route(path, _one_task_hub(endpoint), methods=[method]) for path, endpoint, method in _ENDPOINTS]
+# The Functions host hands GET, POST and DELETE under runtime/webhooks/durabletask to the extension, and its
+# HttpApiHandler answers 404 to one it has no operation for: `POST instances/purge` (an instance id, no operation),
+# `GET orchestrators/x`. Routing alone would answer 405 where another method is served on the same path.
+WEBHOOK_METHODS = ("GET", "POST", "DELETE")
+
+
+async def no_operation(request: Request) -> Response:
+    raise HttpError(404, f"Not found: the Durable HTTP API has no {request.method} {request.url.path}")
+
+
+ROUTES = [
+    *(Route(path, _one_task_hub(endpoint), methods=[method]) for path, endpoint, method in _ENDPOINTS),
+    Route("/{path:path}", no_operation, methods=list(WEBHOOK_METHODS)),
+]

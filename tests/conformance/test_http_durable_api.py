@@ -148,6 +148,26 @@ def test_unknown_things(client: httpx.Client) -> None:
     assert client.post(f"{API}/orchestrators/chain", content=b"{not json").status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/instances/purge?createdTimeFrom=2020-01-01T00:00:00Z"),  # a purge sent as POST, not DELETE
+        ("POST", "/instances/some-id"),
+        ("GET", "/orchestrators/chain"),
+        ("DELETE", "/instances/some-id/terminate"),
+        ("GET", "/no-such-operation"),
+    ],
+)
+def test_a_method_the_api_has_no_operation_for_is_404_as_in_the_extension(
+    client: httpx.Client, method: str, path: str
+) -> None:
+    """HttpApiHandler answers 404 to any GET, POST or DELETE it has no operation for, where another method of the
+    same path has one (Agent Framework's workflow sample demo purges with `POST instances/purge`); not 405."""
+    response = client.request(method, API + path)
+    assert response.status_code == 404, response.text
+    assert f"has no {method} {API}{path.split('?')[0]}" in response.json()["error"]
+
+
 def test_list_restart_and_purge(client: httpx.Client) -> None:
     prefix = f"lp-{uuid.uuid4().hex[:6]}"
     first = start(client, "chain", {"name": "Cy"}, instance_id=f"{prefix}-1")

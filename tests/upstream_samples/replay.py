@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from helpers.durable_vocabulary import FINISHED_STATUSES
+from tests.conftest import wait_until
 
 from .demo_http import DemoHttp, DemoRequest
 
@@ -240,21 +240,26 @@ class Replay:
 
     def follow(self, run: Run, expect: Expect, *, stop_when_waiting: bool, waited_on: str | None = None) -> str:
         """Poll the run's status until it finishes, or (if so asked) waits for a person on something new."""
-        deadline = time.monotonic() + RUN_TIMEOUT
-        while True:
+
+        def settled() -> str | None:
             response = self.http.get(run.status_url)
-            if response.status_code in (200, 202):
-                run.answer = response.json()
-                status = run.answer.get("runtimeStatus")
-                run.waiting = None if status in FINISHED_STATUSES else self.rules.waiting_on(run.answer)
-                if status in FINISHED_STATUSES:
-                    break
-                if stop_when_waiting and run.waiting is not None and run.waiting != waited_on:
-                    return f"run {run.instance_id} waits for a person ({run.waiting[:60]})"
-            assert time.monotonic() < deadline, (
-                f"run {run.instance_id} did not finish in {RUN_TIMEOUT:g} s: HTTP {response.status_code} {response.text}"
-            )
-            time.sleep(POLL_INTERVAL)
+            if response.status_code not in (200, 202):
+                return None
+            run.answer = response.json()
+            status = run.answer.get("runtimeStatus")
+            run.waiting = None if status in FINISHED_STATUSES else self.rules.waiting_on(run.answer)
+            if status in FINISHED_STATUSES:
+                return "finished"
+            if stop_when_waiting and run.waiting is not None and run.waiting != waited_on:
+                return "waiting"
+            return None
+
+        outcome = wait_until(
+            settled, timeout=RUN_TIMEOUT, interval=POLL_INTERVAL, what=f"run {run.instance_id} to finish"
+        )
+        if outcome == "waiting":
+            return f"run {run.instance_id} waits for a person ({(run.waiting or '')[:60]})"
+        status = run.answer.get("runtimeStatus")
         answer = json.dumps(run.answer, ensure_ascii=False)
         assert status == expect.final, f"run {run.instance_id} ended {status}, expected {expect.final}: {answer}"
         pattern = expect.output or (self.rules.output if status == "Completed" else None)
